@@ -1,0 +1,67 @@
+"""Domain errors. The hierarchy mirrors Frappe's exception classes so the web layer can render each one in
+Frappe's wire shape (status code and ``exc_type``) without guessing."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: ``message`` is safe to show to the caller; it never carries internal details."""
+
+    http_status = 500
+    exc_type = "Exception"
+    title = "Message"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(ServiceError):
+    http_status = 417
+    exc_type = "ValidationError"
+
+
+class DoesNotExistError(ValidationError):
+    http_status = 404
+    exc_type = "DoesNotExistError"
+
+
+class PermissionError(ServiceError):  # noqa: A001 - named after Frappe's class on purpose
+    http_status = 403
+    exc_type = "PermissionError"
+
+
+class AuthenticationError(ServiceError):
+    http_status = 401
+    exc_type = "AuthenticationError"
+
+
+class InvalidAuthorizationToken(ServiceError):
+    http_status = 400
+    exc_type = "InvalidAuthorizationToken"
+
+
+class DuplicateEntryError(ServiceError):
+    http_status = 409
+    exc_type = "DuplicateEntryError"
+
+
+class TooManyRequestsError(ServiceError):
+    http_status = 429
+    exc_type = "TooManyRequestsError"
+
+
+class InvalidDocumentError(ValidationError):
+    """A document in an import file is invalid; ``position`` is 1-based within the file."""
+
+    def __init__(self, position: int, name: str | None, field: str | None, problem: str) -> None:
+        where = f"document {position}"
+        if name:
+            where += f" ({name})"
+        if field:
+            where += f", field {field}"
+        super().__init__(f"{where}: {problem}")
+        self.position = position
+        self.name = name
+        self.field = field
+        self.problem = problem

@@ -1,0 +1,69 @@
+"""Plain records the domain works with; the storage adapters fill them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: The address fields a storefront may change through update_address, in display order.
+ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "country", "pincode")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who writes, and when (naive timestamp in the site's time zone, as Frappe stores it)."""
+
+    user: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    name: str
+    customer_name: str
+    email_id: str | None
+    mobile_no: str | None
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    customer_name: str
+    medusa_id: str | None
+    lead_name: str | None
+    customer_primary_address: str | None
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Lead:
+    name: str
+    medusa_id: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    link_doctype: str
+    link_name: str
+    #: The linked document's title (a Customer's customer_name); not part of the link's identity.
+    link_title: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    address_title: str | None
+    address_type: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    pincode: str | None
+    is_primary_address: bool = False
+    is_shipping_address: bool = False
+    disabled: bool = False
+    modified: datetime | None = None
+    links: tuple[Link, ...] = field(default=())
+    #: Every other column of the row, copied verbatim when the address is forked.
+    extra: dict[str, object] = field(default_factory=dict, compare=False)

@@ -1,0 +1,86 @@
+"""The storage port: what the domain needs from a place that holds ERPNext documents.
+
+An adapter (SQL today, ERPNext's REST API later) implements :class:`Store`. Every write runs inside
+:meth:`Store.write`, one unit of work that is committed once at the end or rolled back whole; nothing in a
+:class:`Transaction` commits on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, Stamp
+
+T = TypeVar("T")
+
+#: A document to insert: column name -> value (the adapter adds the standard columns from the stamp).
+Row = Mapping[str, Any]
+
+
+class Transaction(Protocol):
+    # --- reads -------------------------------------------------------------------------------------------
+    def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
+        """The Customer called ``name``; ``lock`` holds it against concurrent writers until the end."""
+
+    def get_lead(self, name: str) -> Lead | None: ...
+
+    def customer_with_medusa_id(self, medusa_id: str) -> str | None:
+        """The name of the Customer that carries ``medusa_id``, if any."""
+
+    def customer_addresses(self, customer: str) -> list[Address]:
+        """Enabled Addresses linked to the Customer, each with all of its links."""
+
+    def find_country(self, value: str) -> str | None:
+        """The canonical tabCountry name for a name (any case) or an ISO-2 code."""
+
+    def existing_names(self, doctype: str, names: Iterable[str]) -> set[str]:
+        """Which of ``names`` exist as documents of ``doctype`` (as the database compares names)."""
+
+    def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
+        """Names of ``doctype`` that start with ``prefix`` (a literal prefix, not a pattern)."""
+
+    # --- writes ------------------------------------------------------------------------------------------
+    def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> None:
+        """Set medusa_id and lead_name on the Customer. Raises ValidationError if the id is on another
+        Customer (the database's uniqueness rule decides) or the Customer holds a different id."""
+
+    def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
+
+    def insert_document(self, doctype: str, row: Row, stamp: Stamp) -> None: ...
+
+    def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
+        """Append Dynamic Link child rows to a document."""
+
+    def remove_link(self, parent: str, link: Link) -> None:
+        """Remove an Address's Dynamic Link row to ``link``."""
+
+    def clear_preferred_flag(self, flag: str, link: Link, except_address: str, stamp: Stamp) -> None:
+        """Unset ``flag`` (is_primary_address / is_shipping_address) on the party's other Addresses."""
+
+    def set_primary_address(self, customer: str, address: str | None, display: str | None, stamp: Stamp) -> None:
+        """Point the Customer at its primary Address and store the rendered text."""
+
+    def refresh_primary_address_display(self, address: str, display: str, stamp: Stamp) -> None:
+        """Store the rendered text on every Customer whose primary Address is ``address``."""
+
+    def next_series_value(self, key: str) -> int:
+        """Increment and return the naming-series counter ``key`` (tabSeries), as ERPNext does."""
+
+
+class Store(Protocol):
+    def search_unlinked_customers(
+        self, words: Sequence[str], *, limit: int, offset: int
+    ) -> list[CustomerSummary]:
+        """Enabled Customers without a medusa_id whose customer_name contains every word (lower-cased,
+        literal substring), ordered by customer_name then name."""
+
+    def write(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and
+        retry it from the start when the database reports a deadlock or serialisation failure."""
+
+    def read(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in a read-only transaction."""
+
+    def column_lengths(self, doctype: str) -> Mapping[str, int]:
+        """Maximum length of each varchar column of the DocType's table, as the database defines it."""

@@ -1,0 +1,298 @@
+"""ERPNext's own tables (Frappe v15 layout) and the service's tables, as SQLAlchemy Core metadata.
+
+The ERPNext tables carry the columns Frappe v15 creates for these DocTypes, with Frappe's types per backend
+(``Check`` is ``int(1)`` on MariaDB and ``smallint`` on PostgreSQL, and so on). On an existing ERPNext
+database the real tables may have more columns; every statement names its columns, so that is harmless.
+
+Our own tables start with ``erpnext_medusa_``: DocType tables always start with ``tab``, so they never clash.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.types import TypeEngine
+
+metadata = MetaData()
+
+MARIADB = ("mysql", "mariadb")
+VARCHAR_LEN = 140
+OWN_PREFIX = "erpnext_medusa_"
+
+# Table options Frappe v15 uses for every MariaDB table.
+_MARIADB_TABLE = {
+    "mysql_engine": "InnoDB",
+    "mysql_row_format": "DYNAMIC",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
+
+
+def _int(width: int) -> TypeEngine[int]:
+    return (
+        Integer()
+        .with_variant(mysql.INTEGER(display_width=width), *MARIADB)
+        .with_variant(BigInteger(), "postgresql")
+    )
+
+
+def _datetime() -> TypeEngine[object]:
+    return (
+        DateTime()
+        .with_variant(mysql.DATETIME(fsp=6), *MARIADB)
+        .with_variant(postgresql.TIMESTAMP(precision=6), "postgresql")
+    )
+
+
+def data(name: str, length: int = VARCHAR_LEN, default: str | None = None) -> Column[str]:
+    """Data, Link, Select, Read Only: varchar(length), nullable, with a static default if the field has one."""
+    return Column(name, String(length), server_default=default, nullable=True)
+
+
+def check(name: str, default: int = 0) -> Column[int]:
+    """Check: int(1) / smallint, NOT NULL DEFAULT 0|1."""
+    return Column(
+        name,
+        SmallInteger().with_variant(mysql.INTEGER(display_width=1), *MARIADB),
+        nullable=False,
+        server_default=str(default),
+    )
+
+
+def currency(name: str) -> Column[object]:
+    return Column(name, Numeric(21, 9), nullable=False, server_default="0")
+
+
+def long_text(name: str) -> Column[str]:
+    return Column(name, Text().with_variant(mysql.LONGTEXT(), *MARIADB))
+
+
+def _standard(child: bool) -> list[Column[object]]:
+    cols: list[Column[object]] = [
+        Column("name", String(VARCHAR_LEN), primary_key=True),
+        Column("creation", _datetime()),
+        Column("modified", _datetime()),
+        Column("modified_by", String(VARCHAR_LEN)),
+        Column("owner", String(VARCHAR_LEN)),
+        Column(
+            "docstatus",
+            SmallInteger().with_variant(mysql.INTEGER(display_width=1), *MARIADB),
+            nullable=False,
+            server_default="0",
+        ),
+        Column("idx", _int(8), nullable=False, server_default="0"),
+    ]
+    if child:
+        cols += [data("parent"), data("parentfield"), data("parenttype")]
+    return cols
+
+
+def _optional() -> list[Column[object]]:
+    return [Column(n, Text) for n in ("_user_tags", "_comments", "_assign", "_liked_by")]
+
+
+def _doctype(name: str, *columns: Column[object] | Index, child: bool = False) -> Table:
+    table = Table(
+        f"tab{name}",
+        metadata,
+        *_standard(child),
+        *columns,
+        *([] if child else _optional()),
+        **_MARIADB_TABLE,
+    )
+    # MariaDB gets `modified` (parents) or `parent` (children) indexes; PostgreSQL gets neither.
+    if child:
+        Index("parent", table.c.parent).ddl_if(dialect=MARIADB)
+    else:
+        Index("modified", table.c.modified).ddl_if(dialect=MARIADB)
+    return table
+
+
+customer = _doctype(
+    "Customer",
+    data("naming_series"),
+    data("salutation"),
+    data("customer_name"),
+    data("customer_type", default="Company"),
+    data("customer_group"),
+    data("territory"),
+    data("gender"),
+    data("lead_name"),
+    data("opportunity_name"),
+    data("prospect_name"),
+    data("account_manager"),
+    Column("image", Text),
+    data("default_currency"),
+    data("default_bank_account"),
+    data("default_price_list"),
+    check("is_internal_customer"),
+    Column("represents_company", String(VARCHAR_LEN), unique=True),
+    data("market_segment"),
+    data("industry"),
+    data("customer_pos_id"),
+    data("website"),
+    data("language"),
+    Column("customer_details", Text),
+    data("customer_primary_address"),
+    Column("primary_address", Text),
+    data("customer_primary_contact"),
+    data("mobile_no"),
+    data("email_id"),
+    data("tax_id"),
+    data("tax_category"),
+    data("tax_withholding_category"),
+    data("payment_terms"),
+    data("loyalty_program"),
+    data("loyalty_program_tier"),
+    data("default_sales_partner"),
+    currency("default_commission_rate"),
+    check("so_required"),
+    check("dn_required"),
+    check("is_frozen"),
+    check("disabled"),
+    # Custom field of the Medusa integration (Data).
+    data("medusa_id"),
+)
+Index("customer_name", customer.c.customer_name)
+Index("customer_group", customer.c.customer_group)
+
+lead = _doctype(
+    "Lead",
+    data("naming_series"),
+    data("salutation"),
+    data("first_name"),
+    data("middle_name"),
+    data("last_name"),
+    data("lead_name"),
+    data("job_title"),
+    data("gender"),
+    data("source"),
+    data("lead_owner"),
+    data("status", default="Lead"),
+    data("customer"),
+    data("type"),
+    data("request_type"),
+    data("email_id"),
+    data("website"),
+    data("mobile_no"),
+    data("whatsapp_no"),
+    data("phone"),
+    data("phone_ext"),
+    data("company_name"),
+    data("no_of_employees"),
+    currency("annual_revenue"),
+    data("industry"),
+    data("market_segment"),
+    data("territory"),
+    data("fax"),
+    data("city"),
+    data("state"),
+    data("country"),
+    data("qualification_status"),
+    data("qualified_by"),
+    Column("qualified_on", Date),
+    data("campaign_name"),
+    data("company"),
+    data("language"),
+    Column("image", Text),
+    data("title"),
+    check("disabled"),
+    check("unsubscribed"),
+    check("blog_subscriber"),
+    data("medusa_id"),
+)
+Index("lead_name", lead.c.lead_name)
+Index("lead_owner", lead.c.lead_owner)
+Index("status", lead.c.status)
+Index("email_id", lead.c.email_id)
+
+address = _doctype(
+    "Address",
+    data("address_title"),
+    data("address_type"),
+    data("address_line1", 240),
+    data("address_line2", 240),
+    data("city"),
+    data("county"),
+    data("state"),
+    data("country"),
+    data("pincode"),
+    data("email_id"),
+    data("phone"),
+    data("fax"),
+    data("tax_category"),
+    check("is_primary_address"),
+    check("is_shipping_address"),
+    check("disabled"),
+    check("is_your_company_address"),
+)
+Index("city", address.c.city)
+Index("country", address.c.country)
+Index("pincode", address.c.pincode)
+
+dynamic_link = _doctype(
+    "Dynamic Link",
+    data("link_doctype"),
+    data("link_name"),
+    data("link_title"),
+    child=True,
+)
+Index("link_doctype_link_name_index", dynamic_link.c.link_doctype, dynamic_link.c.link_name)
+
+country = _doctype(
+    "Country",
+    Column("country_name", String(VARCHAR_LEN), unique=True),
+    data("date_format"),
+    data("time_format"),
+    Column("time_zones", Text),
+    data("code"),
+)
+
+# Frappe's naming-series counters (`tabSeries` is not a DocType table, but Frappe's own).
+series = Table(
+    "tabSeries",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("current", _int(10), nullable=False, server_default="0"),
+    **_MARIADB_TABLE,
+)
+
+# ---------------------------------------------------------------------------------------------------------
+# The service's own tables.
+
+api_key = Table(
+    f"{OWN_PREFIX}api_key",
+    metadata,
+    Column("api_key", String(64), primary_key=True),
+    Column("user", String(VARCHAR_LEN), nullable=False),
+    # SHA-256 of the secret, hex. Secrets are 256-bit random values, so a fast hash is enough.
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", _datetime(), nullable=False),
+    Column("last_used_at", _datetime()),
+    Column("revoked_at", _datetime()),
+    **_MARIADB_TABLE,
+)
+
+# ---------------------------------------------------------------------------------------------------------
+# Indexes and columns this service adds to ERPNext's tables (created by the migration on any database).
+
+MEDUSA_ID_UNIQUE_INDEX = "customer_medusa_id_unique"
+MEDUSA_ID_KEY_COLUMN = "medusa_id_key"  # MariaDB only: NULLIF(medusa_id, '') as a generated column
+LEAD_MEDUSA_ID_INDEX = "lead_medusa_id_index"
+
+#: A non-empty medusa_id, as the database sees it (used by the partial unique index).
+NON_EMPTY_MEDUSA_ID = text("medusa_id IS NOT NULL AND medusa_id <> ''")
