@@ -8,6 +8,8 @@ An adapter (SQL today, ERPNext's REST API later) implements :class:`Store`. Ever
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, Stamp
@@ -84,3 +86,27 @@ class Store(Protocol):
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         """Maximum length of each varchar column of the DocType's table, as the database defines it."""
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    api_key: str
+    user: str
+    secret_sha256: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyStore(Protocol):
+    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+
+    def get_api_key(self, api_key: str) -> ApiKeyRecord | None: ...
+
+    def list_api_keys(self) -> list[ApiKeyRecord]: ...
+
+    def revoke_api_key(self, api_key: str, at: datetime) -> bool:
+        """Revoke a key; False when there is no such active key."""
+
+    def touch_api_key(self, api_key: str, at: datetime) -> None:
+        """Record that the key was used at ``at``."""

@@ -1,0 +1,3 @@
+from erpnext_medusa.cli import main
+
+main()

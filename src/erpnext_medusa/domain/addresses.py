@@ -1,0 +1,186 @@
+"""Update a customer's billing address: which address, what may change, and how a change is written.
+
+Which address (the rule, in order):
+1. the Customer's ``customer_primary_address``, if it is one of its enabled linked Addresses;
+2. else its enabled Addresses of type Billing: the preferred one (``is_primary_address``) first, then the
+   most recently modified, then by name;
+3. else any of its enabled Addresses, in that same order.
+With no enabled Address, one is created (type Billing, preferred billing) when address_line1, city and
+country are given. An Address that is also linked to another party is never edited in place: the Customer
+gets its own copy (with the change applied and the same flags), its link moves to the copy, and the
+original stays as the other party knows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from erpnext_medusa.domain import naming
+from erpnext_medusa.domain.errors import DoesNotExistError, ValidationError
+from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Link, Stamp
+from erpnext_medusa.store.base import Store, Transaction
+
+SUCCESS_MESSAGE = "Address updated successfully"
+REQUIRED_FIELDS = ("address_line1", "city", "country")
+_LABELS = {
+    "address_line1": "Address Line 1",
+    "address_line2": "Address Line 2",
+    "city": "City",
+    "state": "State",
+    "country": "Country",
+    "pincode": "Postal Code",
+}
+# Columns a copy of an Address must not inherit from the original.
+_NOT_COPIED = {"creation", "owner", "modified_by", "docstatus", "idx", "_user_tags", "_comments", "_assign",
+               "_liked_by", "_seen"}  # fmt: skip
+
+
+def require_customer_id(body: Mapping[str, Any]) -> str:
+    value = body.get("customer_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("Customer ID is required.")
+    return value.strip()
+
+
+def parse_changes(body: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[str, str | None]:
+    """The address fields present in ``body``, cleaned and checked; absent fields are not in the result.
+
+    Strings are stripped; null or blank clears an optional field; whole numbers are taken as text (postal
+    codes often arrive as numbers). Required fields cannot be cleared; lengths follow the database columns.
+    """
+    changes: dict[str, str | None] = {}
+    for field in ADDRESS_FIELDS:
+        if field not in body:
+            continue
+        value = body[field]
+        label = _LABELS[field]
+        if value is None:
+            text = None
+        elif isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            text = str(value).strip() or None
+        else:
+            raise ValidationError(f"{label} must be text.")
+        if text is None and field in REQUIRED_FIELDS:
+            raise ValidationError(f"{label} cannot be empty.")
+        if text is not None:
+            if "\x00" in text:
+                raise ValidationError(f"{label} contains a character that is not allowed.")
+            limit = lengths.get(field, 140)
+            if len(text) > limit:
+                raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
+        changes[field] = text
+    return changes
+
+
+def choose_address(customer: Customer, addresses: Sequence[Address]) -> Address | None:
+    """The address update_address changes (see the module docstring for the rule)."""
+    for address in addresses:
+        if address.name == customer.customer_primary_address:
+            return address
+    billing = [a for a in addresses if a.address_type == "Billing"]
+    pool = billing or list(addresses)
+    if not pool:
+        return None
+
+    def order(a: Address) -> tuple[int, float, str]:
+        stamp = a.modified.timestamp() if a.modified else float("-inf")
+        return (0 if a.is_primary_address else 1, -stamp, a.name)
+
+    return min(pool, key=order)
+
+
+def render_address(fields: Mapping[str, Any]) -> str:
+    """The text ERPNext's default address template renders into ``tabCustomer.primary_address``."""
+    parts = [fields.get(name) for name in ("address_line1", "address_line2", "city", "state", "pincode")]
+    parts.append(fields.get("country"))
+    return "".join(f"{part}<br>" for part in parts if part)
+
+
+def _fields(address: Address) -> dict[str, Any]:
+    return {name: getattr(address, name) for name in ADDRESS_FIELDS}
+
+
+def _resolve_country(tx: Transaction, changes: dict[str, str | None]) -> None:
+    value = changes.get("country")
+    if value is None:
+        return
+    canonical = tx.find_country(value)
+    if canonical is None:
+        raise ValidationError(f"Country {value} is not a known country name or ISO code.")
+    changes["country"] = canonical
+
+
+def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None], stamp: Stamp) -> None:
+    missing = [_LABELS[f] for f in REQUIRED_FIELDS if not changes.get(f)]
+    if missing:
+        raise ValidationError(
+            f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}."
+        )
+    name = naming.address_name(tx, customer.customer_name, "Billing")
+    row = {
+        "name": name,
+        "address_title": customer.customer_name,
+        "address_type": "Billing",
+        **changes,
+        "is_primary_address": 1,
+    }
+    tx.insert_document("Address", row, stamp)
+    tx.insert_links("Address", name, [Link("Customer", customer.name, customer.customer_name)], stamp)
+    if customer.customer_primary_address is None:
+        tx.set_primary_address(customer.name, name, render_address(row), stamp)
+
+
+def _fork(
+    tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp
+) -> None:
+    """Give the Customer its own copy of an Address it shares with another party, with ``diff`` applied."""
+    name = naming.address_name(
+        tx, shared.address_title or customer.customer_name, shared.address_type or "Billing"
+    )
+    row = {
+        **{k: v for k, v in shared.extra.items() if k not in _NOT_COPIED},
+        "name": name,
+        "address_title": shared.address_title or customer.customer_name,
+        "address_type": shared.address_type or "Billing",
+        **_fields(shared),
+        **diff,
+        "is_primary_address": int(shared.is_primary_address),
+        "is_shipping_address": int(shared.is_shipping_address),
+        "disabled": 0,
+    }
+    me = Link("Customer", customer.name, customer.customer_name)
+    tx.insert_document("Address", row, stamp)
+    tx.insert_links("Address", name, [me], stamp)
+    tx.remove_link(shared.name, me)
+    if customer.customer_primary_address == shared.name:
+        tx.set_primary_address(customer.name, name, render_address(row), stamp)
+
+
+def update_billing_address(store: Store, body: Mapping[str, Any], stamp: Stamp) -> None:
+    """Change the fields present in ``body`` on the Customer's billing address, all or nothing."""
+    customer_id = require_customer_id(body)
+    changes = parse_changes(body, store.column_lengths("Address"))
+
+    def work(tx: Transaction) -> None:
+        customer = tx.get_customer(customer_id, lock=True)
+        if customer is None:
+            raise DoesNotExistError(f"Customer {customer_id} not found")
+        _resolve_country(tx, changes)
+        chosen = choose_address(customer, tx.customer_addresses(customer.name))
+        if chosen is None:
+            _create(tx, customer, changes, stamp)
+            return
+        diff = {k: v for k, v in changes.items() if getattr(chosen, k) != v}
+        if not diff:
+            return
+        me = Link("Customer", customer.name)
+        if any(link != me for link in chosen.links):
+            _fork(tx, customer, chosen, diff, stamp)
+            return
+        tx.update_address(chosen.name, diff, stamp)
+        tx.refresh_primary_address_display(chosen.name, render_address({**_fields(chosen), **diff}), stamp)
+
+    store.write(work)

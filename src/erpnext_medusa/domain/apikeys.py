@@ -1,0 +1,50 @@
+"""API keys: Frappe-style ``key:secret`` pairs bound to a user. Secrets are stored as SHA-256 digests and
+compared in constant time; the secret itself is shown once, when the key is created."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from erpnext_medusa.domain.errors import AuthenticationError, ValidationError
+from erpnext_medusa.store.base import ApiKeyRecord, ApiKeyStore
+
+#: How often last_used_at is written for a key in use (a write per request would be wasteful).
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+_USER_MAX = 140
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    user: str
+    api_key: str
+    api_secret: str
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_api_key(keys: ApiKeyStore, user: str, now: datetime) -> NewApiKey:
+    user = user.strip()
+    if not user or len(user) > _USER_MAX:
+        raise ValidationError(f"User must be 1 to {_USER_MAX} characters.")
+    api_key = secrets.token_hex(8)
+    api_secret = secrets.token_urlsafe(32)  # 256 bits; never contains ":"
+    keys.add_api_key(ApiKeyRecord(api_key, user, hash_secret(api_secret), now, None, None))
+    return NewApiKey(user, api_key, api_secret)
+
+
+def authenticate(keys: ApiKeyStore, api_key: str, api_secret: str, now: datetime) -> str:
+    """The user of a valid, unrevoked key; AuthenticationError otherwise (same answer for every failure)."""
+    record = keys.get_api_key(api_key) if api_key else None
+    # Compare against a dummy digest when the key is unknown, so both paths take the same time.
+    expected = record.secret_sha256 if record else hash_secret(secrets.token_hex(16))
+    if not hmac.compare_digest(expected, hash_secret(api_secret)) or record is None or record.revoked_at:
+        raise AuthenticationError()
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_GRANULARITY:
+        keys.touch_api_key(api_key, now)
+    return record.user

@@ -1,0 +1,32 @@
+"""Fetch unlinked customers: the typeahead behind ``fetch_all_customers``."""
+
+from __future__ import annotations
+
+from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.store.base import Store
+
+NO_MATCH_MESSAGE = "No relevant customers found"
+
+
+def search_words(name: str | None) -> list[str]:
+    """The words of a typeahead query: split on any whitespace; a blank query has none (no filter)."""
+    return name.split() if name else []
+
+
+def page_bounds(limit: int | None, offset: int | None, cap: int) -> tuple[int, int]:
+    """(limit, offset) for one page: no limit (or 0, as in Frappe) means everything up to ``cap``."""
+    if limit is not None and limit < 0:
+        raise ValidationError("limit must be a whole number, 0 or more")
+    if offset is not None and offset < 0:
+        raise ValidationError("limit_start must be a whole number, 0 or more")
+    return (min(limit, cap) if limit else cap), (offset or 0)
+
+
+def fetch_unlinked_customers(
+    store: Store, name: str | None, *, limit: int | None = None, offset: int | None = None, cap: int
+) -> list[CustomerSummary]:
+    """Enabled Customers without a medusa_id whose customer_name contains every word of ``name``
+    (case-insensitive, literal substring), ordered by customer_name then name."""
+    page_limit, page_offset = page_bounds(limit, offset, cap)
+    return store.search_unlinked_customers(search_words(name), limit=page_limit, offset=page_offset)

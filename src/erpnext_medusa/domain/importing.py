@@ -1,0 +1,248 @@
+"""Load Frappe-style documents (Customer, Lead, Address, Country), all or nothing.
+
+Each document is checked (known fields, types, required fields, Select options, lengths, e-mail format,
+Link targets) and named as ERPNext names it when it has no ``name``. A file is one transaction: the first
+bad document stops the import, the error names its position, name and field, and nothing is written.
+Link targets may appear later in the same file; they are checked once every document is in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from erpnext_medusa.domain import naming
+from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, STANDARD_KEYS, Field
+from erpnext_medusa.domain.errors import InvalidDocumentError
+from erpnext_medusa.domain.models import Link, Stamp
+from erpnext_medusa.store.base import Store, Transaction
+
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_TRUE = {1, "1", True, "true", "True"}
+_FALSE = {0, "0", False, "false", "False", None, ""}
+
+
+@dataclass(frozen=True)
+class _PendingLink:
+    position: int
+    name: str
+    field: str
+    target: str
+    value: str
+
+
+def read_documents(path: Path) -> list[Any]:
+    """A JSON array of documents, or JSON lines (one document per line)."""
+    text = path.read_text(encoding="utf-8")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            docs = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidDocumentError(0, None, None, f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})")
+        return list(docs)
+    docs = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            docs.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InvalidDocumentError(len(docs) + 1, None, None, f"{path} line {lineno}: not valid JSON ({exc.msg})")
+    return docs
+
+
+def _clean_value(field: Field, value: Any, limit: int) -> Any:
+    """The value to store, or raise ValueError with the problem."""
+    if field.kind == "check":
+        if value in _TRUE:
+            return 1
+        if value in _FALSE:
+            return 0
+        raise ValueError("must be 0 or 1")
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    value = value.strip()
+    if value == "":
+        return None
+    if field.kind == "select" and value not in field.options:
+        raise ValueError(f"must be one of {', '.join(field.options)}")
+    if field.kind == "email" and not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not a valid e-mail address")
+    if field.kind != "text" and len(value) > limit:
+        raise ValueError(f"is longer than {limit} characters")
+    return value
+
+
+def _clean_document(
+    position: int, doc: Mapping[str, Any], spec: Sequence[Field], lengths: Mapping[str, int]
+) -> dict[str, Any]:
+    name = doc.get("name") if isinstance(doc.get("name"), str) else None
+    known = {f.name: f for f in spec}
+    for key in doc:
+        if key not in known and key not in STANDARD_KEYS and key != "links":
+            raise InvalidDocumentError(position, name, key, "is not a field of this DocType")
+    row: dict[str, Any] = {}
+    for field in spec:
+        limit = min(field.length, lengths.get(field.name, field.length))
+        try:
+            value = _clean_value(field, doc.get(field.name), limit)
+        except ValueError as exc:
+            raise InvalidDocumentError(position, name, field.name, str(exc)) from None
+        if value is None:
+            value = field.default
+        if value is None and field.required:
+            raise InvalidDocumentError(position, name, field.name, "is required")
+        if value is not None:
+            row[field.name] = value
+    if name is not None:
+        try:
+            row["name"] = _clean_value(Field("name"), name, naming.NAME_LENGTH)
+        except ValueError as exc:
+            raise InvalidDocumentError(position, name, "name", str(exc)) from None
+    return row
+
+
+def _lead_fields(row: dict[str, Any], position: int) -> None:
+    """ERPNext's Lead.validate: the full name and the title."""
+    if not row.get("lead_name"):
+        if row.get("first_name"):
+            parts = ("salutation", "first_name", "middle_name", "last_name")
+            row["lead_name"] = " ".join(row[p] for p in parts if row.get(p))
+        elif row.get("company_name"):
+            row["lead_name"] = row["company_name"]
+        elif row.get("email_id"):
+            row["lead_name"] = row["email_id"].split("@")[0]
+        else:
+            raise InvalidDocumentError(
+                position, row.get("name"), "first_name",
+                "a Lead requires either a person's name or an organization's name",
+            )
+    row["lead_name"] = row["lead_name"][: naming.NAME_LENGTH]
+    row.setdefault("title", row.get("company_name") or row["lead_name"])
+
+
+def _address_links(position: int, name: str | None, raw: Any) -> list[Link]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidDocumentError(position, name, "links", "must be a list of link rows")
+    links: list[Link] = []
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise InvalidDocumentError(position, name, f"links[{i}]", "must be an object")
+        doctype, target = item.get("link_doctype"), item.get("link_name")
+        if doctype not in ("Customer", "Lead"):
+            raise InvalidDocumentError(position, name, f"links[{i}].link_doctype", "must be Customer or Lead")
+        if not isinstance(target, str) or not target.strip():
+            raise InvalidDocumentError(position, name, f"links[{i}].link_name", "is required")
+        link = Link(doctype, target.strip())
+        if link not in links:  # ERPNext de-duplicates link rows
+            links.append(link)
+    return links
+
+
+class _Importer:
+    def __init__(self, tx: Transaction, store: Store, stamp: Stamp) -> None:
+        self.tx = tx
+        self.stamp = stamp
+        self.lengths = {doctype: store.column_lengths(doctype) for doctype in FIELDS}
+        self.pending: list[_PendingLink] = []
+        self.counts: Counter[str] = Counter()
+
+    def add(self, position: int, doc: Any) -> None:
+        if not isinstance(doc, dict):
+            raise InvalidDocumentError(position, None, None, "is not a JSON object")
+        doctype = doc.get("doctype")
+        if doctype not in FIELDS:
+            raise InvalidDocumentError(
+                position, doc.get("name") if isinstance(doc.get("name"), str) else None, "doctype",
+                f"must be one of {', '.join(FIELDS)}",
+            )
+        row = _clean_document(position, doc, FIELDS[doctype], self.lengths[doctype])
+        links: list[Link] = []
+        if doctype == "Address":
+            links = _address_links(position, row.get("name"), doc.get("links"))
+        elif "links" in doc:
+            raise InvalidDocumentError(position, row.get("name"), "links", "is not a field of this DocType")
+        name = self._name(doctype, row, links, position)
+        row["name"] = name
+        if self.tx.existing_names(doctype, [name]):
+            raise InvalidDocumentError(position, name, "name", f"{doctype} {name} already exists")
+        for field in FIELDS[doctype]:
+            if field.kind == "link" and row.get(field.name):
+                self.pending.append(_PendingLink(position, name, field.name, str(field.target), row[field.name]))
+        for i, link in enumerate(links, start=1):
+            self.pending.append(
+                _PendingLink(position, name, f"links[{i}].link_name", link.link_doctype, link.link_name)
+            )
+        self.tx.insert_document(doctype, row, self.stamp)
+        if links:
+            self.tx.insert_links("Address", name, links, self.stamp)
+            for flag in ("is_primary_address", "is_shipping_address"):
+                if row.get(flag) and not row.get("disabled"):
+                    for link in links:
+                        self.tx.clear_preferred_flag(flag, link, name, self.stamp)
+        self.counts[doctype] += 1
+
+    def _name(self, doctype: str, row: dict[str, Any], links: list[Link], position: int) -> str:
+        if doctype == "Lead":
+            _lead_fields(row, position)
+        if row.get("name"):
+            return str(row["name"])
+        if doctype == "Customer":
+            return naming.customer_name(self.tx, row["customer_name"])
+        if doctype == "Lead":
+            return naming.lead_name(self.tx, self.stamp.at)
+        if doctype == "Country":
+            return str(row["country_name"])
+        title = row.get("address_title") or (links[0].link_name if links else None)
+        if not title:
+            raise InvalidDocumentError(position, None, "address_title", "Address Title is mandatory")
+        row["address_title"] = title
+        return naming.address_name(self.tx, title, row["address_type"])
+
+    def check_links(self) -> None:
+        """Every Link value must name a document that exists once the whole file is in."""
+        by_target: dict[str, set[str]] = {}
+        for item in self.pending:
+            by_target.setdefault(item.target, set()).add(item.value)
+        found = {target: self.tx.existing_names(target, values) for target, values in by_target.items()
+                 if target in LINKABLE}  # fmt: skip
+        for item in self.pending:
+            if item.target in found and item.value not in found[item.target]:
+                raise InvalidDocumentError(
+                    item.position, item.name, item.field, f"{item.target} {item.value} does not exist"
+                )
+
+
+def import_documents(
+    store: Store,
+    documents: Iterable[Any],
+    stamp: Stamp,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Insert the documents in one transaction; returns how many of each DocType were added."""
+    docs = list(documents)
+
+    def work(tx: Transaction) -> dict[str, int]:
+        importer = _Importer(tx, store, stamp)
+        for position, doc in enumerate(docs, start=1):
+            importer.add(position, doc)
+            if progress is not None:
+                progress(1)
+        importer.check_links()
+        return dict(importer.counts)
+
+    return store.write(work)

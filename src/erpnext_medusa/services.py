@@ -1,0 +1,34 @@
+"""The objects one process shares: settings, engine, store and API keys, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.models import Stamp
+from erpnext_medusa.store.sql.apikeys import SqlApiKeys
+from erpnext_medusa.store.sql.engine import make_engine
+from erpnext_medusa.store.sql.store import SqlStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: SqlStore
+    keys: SqlApiKeys
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        engine = make_engine(settings.url, pool_size=settings.pool_size)
+        return cls(settings=settings, store=SqlStore(engine), keys=SqlApiKeys(engine))
+
+    def now(self) -> datetime:
+        """The current time as ERPNext stores it: naive, in the site's time zone."""
+        return datetime.now(self.settings.zone).replace(tzinfo=None)
+
+    def stamp(self, user: str) -> Stamp:
+        return Stamp(user=user, at=self.now())
+
+    def close(self) -> None:
+        self.store.engine.dispose()

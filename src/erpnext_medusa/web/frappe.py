@@ -1,0 +1,110 @@
+"""Frappe's HTTP wire format: how arguments are read, and how answers and errors are written.
+
+Errors are rendered as Frappe v15 renders them with tracebacks turned off: ``exc_type`` plus the
+double-encoded ``_server_messages``. Tracebacks and internal exception text never reach the client.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from erpnext_medusa.domain.errors import AuthenticationError, PermissionError, ServiceError, ValidationError
+
+#: Verbs a whitelisted method accepts by default in Frappe.
+ALLOWED_VERBS = frozenset({"GET", "POST", "PUT", "DELETE"})
+#: Keys Frappe consumes before a method sees its arguments.
+_CONSUMED = ("_", "sid", "csrf_token", "cmd")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to ``/api/method/<method>``, with what Frappe would build from it."""
+
+    method: str
+    verb: str
+    body: bytes
+    is_json: bool
+    form_fields: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+
+    def args(self) -> dict[str, Any]:
+        """Frappe's ``form_dict``: a JSON object body alone, else query string overlaid with form fields."""
+        if self.is_json and self.body.strip():
+            try:
+                data = json.loads(self.body)
+            except (ValueError, UnicodeDecodeError):
+                raise ValidationError("Invalid request arguments") from None
+            if isinstance(data, dict):
+                args = dict(data)
+            elif isinstance(data, list):
+                args = {"data": data}
+            else:
+                raise ValidationError("Invalid request arguments")
+        else:
+            args = {**self.query, **self.form_fields}
+        for key in _CONSUMED:
+            args.pop(key, None)
+        return args
+
+
+async def read_call(request: Request, method: str) -> Call:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_json = content_type == "application/json" or content_type.endswith("+json")
+    body = await request.body()
+    form_fields: dict[str, str] = {}
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        form_fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    return Call(
+        method=method,
+        verb=request.method.upper(),
+        body=body,
+        is_json=is_json,
+        form_fields=form_fields,
+        query=dict(request.query_params),
+    )
+
+
+def message(value: Any) -> JSONResponse:
+    """A successful answer: ``{"message": value}`` (``{}`` when the method returns nothing)."""
+    return JSONResponse({} if value is None else {"message": value})
+
+
+def _server_messages(text: str, title: str) -> str:
+    entry = {
+        "message": text,
+        "title": title,
+        "indicator": "red",
+        "raise_exception": 1,
+        "__frappe_exc_id": secrets.token_hex(28),
+    }
+    return json.dumps([json.dumps(entry)])
+
+
+def error_body(exc: ServiceError) -> dict[str, Any]:
+    body: dict[str, Any] = {"exc_type": exc.exc_type}
+    # Frappe sends a bare AuthenticationError (401) without messages.
+    if exc.message and not isinstance(exc, AuthenticationError):
+        body["_server_messages"] = _server_messages(exc.message, exc.title)
+    return body
+
+
+def error(exc: ServiceError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(exc), status_code=exc.http_status, headers=dict(headers or {}))
+
+
+def not_whitelisted(method: str) -> ServiceError:
+    exc = PermissionError(
+        "<details><summary>You are not permitted to access this resource. Login to access</summary>"
+        f"Function <strong>{html.escape(method)}</strong> is not whitelisted.</details>"
+    )
+    exc.title = "Method Not Allowed"
+    return exc
