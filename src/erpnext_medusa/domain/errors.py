@@ -26,7 +26,7 @@ class DoesNotExistError(ValidationError):
     exc_type = "DoesNotExistError"
 
 
-class PermissionError(ServiceError):  # noqa: A001 - named after Frappe's class on purpose
+class PermissionError(ServiceError):
     http_status = 403
     exc_type = "PermissionError"
 

@@ -23,8 +23,8 @@ from erpnext_medusa.domain.models import Link, Stamp
 from erpnext_medusa.store.base import Store, Transaction
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
-_TRUE = {1, "1", True, "true", "True"}
-_FALSE = {0, "0", False, "false", "False", None, ""}
+_TRUE = {1, "1", "true", "True"}
+_FALSE = {0, "0", "false", "False", None, ""}
 
 
 @dataclass(frozen=True)
