@@ -58,9 +58,7 @@ class TestDatabases:
                     if self.backend == "postgresql":
                         conn.execute(text(f'CREATE DATABASE "{name}"'))
                     else:
-                        conn.execute(
-                            text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-                        )
+                        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
             finally:
                 admin.dispose()
             url = make_url(ADMIN_URLS[self.backend]).set(database=name)

@@ -34,8 +34,7 @@ def parse_database_url(value: str) -> URL:
     backend = url.get_backend_name()
     if backend not in SUPPORTED_DRIVERS:
         raise SettingsError(
-            f"DATABASE_URL backend {backend!r} is not supported; use sqlite, postgresql+psycopg "
-            "or mariadb+pymysql"
+            f"DATABASE_URL backend {backend!r} is not supported; use sqlite, postgresql+psycopg or mariadb+pymysql"
         )
     # A URL without an explicit driver gets the one we support for that backend.
     driver = url.get_driver_name()
@@ -57,9 +56,7 @@ class Settings(BaseSettings):
         env_prefix="ERPNEXT_MEDUSA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    database_url: str = Field(
-        default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the ERPNext tables"
-    )
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the ERPNext tables")
     #: Hard cap on the rows one fetch_all_customers call returns, paged or not.
     fetch_max_results: int = Field(default=500, ge=1, le=100_000)
     #: Time zone of the ERPNext site: creation/modified are naive timestamps in this zone.

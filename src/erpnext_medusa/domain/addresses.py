@@ -116,9 +116,7 @@ def _resolve_country(tx: Transaction, changes: dict[str, str | None]) -> None:
 def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None], stamp: Stamp) -> None:
     missing = [_LABELS[f] for f in REQUIRED_FIELDS if not changes.get(f)]
     if missing:
-        raise ValidationError(
-            f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}."
-        )
+        raise ValidationError(f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}.")
     name = naming.address_name(tx, customer.customer_name, "Billing")
     row = {
         "name": name,
@@ -133,13 +131,9 @@ def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None],
         tx.set_primary_address(customer.name, name, render_address(row), stamp)
 
 
-def _fork(
-    tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp
-) -> None:
+def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp) -> None:
     """Give the Customer its own copy of an Address it shares with another party, with ``diff`` applied."""
-    name = naming.address_name(
-        tx, shared.address_title or customer.customer_name, shared.address_type or "Billing"
-    )
+    name = naming.address_name(tx, shared.address_title or customer.customer_name, shared.address_type or "Billing")
     row = {
         **{k: v for k, v in shared.extra.items() if k not in _NOT_COPIED},
         "name": name,

@@ -44,7 +44,9 @@ def read_documents(path: Path) -> list[Any]:
         try:
             docs = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidDocumentError(0, None, None, f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})")
+            raise InvalidDocumentError(
+                0, None, None, f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
         return list(docs)
     docs = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -53,7 +55,9 @@ def read_documents(path: Path) -> list[Any]:
         try:
             docs.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise InvalidDocumentError(len(docs) + 1, None, None, f"{path} line {lineno}: not valid JSON ({exc.msg})")
+            raise InvalidDocumentError(
+                len(docs) + 1, None, None, f"{path} line {lineno}: not valid JSON ({exc.msg})"
+            ) from None
     return docs
 
 
@@ -126,7 +130,9 @@ def _lead_fields(row: dict[str, Any], position: int) -> None:
             row["lead_name"] = row["email_id"].split("@")[0]
         else:
             raise InvalidDocumentError(
-                position, row.get("name"), "first_name",
+                position,
+                row.get("name"),
+                "first_name",
                 "a Lead requires either a person's name or an organization's name",
             )
     row["lead_name"] = row["lead_name"][: naming.NAME_LENGTH]
@@ -167,7 +173,9 @@ class _Importer:
         doctype = doc.get("doctype")
         if doctype not in FIELDS:
             raise InvalidDocumentError(
-                position, doc.get("name") if isinstance(doc.get("name"), str) else None, "doctype",
+                position,
+                doc.get("name") if isinstance(doc.get("name"), str) else None,
+                "doctype",
                 f"must be one of {', '.join(FIELDS)}",
             )
         row = _clean_document(position, doc, FIELDS[doctype], self.lengths[doctype])

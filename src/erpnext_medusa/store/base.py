@@ -71,9 +71,7 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    def search_unlinked_customers(
-        self, words: Sequence[str], *, limit: int, offset: int
-    ) -> list[CustomerSummary]:
+    def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         """Enabled Customers without a medusa_id whose customer_name contains every word (lower-cased,
         literal substring), ordered by customer_name then name."""
 

@@ -98,8 +98,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             openapi_extra=operation(method.path, method.allow_guest),
             response_model=None,
         )
-    app.add_api_route(
-        "/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False
-    )
+    app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
 
     return app

@@ -67,36 +67,54 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
     "frappe.auth.get_logged_user": {"responses": {**_message({"type": "string"}), **_errors(401, 403)}},
     "medusa_integration.api.fetch_all_customers": {
         "parameters": [
-            _query("name", "Typeahead: every whitespace-separated word must occur in customer_name "
-                   "(case-insensitive substring)."),
+            _query(
+                "name",
+                "Typeahead: every whitespace-separated word must occur in customer_name (case-insensitive substring).",
+            ),
             _query("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", "integer"),
             _query("limit_page_length", "Alias of limit.", "integer"),
             _query("limit_start", "Rows to skip.", "integer"),
         ],
         "responses": {
-            **_message({"oneOf": [{"type": "array", "items": _CUSTOMER},
-                                  {"type": "string", "const": "No relevant customers found"}]}),
+            **_message(
+                {
+                    "oneOf": [
+                        {"type": "array", "items": _CUSTOMER},
+                        {"type": "string", "const": "No relevant customers found"},
+                    ]
+                }
+            ),
             **_errors(401, 417),
         },
     },
     "medusa_integration.api.update_address": {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {
-                "type": "object",
-                "properties": {
-                    "customer_id": {"type": "string"},
-                    **{f: _TEXT for f in ("address_line1", "address_line2", "city", "state", "country",
-                                          "pincode")},
-                },
-                "required": ["customer_id"],
-            }}},
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "customer_id": {"type": "string"},
+                            **{
+                                f: _TEXT
+                                for f in ("address_line1", "address_line2", "city", "state", "country", "pincode")
+                            },
+                        },
+                        "required": ["customer_id"],
+                    }
+                }
+            },
         },
         "responses": {
-            **_message({"oneOf": [
-                {"type": "string", "const": "Address updated successfully"},
-                {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
-            ]}),
+            **_message(
+                {
+                    "oneOf": [
+                        {"type": "string", "const": "Address updated successfully"},
+                        {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
+                    ]
+                }
+            ),
             **_errors(401),
         },
     },

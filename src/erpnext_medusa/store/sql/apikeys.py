@@ -38,9 +38,7 @@ class SqlApiKeys:
     def revoke_api_key(self, api_key: str, at: datetime) -> bool:
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(table)
-                .where(table.c.api_key == api_key, table.c.revoked_at.is_(None))
-                .values(revoked_at=at)
+                update(table).where(table.c.api_key == api_key, table.c.revoked_at.is_(None)).values(revoked_at=at)
             )
         return result.rowcount == 1
 

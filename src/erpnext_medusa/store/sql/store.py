@@ -79,9 +79,9 @@ class SqlTransaction:
     # --- reads -------------------------------------------------------------------------------------------
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
         c = t.customer.c
-        query = select(
-            c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address, c.disabled
-        ).where(c.name == name)
+        query = select(c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address, c.disabled).where(
+            c.name == name
+        )
         if lock:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
@@ -103,9 +103,7 @@ class SqlTransaction:
 
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:
         c = t.customer.c
-        return self._conn.execute(
-            select(c.name).where(c.medusa_id == medusa_id).order_by(c.name).limit(1)
-        ).scalar()
+        return self._conn.execute(select(c.name).where(c.medusa_id == medusa_id).order_by(c.name).limit(1)).scalar()
 
     def customer_addresses(self, customer: str) -> list[Address]:
         addr = self._store.table("Address")
@@ -115,9 +113,11 @@ class SqlTransaction:
             dl.link_doctype == "Customer",
             dl.link_name == customer,
         )
-        rows = self._conn.execute(
-            select(addr).where(addr.c.name.in_(linked), addr.c.disabled == 0).order_by(addr.c.name)
-        ).mappings().all()
+        rows = (
+            self._conn.execute(select(addr).where(addr.c.name.in_(linked), addr.c.disabled == 0).order_by(addr.c.name))
+            .mappings()
+            .all()
+        )
         if not rows:
             return []
         names = [r["name"] for r in rows]
@@ -162,9 +162,7 @@ class SqlTransaction:
     def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
         table = self._store.table(doctype)
         return list(
-            self._conn.execute(
-                select(table.c.name).where(table.c.name.startswith(prefix, autoescape=True))
-            ).scalars()
+            self._conn.execute(select(table.c.name).where(table.c.name.startswith(prefix, autoescape=True))).scalars()
         )
 
     # --- writes ------------------------------------------------------------------------------------------
@@ -209,9 +207,7 @@ class SqlTransaction:
             return
         dl = t.dynamic_link.c
         start = self._conn.execute(
-            select(func.coalesce(func.max(dl.idx), 0)).where(
-                dl.parent == parent, dl.parenttype == parent_doctype
-            )
+            select(func.coalesce(func.max(dl.idx), 0)).where(dl.parent == parent, dl.parenttype == parent_doctype)
         ).scalar_one()
         rows = [
             {
@@ -283,9 +279,7 @@ class SqlTransaction:
         else:
             builder = pg_insert if dialect == "postgresql" else sqlite_insert
             ins = builder(s).values(name=key, current=1)
-            self._conn.execute(
-                ins.on_conflict_do_update(index_elements=[s.c.name], set_={"current": s.c.current + 1})
-            )
+            self._conn.execute(ins.on_conflict_do_update(index_elements=[s.c.name], set_={"current": s.c.current + 1}))
         return int(self._conn.execute(select(s.c.current).where(s.c.name == key)).scalar_one())
 
 
@@ -337,9 +331,7 @@ class SqlStore:
             if isinstance(col.type, String) and col.type.length
         }
 
-    def search_unlinked_customers(
-        self, words: Sequence[str], *, limit: int, offset: int
-    ) -> list[CustomerSummary]:
+    def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         c = t.customer.c
         lowered = func.lower(c.customer_name)
         query = (

@@ -43,11 +43,7 @@ _MARIADB_TABLE = {
 
 
 def _int(width: int) -> TypeEngine[int]:
-    return (
-        Integer()
-        .with_variant(mysql.INTEGER(display_width=width), *MARIADB)
-        .with_variant(BigInteger(), "postgresql")
-    )
+    return Integer().with_variant(mysql.INTEGER(display_width=width), *MARIADB).with_variant(BigInteger(), "postgresql")
 
 
 def _datetime() -> TypeEngine[object]:

@@ -37,12 +37,14 @@ def _check_duplicate_medusa_ids(bind: sa.Connection) -> None:
     c = t.customer.c
     rows = bind.execute(
         sa.select(c.medusa_id, c.name)
-        .where(c.medusa_id.in_(
-            sa.select(c.medusa_id)
-            .where(c.medusa_id.is_not(None), c.medusa_id != "")
-            .group_by(c.medusa_id)
-            .having(sa.func.count() > 1)
-        ))
+        .where(
+            c.medusa_id.in_(
+                sa.select(c.medusa_id)
+                .where(c.medusa_id.is_not(None), c.medusa_id != "")
+                .group_by(c.medusa_id)
+                .having(sa.func.count() > 1)
+            )
+        )
         .order_by(c.medusa_id, c.name)
     ).all()
     if not rows:
@@ -71,8 +73,7 @@ def _add_unique_medusa_id(bind: sa.Connection, inspector: sa.Inspector) -> None:
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin AS (NULLIF(`medusa_id`, '')) PERSISTENT"
             )
         op.execute(
-            f"CREATE UNIQUE INDEX `{t.MEDUSA_ID_UNIQUE_INDEX}` "
-            f"ON `{t.customer.name}` (`{t.MEDUSA_ID_KEY_COLUMN}`)"
+            f"CREATE UNIQUE INDEX `{t.MEDUSA_ID_UNIQUE_INDEX}` ON `{t.customer.name}` (`{t.MEDUSA_ID_KEY_COLUMN}`)"
         )
     else:
         op.create_index(
