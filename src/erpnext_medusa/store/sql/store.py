@@ -65,8 +65,8 @@ def _is_retryable(exc: DBAPIError) -> bool:
     code = getattr(orig, "sqlstate", None)
     if code in _RETRY_PG_CODES:
         return True
-    args = getattr(orig, "args", ())
-    return bool(args) and args[0] in _RETRY_MARIADB_CODES
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    return len(args) > 0 and args[0] in _RETRY_MARIADB_CODES
 
 
 class SqlTransaction:
@@ -283,7 +283,7 @@ class SqlTransaction:
         return int(self._conn.execute(select(s.c.current).where(s.c.name == key)).scalar_one())
 
 
-def _address_from_row(row: Mapping[str, Any], links: tuple[Link, ...]) -> Address:
+def _address_from_row(row: Mapping[Any, Any], links: tuple[Link, ...]) -> Address:
     known = {
         "name", "address_title", "address_type", "address_line1", "address_line2", "city", "state",
         "country", "pincode", "is_primary_address", "is_shipping_address", "disabled", "modified",
@@ -365,7 +365,8 @@ class SqlStore:
                         return work(SqlTransaction(self, conn))
             except _MedusaIdTaken as taken:
                 # The transaction is rolled back; the holder is read afresh, outside any old snapshot.
-                holder = self.read(lambda tx, mid=taken.medusa_id: tx.customer_with_medusa_id(mid))
+                medusa_id = taken.medusa_id
+                holder = self.read(lambda tx: tx.customer_with_medusa_id(medusa_id))
                 if holder is not None:
                     raise ValidationError(linked_elsewhere_message(holder)) from None
                 if attempt == _MAX_ATTEMPTS:

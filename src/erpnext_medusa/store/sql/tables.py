@@ -9,6 +9,8 @@ Our own tables start with ``erpnext_medusa_``: DocType tables always start with 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -34,19 +36,21 @@ VARCHAR_LEN = 140
 OWN_PREFIX = "erpnext_medusa_"
 
 # Table options Frappe v15 uses for every MariaDB table.
-_MARIADB_TABLE = {
+_MARIADB_TABLE: dict[str, Any] = {
     "mysql_engine": "InnoDB",
     "mysql_row_format": "DYNAMIC",
     "mysql_charset": "utf8mb4",
     "mysql_collate": "utf8mb4_unicode_ci",
 }
+# The mariadb:// dialect reads the same options under its own prefix.
+_MARIADB_TABLE |= {k.replace("mysql_", "mariadb_"): v for k, v in _MARIADB_TABLE.items()}
 
 
-def _int(width: int) -> TypeEngine[int]:
+def _int(width: int) -> TypeEngine[Any]:
     return Integer().with_variant(mysql.INTEGER(display_width=width), *MARIADB).with_variant(BigInteger(), "postgresql")
 
 
-def _datetime() -> TypeEngine[object]:
+def _datetime() -> TypeEngine[Any]:
     return (
         DateTime()
         .with_variant(mysql.DATETIME(fsp=6), *MARIADB)
@@ -54,12 +58,12 @@ def _datetime() -> TypeEngine[object]:
     )
 
 
-def data(name: str, length: int = VARCHAR_LEN, default: str | None = None) -> Column[str]:
+def data(name: str, length: int = VARCHAR_LEN, default: str | None = None) -> Column[Any]:
     """Data, Link, Select, Read Only: varchar(length), nullable, with a static default if the field has one."""
     return Column(name, String(length), server_default=default, nullable=True)
 
 
-def check(name: str, default: int = 0) -> Column[int]:
+def check(name: str, default: int = 0) -> Column[Any]:
     """Check: int(1) / smallint, NOT NULL DEFAULT 0|1."""
     return Column(
         name,
@@ -69,16 +73,16 @@ def check(name: str, default: int = 0) -> Column[int]:
     )
 
 
-def currency(name: str) -> Column[object]:
+def currency(name: str) -> Column[Any]:
     return Column(name, Numeric(21, 9), nullable=False, server_default="0")
 
 
-def long_text(name: str) -> Column[str]:
+def long_text(name: str) -> Column[Any]:
     return Column(name, Text().with_variant(mysql.LONGTEXT(), *MARIADB))
 
 
-def _standard(child: bool) -> list[Column[object]]:
-    cols: list[Column[object]] = [
+def _standard(child: bool) -> list[Column[Any]]:
+    cols: list[Column[Any]] = [
         Column("name", String(VARCHAR_LEN), primary_key=True),
         Column("creation", _datetime()),
         Column("modified", _datetime()),
@@ -97,11 +101,11 @@ def _standard(child: bool) -> list[Column[object]]:
     return cols
 
 
-def _optional() -> list[Column[object]]:
+def _optional() -> list[Column[Any]]:
     return [Column(n, Text) for n in ("_user_tags", "_comments", "_assign", "_liked_by")]
 
 
-def _doctype(name: str, *columns: Column[object] | Index, child: bool = False) -> Table:
+def _doctype(name: str, *columns: Column[Any] | Index, child: bool = False) -> Table:
     table = Table(
         f"tab{name}",
         metadata,
@@ -112,9 +116,9 @@ def _doctype(name: str, *columns: Column[object] | Index, child: bool = False) -
     )
     # MariaDB gets `modified` (parents) or `parent` (children) indexes; PostgreSQL gets neither.
     if child:
-        Index("parent", table.c.parent).ddl_if(dialect=MARIADB)
+        Index("parent", table.c.parent).ddl_if(dialect=MARIADB)  # type: ignore[arg-type]  # a tuple is accepted
     else:
-        Index("modified", table.c.modified).ddl_if(dialect=MARIADB)
+        Index("modified", table.c.modified).ddl_if(dialect=MARIADB)  # type: ignore[arg-type]  # a tuple is accepted
     return table
 
 

@@ -30,7 +30,7 @@ _OWN_TABLES = (t.api_key,)
 
 
 def _index_names(inspector: sa.Inspector, table: str) -> set[str]:
-    return {ix["name"] for ix in inspector.get_indexes(table) if ix.get("name")}
+    return {str(ix["name"]) for ix in inspector.get_indexes(table) if ix.get("name")}
 
 
 def _check_duplicate_medusa_ids(bind: sa.Connection) -> None:
