@@ -103,7 +103,8 @@ class SqlTransaction:
 
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:
         c = t.customer.c
-        return self._conn.execute(select(c.name).where(c.medusa_id == medusa_id).order_by(c.name).limit(1)).scalar()
+        exact_id = self._store.exact(c.medusa_id)
+        return self._conn.execute(select(c.name).where(exact_id == medusa_id).order_by(c.name).limit(1)).scalar()
 
     def customer_addresses(self, customer: str) -> list[Address]:
         addr = self._store.table("Address")
@@ -316,6 +317,11 @@ class SqlStore:
         self._reflected: dict[str, Table] = {}
         self._lock = threading.Lock()
 
+    def exact(self, expression: Any) -> Any:
+        """``expression`` compared character for character: MariaDB's default collation ignores case and
+        accents, which would make ``cafe`` match ``Café`` and ``cus_a`` match ``CUS_A``."""
+        return expression.collate("utf8mb4_bin") if self.case_insensitive_names else expression
+
     def table(self, doctype: str) -> Table:
         """The DocType's table as it exists in the database (custom fields included)."""
         name = _DOCTYPE_TABLES[doctype]
@@ -333,7 +339,7 @@ class SqlStore:
 
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         c = t.customer.c
-        lowered = func.lower(c.customer_name)
+        lowered = self.exact(func.lower(c.customer_name))
         query = (
             select(c.name, c.customer_name, c.email_id, c.mobile_no)
             .where(
@@ -356,6 +362,9 @@ class SqlStore:
             finally:
                 conn.rollback()
 
+    def _holder(self, medusa_id: str) -> str | None:
+        return self.read(lambda tx: tx.customer_with_medusa_id(medusa_id))
+
     def write(self, work: Callable[[SqlTransaction], T]) -> T:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
@@ -365,8 +374,7 @@ class SqlStore:
                         return work(SqlTransaction(self, conn))
             except _MedusaIdTaken as taken:
                 # The transaction is rolled back; the holder is read afresh, outside any old snapshot.
-                medusa_id = taken.medusa_id
-                holder = self.read(lambda tx: tx.customer_with_medusa_id(medusa_id))
+                holder = self._holder(taken.medusa_id)
                 if holder is not None:
                     raise ValidationError(linked_elsewhere_message(holder)) from None
                 if attempt == _MAX_ATTEMPTS:
