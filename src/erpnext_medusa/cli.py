@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,6 @@ import pydantic
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from erpnext_medusa.config import Settings, SettingsError
 from erpnext_medusa.domain.apikeys import create_api_key
@@ -158,12 +158,16 @@ def api_key_list() -> None:
     """List keys (never their secrets)."""
     with _services() as services:
         records = services.keys.list_api_keys()
-    table = Table("api_key", "user", "created", "last used", "revoked")
-    for r in records:
-        table.add_row(r.api_key, r.user, f"{r.created_at:%Y-%m-%d %H:%M}",
-                      f"{r.last_used_at:%Y-%m-%d %H:%M}" if r.last_used_at else "-",
-                      f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "-")  # fmt: skip
-    out.print(table)
+
+    def when(moment: datetime | None) -> str:
+        return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+    # Plain aligned lines, never shortened, so keys can be copied and the output piped.
+    lines = [("api_key", "user", "created", "last used", "revoked")]
+    lines += [(r.api_key, r.user, when(r.created_at), when(r.last_used_at), when(r.revoked_at)) for r in records]
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    for line in lines:
+        sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n")
 
 
 @key_app.command("revoke")

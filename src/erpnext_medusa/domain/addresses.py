@@ -19,6 +19,7 @@ from typing import Any
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.errors import DoesNotExistError, ValidationError
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Link, Stamp
+from erpnext_medusa.domain.text import storable
 from erpnext_medusa.store.base import Store, Transaction
 
 SUCCESS_MESSAGE = "Address updated successfully"
@@ -42,7 +43,7 @@ def require_customer_id(body: Mapping[str, Any]) -> str:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("Customer ID is required.")
-    return value.strip()
+    return storable("Customer ID", value.strip())
 
 
 def parse_changes(body: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[str, str | None]:
@@ -66,8 +67,7 @@ def parse_changes(body: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[s
         if text is None and field in REQUIRED_FIELDS:
             raise ValidationError(f"{label} cannot be empty.")
         if text is not None:
-            if "\x00" in text:
-                raise ValidationError(f"{label} contains a character that is not allowed.")
+            storable(label, text)
             limit = lengths.get(field, 140)
             if len(text) > limit:
                 raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
@@ -127,8 +127,8 @@ def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None],
     }
     tx.insert_document("Address", row, stamp)
     tx.insert_links("Address", name, [Link("Customer", customer.name, customer.customer_name)], stamp)
-    if customer.customer_primary_address is None:
-        tx.set_primary_address(customer.name, name, render_address(row), stamp)
+    # The Customer had no enabled address, so any primary pointer it holds is stale: point it here.
+    tx.set_primary_address(customer.name, name, render_address(row), stamp)
 
 
 def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp) -> None:

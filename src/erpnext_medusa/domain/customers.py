@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erpnext_medusa.domain.errors import ValidationError
 from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.domain.text import storable
 from erpnext_medusa.store.base import Store
 
 NO_MATCH_MESSAGE = "No relevant customers found"
@@ -11,7 +12,7 @@ NO_MATCH_MESSAGE = "No relevant customers found"
 
 def search_words(name: str | None) -> list[str]:
     """The words of a typeahead query: split on any whitespace; a blank query has none (no filter)."""
-    return name.split() if name else []
+    return storable("name", name).split() if name else []
 
 
 def page_bounds(limit: int | None, offset: int | None, cap: int) -> tuple[int, int]:

@@ -18,8 +18,9 @@ from typing import Any
 
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, STANDARD_KEYS, Field
-from erpnext_medusa.domain.errors import InvalidDocumentError
+from erpnext_medusa.domain.errors import InvalidDocumentError, ValidationError
 from erpnext_medusa.domain.models import Link, Stamp
+from erpnext_medusa.domain.text import storable
 from erpnext_medusa.store.base import Store, Transaction
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -75,8 +76,10 @@ def _clean_value(field: Field, value: Any, limit: int) -> Any:
         value = str(value)
     if not isinstance(value, str):
         raise ValueError("must be text")
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
+    try:
+        storable("value", value)
+    except ValidationError:
+        raise ValueError("contains a character that is not allowed (NUL or a lone surrogate)") from None
     value = value.strip()
     if value == "":
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erpnext_medusa.domain.errors import DoesNotExistError, ValidationError
 from erpnext_medusa.domain.models import Stamp
+from erpnext_medusa.domain.text import storable
 from erpnext_medusa.store.base import Store, Transaction
 
 
@@ -22,6 +23,8 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
         raise ValidationError("Customer is required.")
     if not lead or not lead.strip():
         raise ValidationError("Lead is required.")
+    storable("Customer", customer)
+    storable("Lead", lead)
 
     def work(tx: Transaction) -> None:
         current = tx.get_customer(customer, lock=True)

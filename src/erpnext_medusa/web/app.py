@@ -89,15 +89,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_exception_handler(Exception, _unexpected_error)
 
     for method in METHODS.values():
-        app.add_api_route(
-            f"/api/method/{method.path}",
-            _method_endpoint,
-            methods=["GET", "POST"],
-            summary=method.summary,
-            operation_id=method.path.replace(".", "_"),
-            openapi_extra=operation(method.path, method.allow_guest),
-            response_model=None,
-        )
+        for verb in method.documented_verbs:
+            app.add_api_route(
+                f"/api/method/{method.path}",
+                _method_endpoint,
+                methods=[verb],
+                summary=method.summary,
+                operation_id=f"{method.path.replace('.', '_')}_{verb.lower()}",
+                openapi_extra=operation(method.path, method.allow_guest),
+                response_model=None,
+            )
     app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
 
     return app

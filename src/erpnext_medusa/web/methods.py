@@ -33,6 +33,8 @@ class Method:
     handler: Callable[[Context], Any]
     allow_guest: bool
     summary: str
+    #: Verbs shown in the OpenAPI document (every Frappe verb is accepted all the same).
+    documented_verbs: tuple[str, ...] = ("GET", "POST")
 
 
 def _text_arg(args: dict[str, Any], key: str) -> str | None:
@@ -126,6 +128,7 @@ METHODS: dict[str, Method] = {
             update_address,
             True,
             "Change fields of a Customer's billing address (JSON body).",
+            ("POST",),
         ),
         Method(
             "medusa_integration.utils.link_medusa_lead",

@@ -1,0 +1,18 @@
+"""What text the databases can store and compare faithfully."""
+
+from __future__ import annotations
+
+import re
+
+from erpnext_medusa.domain.errors import ValidationError
+
+# NUL is refused by PostgreSQL and ignored by MariaDB's collations (so "Ac\x00me" would match "Acme");
+# lone surrogates cannot be encoded as UTF-8 at all.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(label: str, value: str) -> str:
+    """``value`` unchanged, or a ValidationError naming ``label`` when it holds a character no backend keeps."""
+    if _UNSTORABLE.search(value):
+        raise ValidationError(f"{label} contains a character that is not allowed.")
+    return value

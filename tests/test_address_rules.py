@@ -1,0 +1,296 @@
+"""Pure tests of the address rules in erpnext_medusa.domain.addresses (no database, no HTTP)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from erpnext_medusa.domain.addresses import (
+    choose_address,
+    parse_changes,
+    render_address,
+    require_customer_id,
+)
+from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Link
+
+LENGTHS = {"address_line1": 240, "address_line2": 240, "city": 140, "state": 140, "country": 140, "pincode": 140}
+OLD = datetime(2025, 1, 1, 9, 0, 0)
+NEW = datetime(2025, 6, 1, 9, 0, 0)
+
+
+def addr(name: str, address_type: str = "Billing", **fields: Any) -> Address:
+    values: dict[str, Any] = {
+        "name": name,
+        "address_title": name,
+        "address_type": address_type,
+        "address_line1": "1 Main Street",
+        "address_line2": None,
+        "city": "Dubai",
+        "state": None,
+        "country": "United Arab Emirates",
+        "pincode": None,
+        "modified": OLD,
+    }
+    values.update(fields)
+    return Address(**values)
+
+
+def cust(primary: str | None = None) -> Customer:
+    return Customer(name="Acme", customer_name="Acme", medusa_id=None, lead_name=None, customer_primary_address=primary)
+
+
+def chosen(customer: Customer, addresses: list[Address]) -> str | None:
+    """The chosen name, checked to be the same for every input order (no "first row wins")."""
+    results = {
+        (choice.name if (choice := choose_address(customer, list(order))) else None)
+        for order in itertools.permutations(addresses)
+    }
+    assert len(results) == 1, f"choice depends on input order: {results}"
+    return results.pop()
+
+
+# --- choose_address ---------------------------------------------------------------------------------------
+
+
+def test_no_addresses_means_none():
+    assert choose_address(cust(), []) is None
+    assert choose_address(cust("Acme-Billing"), []) is None
+
+
+def test_primary_pointer_wins_over_everything():
+    addresses = [
+        addr("A-Billing", is_primary_address=True, modified=NEW),
+        addr("B-Shipping", "Shipping", modified=OLD),
+        addr("C-Billing", modified=NEW),
+    ]
+    assert chosen(cust("B-Shipping"), addresses) == "B-Shipping"
+
+
+def test_primary_pointer_to_an_address_not_in_the_list_is_ignored():
+    addresses = [addr("A-Billing", modified=OLD), addr("B-Billing", is_primary_address=True, modified=OLD)]
+    assert chosen(cust("Gone-Billing"), addresses) == "B-Billing"
+
+
+def test_billing_preferred_over_other_types():
+    addresses = [
+        addr("A-Shipping", "Shipping", is_primary_address=True, modified=NEW),
+        addr("B-Office", "Office", is_primary_address=True, modified=NEW),
+        addr("Z-Billing", modified=OLD),
+    ]
+    assert chosen(cust(), addresses) == "Z-Billing"
+
+
+def test_preferred_billing_first_even_if_older():
+    addresses = [addr("A-Billing", modified=NEW), addr("Z-Billing", is_primary_address=True, modified=OLD)]
+    assert chosen(cust(), addresses) == "Z-Billing"
+
+
+def test_newer_modified_first():
+    assert chosen(cust(), [addr("A-Billing", modified=OLD), addr("Z-Billing", modified=NEW)]) == "Z-Billing"
+    assert chosen(cust(), [addr("A-Billing", modified=NEW), addr("Z-Billing", modified=OLD)]) == "A-Billing"
+
+
+def test_among_preferred_newer_first():
+    addresses = [
+        addr("A-Billing", is_primary_address=True, modified=OLD),
+        addr("B-Billing", is_primary_address=True, modified=NEW),
+        addr("C-Billing", modified=datetime(2026, 1, 1)),
+    ]
+    assert chosen(cust(), addresses) == "B-Billing"
+
+
+def test_missing_modified_sorts_after_dated():
+    assert chosen(cust(), [addr("A-Billing", modified=None), addr("Z-Billing", modified=OLD)]) == "Z-Billing"
+
+
+def test_name_breaks_ties():
+    addresses = [addr("C-Billing"), addr("A-Billing"), addr("B-Billing")]
+    assert chosen(cust(), addresses) == "A-Billing"
+
+
+def test_microseconds_count_in_modified_order():
+    later = OLD.replace(microsecond=1)
+    assert chosen(cust(), [addr("A-Billing", modified=OLD), addr("B-Billing", modified=later)]) == "B-Billing"
+
+
+def test_without_billing_any_type_in_the_same_order():
+    addresses = [
+        addr("A-Shipping", "Shipping", modified=NEW),
+        addr("B-Office", "Office", is_primary_address=True, modified=OLD),
+        addr("C-Personal", "Personal", modified=datetime(2026, 1, 1)),
+    ]
+    assert chosen(cust(), addresses) == "B-Office"
+    without_preferred = [dataclasses.replace(a, is_primary_address=False) for a in addresses]
+    assert chosen(cust(), without_preferred) == "C-Personal"
+
+
+# --- require_customer_id ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [{}, {"customer_id": None}, {"customer_id": ""}, {"customer_id": "  \t "},
+                                  {"customer_id": ["Acme"]}, {"customer_id": {"name": "Acme"}},
+                                  {"customer_id": True}, {"customer": "Acme"}])  # fmt: skip
+def test_require_customer_id_rejects(body):
+    with pytest.raises(ValidationError) as err:
+        require_customer_id(body)
+    assert err.value.message == "Customer ID is required."
+
+
+def test_require_customer_id_strips_and_accepts_numbers():
+    assert require_customer_id({"customer_id": "  Acme Ltd  "}) == "Acme Ltd"
+    assert require_customer_id({"customer_id": 42}) == "42"
+
+
+# --- parse_changes -----------------------------------------------------------------------------------------
+
+
+def test_parse_changes_only_present_fields():
+    body = {"customer_id": "Acme", "city": "Abu Dhabi", "address_title": "X", "phone": "1", "pincode": "0042"}
+    assert parse_changes(body, LENGTHS) == {"city": "Abu Dhabi", "pincode": "0042"}
+    assert parse_changes({"customer_id": "Acme"}, LENGTHS) == {}
+
+
+def test_parse_changes_all_fields():
+    body = {f: f"value of {f}" for f in ADDRESS_FIELDS}
+    assert parse_changes(body, LENGTHS) == body
+
+
+def test_parse_changes_strips():
+    body = {"address_line1": "  12 Palm Road\t", "city": "\nDubai ", "pincode": " 00000 "}
+    assert parse_changes(body, LENGTHS) == {"address_line1": "12 Palm Road", "city": "Dubai", "pincode": "00000"}
+
+
+@pytest.mark.parametrize("field", ["address_line2", "state", "pincode"])
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_parse_changes_blank_optional_clears(field, value):
+    assert parse_changes({field: value}, LENGTHS) == {field: None}
+
+
+@pytest.mark.parametrize("field", ["address_line1", "city", "country"])
+@pytest.mark.parametrize("value", [None, "", "  \n "])
+def test_parse_changes_required_cannot_be_blanked(field, value):
+    with pytest.raises(ValidationError) as err:
+        parse_changes({field: value}, LENGTHS)
+    assert err.value.message
+
+
+def test_parse_changes_lengths_come_from_the_mapping():
+    lengths = {**LENGTHS, "city": 5, "address_line1": 3}
+    assert parse_changes({"city": "abcde", "address_line1": "abc"}, lengths) == {
+        "city": "abcde",
+        "address_line1": "abc",
+    }
+    with pytest.raises(ValidationError):
+        parse_changes({"city": "abcdef"}, lengths)
+    with pytest.raises(ValidationError):
+        parse_changes({"address_line1": "abcd"}, lengths)
+
+
+def test_parse_changes_length_is_counted_after_strip_and_in_characters():
+    lengths = {**LENGTHS, "city": 3}
+    assert parse_changes({"city": "  دبي  "}, lengths) == {"city": "دبي"}
+    assert parse_changes({"city": "🏠🏠🏠"}, lengths) == {"city": "🏠🏠🏠"}
+
+
+def test_parse_changes_default_limit_is_140_for_unlisted_columns():
+    assert parse_changes({"state": "s" * 140}, {}) == {"state": "s" * 140}
+    with pytest.raises(ValidationError):
+        parse_changes({"state": "s" * 141}, {})
+
+
+def test_parse_changes_real_column_sizes():
+    assert parse_changes({"address_line1": "x" * 240}, LENGTHS) == {"address_line1": "x" * 240}
+    for field, limit in LENGTHS.items():
+        with pytest.raises(ValidationError):
+            parse_changes({field: "x" * (limit + 1)}, LENGTHS)
+
+
+def test_parse_changes_integer_becomes_text():
+    assert parse_changes({"pincode": 12345, "address_line2": 0}, LENGTHS) == {"pincode": "12345", "address_line2": "0"}
+
+
+@pytest.mark.parametrize("value", [True, False, ["Dubai"], {"name": "Dubai"}, 1.5])
+@pytest.mark.parametrize("field", ["city", "pincode"])
+def test_parse_changes_non_text_rejected(field, value):
+    with pytest.raises(ValidationError) as err:
+        parse_changes({field: value}, LENGTHS)
+    assert err.value.message
+
+
+@pytest.mark.parametrize("field", ADDRESS_FIELDS)
+def test_parse_changes_nul_rejected(field):
+    with pytest.raises(ValidationError):
+        parse_changes({field: "a\x00b"}, LENGTHS)
+
+
+def test_parse_changes_one_bad_field_fails_the_whole_body():
+    with pytest.raises(ValidationError):
+        parse_changes({"city": "Dubai", "pincode": "1" * 141}, LENGTHS)
+
+
+# --- render_address ----------------------------------------------------------------------------------------
+
+
+def test_render_address_full():
+    fields = {
+        "address_line1": "1 Main Street",
+        "address_line2": "Suite 4",
+        "city": "Dubai",
+        "state": "Dubai",
+        "pincode": "00000",
+        "country": "United Arab Emirates",
+    }
+    assert render_address(fields) == "1 Main Street<br>Suite 4<br>Dubai<br>Dubai<br>00000<br>United Arab Emirates<br>"
+
+
+def test_render_address_skips_empty_parts():
+    fields = {"address_line1": "1 Main Street", "address_line2": None, "city": "دبي", "state": "", "country": "India"}
+    assert render_address(fields) == "1 Main Street<br>دبي<br>India<br>"
+    assert render_address({}) == ""
+
+
+# --- models ------------------------------------------------------------------------------------------------
+
+
+def test_address_defaults_and_immutability():
+    a = Address("A", "A", "Billing", "l1", None, "Dubai", None, "India", None)
+    assert (a.is_primary_address, a.is_shipping_address, a.disabled, a.modified, a.links, a.extra) == (
+        False,
+        False,
+        False,
+        None,
+        (),
+        {},
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.city = "Sharjah"  # type: ignore[misc]
+
+
+def test_address_equality_ignores_extra_columns():
+    a = addr("A-Billing", extra={"phone": "1"})
+    b = addr("A-Billing", extra={"phone": "2"})
+    assert a == b
+    assert a != addr("A-Billing", city="Sharjah")
+
+
+def test_link_identity_ignores_title():
+    assert Link("Customer", "Acme", "Acme Ltd") == Link("Customer", "Acme")
+    assert Link("Customer", "Acme") != Link("Lead", "Acme")
+    assert Link("Customer", "Acme") != Link("Customer", "acme")
+
+
+def test_customer_defaults_and_immutability():
+    c = cust("Acme-Billing")
+    assert c.disabled is False
+    assert c.customer_primary_address == "Acme-Billing"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.customer_name = "Other"  # type: ignore[misc]
+
+
+def test_address_fields_order():
+    assert ADDRESS_FIELDS == ("address_line1", "address_line2", "city", "state", "country", "pincode")

@@ -1,0 +1,309 @@
+"""Importing Frappe-style documents: naming, validation, all-or-nothing, file formats and the demo set."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+import pytest
+
+from erpnext_medusa.domain.errors import InvalidDocumentError
+from erpnext_medusa.domain.importing import import_documents, read_documents
+from erpnext_medusa.domain.models import Stamp
+from tests.helpers import address, customer, lead, rows, seed, stamp
+
+TABLES = ("tabCustomer", "tabLead", "tabAddress", "tabDynamic Link", "tabCountry", "tabSeries")
+
+
+def counts(services) -> dict[str, int]:
+    return {table: rows(services, f'SELECT COUNT(*) AS n FROM "{table}"')[0]["n"] for table in TABLES}
+
+
+def names(services, table: str) -> list[str]:
+    return [r["name"] for r in rows(services, f'SELECT name FROM "{table}" ORDER BY name')]
+
+
+def as_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def without(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != key}
+
+
+# --- a valid file ----------------------------------------------------------------------------------------
+
+
+def test_mixed_file_imports_and_returns_counts(services):
+    docs = [
+        {"doctype": "Country", "country_name": "Atlantis", "code": "xa"},
+        lead("LEAD-A", medusa_id="cus_a", email_id="a@example.com"),
+        {"doctype": "Lead", "first_name": "Sara", "last_name": "Ali"},
+        customer("Ali Hassan", lead_name="LEAD-A", customer_type="Individual", email_id="ali@example.com"),
+        {"doctype": "Customer", "customer_name": "شركة النور"},
+        address("Ali Home", "Ali Hassan", address_type="Shipping", country="Atlantis"),
+        address("Shared", "Ali Hassan", "شركة النور", is_primary_address=1),
+    ]
+    before = counts(services)
+    result = import_documents(services.store, docs, stamp())
+    assert result == {"Country": 1, "Lead": 2, "Customer": 2, "Address": 2}
+    after = counts(services)
+    assert after["tabCustomer"] - before["tabCustomer"] == 2
+    assert after["tabLead"] - before["tabLead"] == 2
+    assert after["tabAddress"] - before["tabAddress"] == 2
+    assert after["tabCountry"] - before["tabCountry"] == 1
+    assert after["tabDynamic Link"] - before["tabDynamic Link"] == 3
+
+    (country,) = rows(services, """SELECT name, country_name, code FROM "tabCountry" WHERE name = 'Atlantis'""")
+    assert country == {"name": "Atlantis", "country_name": "Atlantis", "code": "xa"}
+
+    assert names(services, "tabLead") == ["CRM-LEAD-2026-00001", "LEAD-A"]
+    (sara,) = rows(services, """SELECT lead_name, medusa_id FROM "tabLead" WHERE name = 'CRM-LEAD-2026-00001'""")
+    assert sara == {"lead_name": "Sara Ali", "medusa_id": None}
+
+    (ali,) = rows(services, """SELECT * FROM "tabCustomer" WHERE name = 'Ali Hassan'""")
+    assert ali["customer_name"] == "Ali Hassan"
+    assert ali["lead_name"] == "LEAD-A"
+    assert ali["customer_type"] == "Individual"
+    assert ali["email_id"] == "ali@example.com"
+    assert ali["owner"] == "Administrator"
+    assert as_datetime(ali["creation"]) == stamp().at
+    assert as_datetime(ali["modified"]) == stamp().at
+    (arabic,) = rows(services, """SELECT customer_type FROM "tabCustomer" WHERE name = 'شركة النور'""")
+    assert arabic["customer_type"] == "Company"  # the Select default
+
+    assert names(services, "tabAddress") == ["Ali Home-Shipping", "Shared-Billing"]
+    (home,) = rows(services, """SELECT * FROM "tabAddress" WHERE name = 'Ali Home-Shipping'""")
+    assert (home["address_title"], home["address_type"], home["country"], home["city"]) == (
+        "Ali Home",
+        "Shipping",
+        "Atlantis",
+        "Dubai",
+    )
+    links = rows(
+        services,
+        """SELECT parent, parenttype, parentfield, link_doctype, link_name FROM "tabDynamic Link"
+           WHERE parent = 'Shared-Billing' ORDER BY idx""",
+    )
+    assert links == [
+        {
+            "parent": "Shared-Billing",
+            "parenttype": "Address",
+            "parentfield": "links",
+            "link_doctype": "Customer",
+            "link_name": name,
+        }
+        for name in ("Ali Hassan", "شركة النور")
+    ]
+
+
+# --- naming ----------------------------------------------------------------------------------------------
+
+
+def test_customer_named_by_customer_name_with_suffixes_on_clash(services):
+    doc = {"doctype": "Customer", "customer_name": "Ali Hassan"}
+    assert import_documents(services.store, [doc, doc], stamp()) == {"Customer": 2}
+    assert import_documents(services.store, [doc], stamp()) == {"Customer": 1}
+    assert names(services, "tabCustomer") == ["Ali Hassan", "Ali Hassan - 1", "Ali Hassan - 2"]
+    found = rows(services, 'SELECT DISTINCT customer_name FROM "tabCustomer"')
+    assert found == [{"customer_name": "Ali Hassan"}]
+
+
+def test_lead_named_by_series_of_the_stamp_year(services):
+    doc = {"doctype": "Lead", "first_name": "Sara"}
+    assert import_documents(services.store, [doc, doc], stamp()) == {"Lead": 2}
+    import_documents(services.store, [doc], stamp())
+    later = Stamp(user="Administrator", at=datetime(2031, 5, 6, 7, 8, 9))
+    import_documents(services.store, [doc], later)
+    assert names(services, "tabLead") == [
+        "CRM-LEAD-2026-00001",
+        "CRM-LEAD-2026-00002",
+        "CRM-LEAD-2026-00003",
+        "CRM-LEAD-2031-00001",
+    ]
+
+
+def test_address_named_by_title_and_type_with_suffix_on_clash(services):
+    seed(services, customer("Ali Hassan"))
+    home = without(address("Home", "Ali Hassan"), "name")
+    assert import_documents(services.store, [home, home], stamp()) == {"Address": 2}
+    import_documents(services.store, [address("Home", "Ali Hassan", address_type="Shipping")], stamp())
+    assert names(services, "tabAddress") == ["Home-Billing", "Home-Billing-1", "Home-Shipping"]
+
+
+def test_address_without_title_takes_the_first_links_name(services):
+    seed(services, customer("Ali Hassan"), customer("Bob"))
+    doc = without(address("ignored", "Ali Hassan", "Bob"), "address_title")
+    assert import_documents(services.store, [doc], stamp()) == {"Address": 1}
+    (row,) = rows(services, 'SELECT name, address_title FROM "tabAddress"')
+    assert row == {"name": "Ali Hassan-Billing", "address_title": "Ali Hassan"}
+
+
+# --- validation: all or nothing --------------------------------------------------------------------------
+
+GOOD = [customer("Good Co"), {"doctype": "Lead", "first_name": "Good"}]
+
+BAD_CASES = [
+    ("unknown doctype", {"doctype": "Supplier", "name": "SUP-1"}, "doctype", "SUP-1"),
+    ("unknown field", customer("Bad Co", favourite_colour="blue"), "favourite_colour", "Bad Co"),
+    ("missing customer_name", {"doctype": "Customer", "name": "Bad Co"}, "customer_name", "Bad Co"),
+    ("missing address city", without(address("Bad", "Good Co"), "city"), "city", None),
+    ("missing address country", without(address("Bad", "Good Co"), "country"), "country", None),
+    ("bad customer_type", customer("Bad Co", customer_type="Nope"), "customer_type", "Bad Co"),
+    ("bad address_type", address("Bad", "Good Co", address_type="Nope"), "address_type", None),
+    ("too long customer_name", customer("Bad Co", customer_name="x" * 141), "customer_name", "Bad Co"),
+    ("too long city", address("Bad", "Good Co", city="c" * 141), "city", None),
+    ("invalid email", lead("BAD-LEAD", email_id="not-an-email"), "email_id", "BAD-LEAD"),
+    ("missing country target", address("Bad", "Good Co", country="Atlantis"), "country", "Bad-Billing"),
+    ("missing link target", address("Bad", "Nobody Ltd"), "link_name", "Bad-Billing"),
+    ("missing lead target", customer("Bad Co", lead_name="NO-SUCH-LEAD"), "lead_name", "Bad Co"),
+    ("duplicate name in db", customer("Existing"), "name", "Existing"),
+    ("duplicate name in file", customer("Good Co"), "name", "Good Co"),
+    ("string document", "just text", None, None),
+    ("list document", [{"doctype": "Customer", "customer_name": "X"}], None, None),
+    ("null document", None, None, None),
+]
+
+
+@pytest.mark.parametrize(("bad", "field", "name"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+def test_invalid_document_rejects_the_whole_file(services, bad, field, name):
+    seed(services, customer("Existing"))
+    before = counts(services)
+    docs = [*GOOD, bad, customer("After Co")]
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    exc = caught.value
+    message = str(exc)
+    assert exc.position == 3
+    assert "document 3" in message
+    if field is None:
+        assert exc.field is None
+    else:
+        assert field in exc.field
+        assert field in message
+    if name is not None:
+        assert name in message
+    assert exc.message == message
+
+    assert counts(services) == before
+    assert names(services, "tabCustomer") == ["Existing"]
+    # The naming series was not advanced either: the next unnamed Lead is still number 1.
+    import_documents(services.store, [{"doctype": "Lead", "first_name": "Next"}], stamp())
+    assert names(services, "tabLead") == ["CRM-LEAD-2026-00001"]
+
+
+def test_first_bad_document_position_is_reported_even_when_first(services):
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, [customer("Bad", customer_type="Nope"), *GOOD], stamp())
+    assert caught.value.position == 1
+    assert "document 1" in str(caught.value)
+    assert counts(services)["tabCustomer"] == 0
+
+
+def test_forward_reference_to_a_lead_later_in_the_file_is_accepted(services):
+    docs = [
+        customer("Ali Hassan", lead_name="LEAD-LATER"),
+        address("Home", "Ali Hassan"),
+        lead("LEAD-LATER", medusa_id="cus_later"),
+    ]
+    assert import_documents(services.store, docs, stamp()) == {"Customer": 1, "Address": 1, "Lead": 1}
+    (row,) = rows(services, """SELECT lead_name FROM "tabCustomer" WHERE name = 'Ali Hassan'""")
+    assert row["lead_name"] == "LEAD-LATER"
+
+
+def test_forward_reference_to_an_address_customer_later_in_the_file_is_accepted(services):
+    docs = [address("Home", "Late Co"), customer("Late Co")]
+    assert import_documents(services.store, docs, stamp()) == {"Address": 1, "Customer": 1}
+    links = rows(services, 'SELECT link_name FROM "tabDynamic Link"')
+    assert links == [{"link_name": "Late Co"}]
+
+
+# --- files -----------------------------------------------------------------------------------------------
+
+SAMPLE = [
+    customer("Ali Hassan"),
+    lead("LEAD-1", medusa_id="cus_1"),
+    address("Home", "Ali Hassan"),
+]
+
+
+def test_read_json_array(tmp_path):
+    path = tmp_path / "docs.json"
+    path.write_text(json.dumps(SAMPLE, ensure_ascii=False, indent=2), encoding="utf-8")
+    assert read_documents(path) == SAMPLE
+
+
+def test_read_json_lines(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in SAMPLE) + "\n\n", encoding="utf-8")
+    assert read_documents(path) == SAMPLE
+
+
+def test_read_json_array_with_leading_whitespace_and_unicode(tmp_path):
+    docs = [customer("شركة النور")]
+    path = tmp_path / "docs.json"
+    path.write_text("\n  " + json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    assert read_documents(path) == docs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"doctype": "Customer", "name": "A", "customer_name": "A"}',
+        '[{"doctype": "Customer",}]',
+        '{"doctype": "Customer", "name": "A", "customer_name": "A"}\n{"doctype": "Customer", "name": ',
+        "not json at all",
+    ],
+    ids=["unterminated array", "trailing comma", "broken json line", "garbage"],
+)
+def test_read_invalid_json_raises_invalid_document_error(tmp_path, text):
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidDocumentError) as caught:
+        read_documents(path)
+    assert "JSON" in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_read_then_import_both_formats(services, tmp_path, fmt):
+    path = tmp_path / f"docs.{fmt}"
+    if fmt == "array":
+        path.write_text(json.dumps(SAMPLE, ensure_ascii=False), encoding="utf-8")
+    else:
+        path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in SAMPLE), encoding="utf-8")
+    result = import_documents(services.store, read_documents(path), stamp())
+    assert result == {"Customer": 1, "Lead": 1, "Address": 1}
+    assert names(services, "tabAddress") == ["Home-Billing"]
+
+
+# --- the bundled demo set --------------------------------------------------------------------------------
+
+
+def test_demo_data_imports_with_documented_counts(services):
+    docs = json.loads(files("erpnext_medusa").joinpath("data/demo.json").read_text(encoding="utf-8"))
+    before = counts(services)
+    assert import_documents(services.store, docs, stamp()) == {"Lead": 8, "Customer": 14, "Address": 16}
+    after = counts(services)
+    assert after["tabLead"] - before["tabLead"] == 8
+    assert after["tabCustomer"] - before["tabCustomer"] == 14
+    assert after["tabAddress"] - before["tabAddress"] == 16
+
+    # What the issue promises about the demo set.
+    customers = rows(services, 'SELECT customer_name, medusa_id FROM "tabCustomer"')
+    assert any(any("\u0600" <= ch <= "\u06ff" for ch in c["customer_name"]) for c in customers), "Arabic names"
+    assert any(c["customer_name"].isascii() for c in customers), "English names"
+    assert any(c["medusa_id"] for c in customers), "some Customers linked to Medusa"
+    assert any(not c["medusa_id"] for c in customers)
+    leads = rows(services, 'SELECT medusa_id FROM "tabLead"')
+    assert any(r["medusa_id"] for r in leads) and any(not r["medusa_id"] for r in leads)
+    addresses = rows(services, 'SELECT address_type, disabled FROM "tabAddress"')
+    assert len({a["address_type"] for a in addresses}) >= 2
+    assert sum(1 for a in addresses if a["disabled"]) >= 1
+    shared = rows(
+        services,
+        """SELECT parent FROM "tabDynamic Link" WHERE parenttype = 'Address' AND link_doctype = 'Customer'
+           GROUP BY parent HAVING COUNT(DISTINCT link_name) >= 2""",
+    )
+    assert len(shared) >= 1, "one address shared by two customers"
