@@ -292,3 +292,18 @@ def test_bad_database_url_in_a_real_process_prints_no_traceback(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "nosuchdb" in proc.stderr
+
+
+def test_unreachable_database_is_one_clear_line(db_file, monkeypatch):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    assert "database error" in flat(result.output)
+    assert "Connection refused" in flat(result.output) or "connection failed" in flat(result.output)
+
+
+def test_bad_number_setting_names_the_variable(db_file, monkeypatch):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_FETCH_MAX_RESULTS", "abc")
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    assert "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS" in flat(result.output)

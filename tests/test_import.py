@@ -125,6 +125,29 @@ def test_lead_named_by_series_of_the_stamp_year(services):
     ]
 
 
+def test_lead_series_skips_numbers_already_taken_by_named_leads(services):
+    # The demo (and any fixture exported from a site) carries explicit names the counter never saw.
+    seed(services, lead("CRM-LEAD-2026-00001"), lead("CRM-LEAD-2026-00002"))
+    import_documents(services.store, [{"doctype": "Lead", "first_name": "Zoe"}], stamp())
+    assert names(services, "tabLead") == ["CRM-LEAD-2026-00001", "CRM-LEAD-2026-00002", "CRM-LEAD-2026-00003"]
+
+
+@pytest.mark.parametrize("where", ["in the database", "earlier in the file"])
+def test_customer_with_a_medusa_id_already_in_use_is_a_clear_error(services, where):
+    first = customer("Holder", medusa_id="cus_TAKEN")
+    if where == "in the database":
+        seed(services, first)
+        docs = [customer("Second", medusa_id="cus_TAKEN")]
+    else:
+        docs = [first, customer("Second", medusa_id="cus_TAKEN")]
+    before = counts(services)
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    assert caught.value.field == "medusa_id"
+    assert "Holder" in caught.value.message
+    assert counts(services) == before
+
+
 def test_address_named_by_title_and_type_with_suffix_on_clash(services):
     seed(services, customer("Ali Hassan"))
     home = without(address("Home", "Ali Hassan"), "name")

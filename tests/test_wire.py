@@ -254,3 +254,29 @@ def test_openapi_operation_ids_are_unique(client):
     ids = [op["operationId"] for item in spec["paths"].values() for op in item.values() if "operationId" in op]
     assert ids
     assert len(ids) == len(set(ids)), sorted(ids)
+
+
+def test_openapi_describes_success_and_errors_per_status_code(client):
+    spec = client.get("/openapi.json").json()
+    for item in spec["paths"].values():
+        for op in item.values():
+            codes = set(op["responses"])
+            assert "200" in codes
+            assert codes <= {"200", "400", "401", "403", "404", "417", "422"}, codes
+    fetch = spec["paths"]["/api/method/medusa_integration.api.fetch_all_customers"]["get"]
+    schema = fetch["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["message"]
+
+
+def test_openapi_declares_the_authentication_schemes_it_uses(client):
+    spec = client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["token"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schemes["token"]["description"],
+    }
+    assert schemes["basic"]["scheme"] == "basic"
+    link = spec["paths"]["/api/method/medusa_integration.utils.link_medusa_lead"]["get"]
+    assert {name for req in link["security"] for name in req} <= set(schemes)

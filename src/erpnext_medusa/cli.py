@@ -15,6 +15,7 @@ import pydantic
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from erpnext_medusa.config import Settings, SettingsError
 from erpnext_medusa.domain.apikeys import create_api_key
@@ -29,11 +30,16 @@ key_app = typer.Typer(help="API keys (Frappe-style key:secret pairs).", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(key_app, name="api-key")
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 #: Below this many documents no progress bar is drawn.
 _PROGRESS_FROM = 500
 DEMO_MARKER = ("Customer", "Ali Hassan")
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's own message, without SQLAlchemy's statement dump."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -47,7 +53,11 @@ def _services(migrate: bool = True) -> Iterator[Services]:
     try:
         settings = Settings()
     except pydantic.ValidationError as exc:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        problems = "; ".join(
+            f"ERPNEXT_MEDUSA_{'_'.join(str(part) for part in e['loc']).upper()}: "
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
         raise _fail(f"invalid settings: {problems}") from None
     services = Services.from_settings(settings)
     try:
@@ -58,6 +68,8 @@ def _services(migrate: bool = True) -> Iterator[Services]:
         raise _fail(str(exc)) from None
     except ServiceError as exc:
         raise _fail(exc.message) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"database error: {_first_line(exc)}") from None
     finally:
         services.close()
 
@@ -127,6 +139,8 @@ def import_files(
                 counts = _load(services, read_documents(path), path.name)
             except ServiceError as exc:
                 raise _fail(f"{path}: {exc.message}; nothing from this file was written") from None
+            except SQLAlchemyError as exc:
+                raise _fail(f"{path}: {_first_line(exc)}; nothing from this file was written") from None
             err.print(f"{path}: imported {_summary(counts)}")
 
 

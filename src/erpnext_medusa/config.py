@@ -30,12 +30,10 @@ def parse_database_url(value: str) -> URL:
     try:
         url = make_url(value)
     except ArgumentError as exc:
-        raise SettingsError(f"DATABASE_URL is not a valid SQLAlchemy URL: {value!r}") from exc
+        raise SettingsError(f"not a valid SQLAlchemy URL: {value!r}") from exc
     backend = url.get_backend_name()
     if backend not in SUPPORTED_DRIVERS:
-        raise SettingsError(
-            f"DATABASE_URL backend {backend!r} is not supported; use sqlite, postgresql+psycopg or mariadb+pymysql"
-        )
+        raise SettingsError(f"backend {backend!r} is not supported; use sqlite, postgresql+psycopg or mariadb+pymysql")
     # A URL without an explicit driver gets the one we support for that backend.
     driver = url.get_driver_name()
     if backend == "postgresql" and driver != "psycopg":
@@ -47,7 +45,7 @@ def parse_database_url(value: str) -> URL:
             raise SettingsError("MariaDB URLs must use the PyMySQL driver: mariadb+pymysql://...")
         url = url.set(drivername=f"{backend}+pymysql")
     if backend != "sqlite" and not url.database:
-        raise SettingsError("DATABASE_URL must name a database")
+        raise SettingsError("the URL must name a database")
     return url
 
 
@@ -77,7 +75,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(f"TIME_ZONE {value!r} is not an IANA time zone name") from exc
+            raise SettingsError(f"{value!r} is not an IANA time zone name") from exc
         return value
 
     @field_validator("log_level")
@@ -85,7 +83,7 @@ class Settings(BaseSettings):
     def _check_log_level(cls, value: str) -> str:
         value = value.lower()
         if value not in {"critical", "error", "warning", "info", "debug"}:
-            raise SettingsError(f"LOG_LEVEL {value!r} is not one of critical, error, warning, info, debug")
+            raise SettingsError(f"{value!r} is not one of critical, error, warning, info, debug")
         return value
 
     @property

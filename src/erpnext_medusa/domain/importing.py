@@ -190,7 +190,11 @@ class _Importer:
         name = self._name(doctype, row, links, position)
         row["name"] = name
         if self.tx.existing_names(doctype, [name]):
-            raise InvalidDocumentError(position, name, "name", f"{doctype} {name} already exists")
+            raise InvalidDocumentError(position, name, "name", f"is already used by another {doctype}")
+        if doctype == "Customer" and row.get("medusa_id"):
+            holder = self.tx.customer_with_medusa_id(row["medusa_id"])
+            if holder is not None:
+                raise InvalidDocumentError(position, name, "medusa_id", f"is already on Customer {holder}")
         for field in FIELDS[doctype]:
             if field.kind == "link" and row.get(field.name):
                 self.pending.append(_PendingLink(position, name, field.name, str(field.target), row[field.name]))

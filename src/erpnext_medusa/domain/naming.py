@@ -30,9 +30,12 @@ def customer_name(tx: Transaction, customer_name: str) -> str:
 
 
 def lead_name(tx: Transaction, at: datetime) -> str:
-    """``CRM-LEAD-YYYY-#####`` from ERPNext's naming-series counter."""
+    """``CRM-LEAD-YYYY-#####`` from ERPNext's naming-series counter, skipping names already in use."""
     prefix = LEAD_SERIES.replace(".YYYY.", f"{at.year:04d}")
-    return f"{prefix}{tx.next_series_value(prefix):05d}"
+    while True:  # skip numbers taken by Leads that were named by hand (or imported with their names)
+        candidate = f"{prefix}{tx.next_series_value(prefix):05d}"
+        if not tx.existing_names("Lead", [candidate]):
+            return candidate
 
 
 def address_name(tx: Transaction, title: str, address_type: str) -> str:

@@ -16,7 +16,7 @@ from erpnext_medusa import __version__
 from erpnext_medusa.config import Settings, get_settings
 from erpnext_medusa.domain.errors import DoesNotExistError, PermissionError, ServiceError, ValidationError
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe
+from erpnext_medusa.web import frappe, openapi
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.methods import METHODS, Context
 from erpnext_medusa.web.openapi import operation
@@ -100,5 +100,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 response_model=None,
             )
     app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
+    openapi.install(app)
 
     return app

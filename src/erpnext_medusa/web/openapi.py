@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+
 _ERROR = {
     "type": "object",
     "properties": {
@@ -36,12 +38,14 @@ def _json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any
 
 def _message(schema: dict[str, Any]) -> dict[str, Any]:
     return {
-        "description": "Success: Frappe's envelope",
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "properties": {"message": schema}, "required": ["message"]}
-            }
-        },
+        "200": {
+            "description": "Success: Frappe's envelope",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"message": schema}, "required": ["message"]}
+                }
+            },
+        }
     }
 
 
@@ -127,6 +131,29 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+SECURITY_SCHEMES = {
+    "token": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Frappe token authentication: the header value is `token <api_key>:<api_secret>`.",
+    },
+    "basic": {"type": "http", "scheme": "basic", "description": "api_key as user name, api_secret as password."},
+}
+
+
+def install(app: FastAPI) -> None:
+    """Add the authentication schemes to the generated document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate().setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def operation(path: str, allow_guest: bool) -> dict[str, Any]:
