@@ -259,12 +259,12 @@ def test_render_address_skips_empty_parts():
 
 def test_address_defaults_and_immutability():
     a = Address("A", "A", "Billing", "l1", None, "Dubai", None, "India", None)
-    assert (a.is_primary_address, a.is_shipping_address, a.disabled, a.modified, a.links, a.extra) == (
+    assert (a.is_primary_address, a.is_shipping_address, a.disabled, a.modified, a.shared, a.extra) == (
         False,
         False,
         False,
         None,
-        (),
+        False,
         {},
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -286,7 +286,6 @@ def test_link_identity_ignores_title():
 
 def test_customer_defaults_and_immutability():
     c = cust("Acme-Billing")
-    assert c.disabled is False
     assert c.customer_primary_address == "Acme-Billing"
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.customer_name = "Other"  # type: ignore[misc]
@@ -294,3 +293,8 @@ def test_customer_defaults_and_immutability():
 
 def test_address_fields_order():
     assert ADDRESS_FIELDS == ("address_line1", "address_line2", "city", "state", "country", "pincode")
+
+
+def test_render_address_escapes_markup():
+    html = render_address({"address_line1": "A & B <b>", "city": "Dubai", "country": "United Arab Emirates"})
+    assert html == "A &amp; B &lt;b&gt;<br>Dubai<br>United Arab Emirates<br>"

@@ -214,3 +214,10 @@ def test_last_used_at_is_set_after_a_successful_call(client, services, key):
     r = client.get(LOGGED_USER, headers={"Authorization": f"token {key.api_key}:{key.api_secret}"})
     assert r.status_code == 200
     assert last_used() is not None
+
+
+def test_basic_credentials_with_a_nul_byte_are_401_not_500(client, services):
+    token = base64.b64encode(b"ke\x00y:secret").decode()
+    r = client.get("/api/method/frappe.auth.get_logged_user", headers={"Authorization": f"Basic {token}"})
+    assert r.status_code == 401
+    assert r.json() == {"exc_type": "AuthenticationError"}

@@ -307,3 +307,18 @@ def test_bad_number_setting_names_the_variable(db_file, monkeypatch):
     result = invoke("db", "upgrade")
     assert_clean_failure(result)
     assert "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS" in flat(result.output)
+
+
+def test_markup_in_file_content_is_printed_literally(db_file, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"doctype": "Customer", "name": "x[/]", "customer_name": "[bold]Y", "nope": 1}]))
+    result = invoke("import", str(bad))
+    assert_clean_failure(result)
+    assert "x[/]" in flat(result.output)
+
+
+def test_malformed_database_url_never_echoes_its_password(db_file, monkeypatch):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", "postgresql+psycopg:/app:S3cretPw@db.example/erp")
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    assert "S3cretPw" not in result.output

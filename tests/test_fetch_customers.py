@@ -335,3 +335,36 @@ def test_cap_applies_per_page(client, sixty):
 
 def services_cap_is_50(client: Any) -> bool:
     return client.app.state.services.settings.fetch_max_results == 50
+
+
+# --- case folding is the database's, on both sides ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("İstanbul Ticaret", "İstanbul"),  # dotted capital I: Python and the databases lower it differently
+        ("İstanbul Ticaret", "İSTANBUL"),
+        ("ΟΔΟΣΤΑΣ Shipping", "ΟΔΟΣ"),  # Python's lower() would make the final sigma ς here
+        ("STRAẞE GmbH", "STRAẞE"),
+    ],
+)
+def test_a_word_typed_as_stored_is_always_found(client, services, stored, typed):
+    seed(services, customer(stored), customer("Unrelated Co"))
+    assert found(client, typed) == {stored}
+
+
+def test_repeated_query_argument_keeps_the_first_value_as_frappe_does(client, services):
+    seed(services, customer("Ali Hassan"), customer("Zed Zee"))
+    r = client.get(f"{FETCH}?name=ali&name=zed")
+    assert [row["name"] for row in r.json()["message"]] == ["Ali Hassan"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": "--5"}, {"limit": "²"}, {"limit": "1e3"}, {"limit_start": "99999999999999999999"}],
+    ids=["double minus", "superscript digit", "exponent", "huge offset"],
+)
+def test_odd_paging_numbers_are_417_not_500(client, services, params):
+    seed(services, customer("Ali Hassan"))
+    assert_417(client.get(FETCH, params=params))

@@ -330,3 +330,40 @@ def test_demo_data_imports_with_documented_counts(services):
            GROUP BY parent HAVING COUNT(DISTINCT link_name) >= 2""",
     )
     assert len(shared) >= 1, "one address shared by two customers"
+
+
+# --- names and links as ERPNext makes them -------------------------------------------------------------------
+
+
+def test_a_long_customer_name_can_be_imported_many_times(services):
+    doc = {"doctype": "Customer", "customer_name": "L" * 140}
+    for _ in range(3):
+        import_documents(services.store, [doc], stamp())
+    got = names(services, "tabCustomer")
+    assert len(got) == 3
+    assert all(len(n) <= 140 for n in got)
+    assert "L" * 140 in got
+
+
+def test_address_name_keeps_inner_whitespace_of_the_title(services):
+    seed(services, customer("Acme"))
+    import_documents(services.store, [without({**address("Acme  Trading", "Acme")}, "name")], stamp())
+    assert names(services, "tabAddress") == ["Acme  Trading-Billing"]
+
+
+def test_untitled_address_takes_the_linked_customers_title(services):
+    seed(services, customer("CUST-0001", customer_name="Acme Trading"))
+    doc = without(address("x", "CUST-0001"), "address_title")
+    import_documents(services.store, [doc], stamp())
+    assert names(services, "tabAddress") == ["Acme Trading-Billing"]
+    assert rows(services, 'SELECT link_title FROM "tabDynamic Link"') == [{"link_title": "Acme Trading"}]
+
+
+def test_link_values_must_be_spelt_as_stored_on_every_backend(services):
+    seed(services, customer("Acme"))
+    before = counts(services)
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, [address("Own", "acme")], stamp())
+    assert caught.value.field == "links[1].link_name"
+    assert "Customer acme does not exist" in caught.value.message
+    assert counts(services) == before

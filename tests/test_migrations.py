@@ -7,7 +7,9 @@ filled with plain SQL, the way ERPNext itself would have left them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -566,3 +568,32 @@ def test_interrupted_upgrade_can_be_run_again(engine_for):
     assert len(fetch(engine, 'SELECT name FROM "tabCountry"')) == 250
     with pytest.raises(IntegrityError):
         execute(engine, """UPDATE "tabCustomer" SET medusa_id = 'cus_1' WHERE name = 'Beta'""")
+
+
+def test_ids_that_differ_only_in_case_or_accents_are_not_duplicates(engine_for):
+    # The unique rule compares ids exactly on every backend (binary collation on MariaDB), so the check
+    # before it must too: these three ids are distinct.
+    engine = engine_for()
+    seed_erpnext(engine)
+    execute(engine, 'ALTER TABLE "tabCustomer" ADD COLUMN medusa_id varchar(140)')
+    insert(engine, "tabCustomer", _customer("Gamma LLC"))
+    for name, value in (("Acme Trading", "cus_abc"), ("Beta & Sons", "CUS_ABC"), ("Gamma LLC", "cus_ábc")):
+        execute(engine, 'UPDATE "tabCustomer" SET medusa_id = :v WHERE name = :n', {"v": value, "n": name})
+    upgrade(engine)
+    assert UNIQUE_INDEX in index_names(engine, "tabCustomer")
+
+
+def test_processes_starting_together_upgrade_once_without_errors(engine_for, databases):
+    url = databases.new()
+    engines = [engine_for(url) for _ in range(4)]
+    barrier = threading.Barrier(len(engines))
+
+    def run(engine: sa.Engine) -> None:
+        barrier.wait(timeout=30)
+        upgrade(engine)
+
+    with ThreadPoolExecutor(len(engines)) as pool:
+        for future in [pool.submit(run, e) for e in engines]:
+            future.result(timeout=300)  # re-raises any failure
+    assert pending(engines[0]) is False
+    assert fetch(engines[0], 'SELECT COUNT(*) AS n FROM "tabCountry"') == [{"n": 250}]

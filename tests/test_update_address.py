@@ -447,12 +447,21 @@ def shared(services):
     return "Shared-Billing"
 
 
+def unchanged_but_stamped(services, name: str, before: dict[str, Any]) -> None:
+    """The original keeps every value; only modified/modified_by move (its link list changed)."""
+    after = address_row(services, name)
+    stamps = ("modified", "modified_by")
+    assert {k: v for k, v in after.items() if k not in stamps} == {k: v for k, v in before.items() if k not in stamps}
+    assert after["modified_by"] == "Guest"
+    assert after["modified"] > before["modified"]
+
+
 def test_shared_address_is_forked(client, services, shared):
     original = address_row(services, shared)
     other = customer_row(services, "Other")
     assert post(client, {"customer_id": "Acme", "city": "Abu Dhabi"}).json() == OK
 
-    assert address_row(services, shared) == original
+    unchanged_but_stamped(services, shared, original)
     copy = address_row(services, "Shared-Billing-1")
     assert copy["city"] == "Abu Dhabi"
     same = ("address_title", "address_type", "address_line1", "country", "phone", "pincode", "is_primary_address")
@@ -488,7 +497,7 @@ def test_second_update_edits_the_fork_in_place(client, services, shared):
     assert [a["name"] for a in addresses(services)] == ["Shared-Billing", "Shared-Billing-1"]
     copy = address_row(services, "Shared-Billing-1")
     assert (copy["city"], copy["pincode"]) == ("Abu Dhabi", "99999")
-    assert address_row(services, shared) == original
+    unchanged_but_stamped(services, shared, original)
 
 
 def test_other_party_can_still_edit_the_original(client, services, shared):
@@ -511,7 +520,7 @@ def test_address_shared_with_a_lead_is_forked(client, services):
     )  # fmt: skip
     original = address_row(services, "Shared-Billing")
     assert post(client, {"customer_id": "Acme", "state": "Dubai"}).json() == OK
-    assert address_row(services, "Shared-Billing") == original
+    unchanged_but_stamped(services, "Shared-Billing", original)
     assert address_row(services, "Shared-Billing-1")["state"] == "Dubai"
     assert links(services) == [
         ("Shared-Billing", "Address", "Lead", "LEAD-1"),
@@ -669,4 +678,43 @@ def test_right_key_wrong_secret_is_401(client, services, acme, auth_header):
     before = snapshot(services)
     r = post(client, {"customer_id": "Acme", "city": "Ajman"}, headers={"Authorization": f"token {key}:nope"})
     assert r.status_code == 401
+    assert snapshot(services) == before
+
+
+# --- names compared as the database compares them ----------------------------------------------------------
+
+
+def test_new_address_name_taken_under_the_databases_collation_gets_a_suffix(client, services):
+    # On MariaDB "Café-Billing" and "Cafe-Billing" are the same name; elsewhere they differ. Either way the
+    # request succeeds and creates exactly one address for CAFE2.
+    seed(services, customer("Cafe"), address("Cafe", "Cafe"), customer("CAFE2", customer_name="Café"))
+    body = {"customer_id": "CAFE2", "address_line1": "1 Rue", "city": "Paris", "country": "fr"}
+    assert post(client, body).json() == OK
+    mine = [parent for parent, _, _, name in links(services) if name == "CAFE2"]
+    assert len(mine) == 1
+    assert mine[0] in ("Café-Billing", "Café-Billing-1")
+    assert address_row(services, "Cafe-Billing")["city"] == "Dubai"
+
+
+def test_no_address_is_ever_left_without_links(client, services):
+    # A link row spelt differently from the customer's name ("acme" for "Acme"): on MariaDB it is the
+    # same party, so the address is edited in place; elsewhere it is another party's address.
+    seed(services, customer("Acme"), address("Own", "Acme"))
+    execute(services, "UPDATE \"tabDynamic Link\" SET link_name = 'acme' WHERE parent = 'Own-Billing'")
+    post(client, {"customer_id": "Acme", "city": "Sharjah", "address_line1": "2 Road", "country": "ae"})
+    for a in addresses(services):
+        assert any(parent == a["name"] for parent, *_ in links(services)), a["name"]
+
+
+def test_fork_renumbers_the_originals_remaining_links(client, services, shared):
+    assert post(client, {"customer_id": "Acme", "city": "Abu Dhabi"}).json() == OK
+    remaining = rows(services, "SELECT idx, link_name FROM \"tabDynamic Link\" WHERE parent = 'Shared-Billing'")
+    assert remaining == [{"idx": 1, "link_name": "Other"}]
+
+
+@pytest.mark.parametrize("field", ["address_line1", "address_line2", "city", "state", "pincode"])
+def test_markup_characters_are_refused_in_guest_input(client, services, acme, field):
+    before = snapshot(services)
+    r = post(client, {"customer_id": "Acme", field: "<img src=x onerror=alert(1)>"})
+    assert "cannot contain angle brackets" in r.json()["message"]["error"]
     assert snapshot(services) == before

@@ -59,3 +59,16 @@ def test_racing_updates_leave_one_requests_values_whole(services):
     (row,) = rows(services, "SELECT address_line1, city, pincode FROM \"tabAddress\" WHERE name = 'Acme-Billing'")
     number = row["address_line1"].split()[0]
     assert row == {"address_line1": f"{number} Side Road", "city": f"Town {number}", "pincode": f"P{number}"}
+
+
+def test_racing_creates_for_customers_with_the_same_title_all_succeed(services):
+    # Every new address wants the name "Same Name-Billing": losers of the race retry and take the next one.
+    seed(services, *(customer(f"C{i}", customer_name="Same Name") for i in range(WORKERS)))
+    bodies = [
+        {"customer_id": f"C{i}", "address_line1": "1 Road", "city": "Muscat", "country": "om"} for i in range(WORKERS)
+    ]
+    assert _race(services, bodies) == [None] * WORKERS
+    names = sorted(r["name"] for r in rows(services, 'SELECT name FROM "tabAddress"'))
+    assert len(names) == WORKERS
+    assert names[0] == "Same Name-Billing"
+    assert len(rows(services, 'SELECT DISTINCT link_name FROM "tabDynamic Link"')) == WORKERS

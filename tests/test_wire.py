@@ -280,3 +280,19 @@ def test_openapi_declares_the_authentication_schemes_it_uses(client):
     assert schemes["basic"]["scheme"] == "basic"
     link = spec["paths"]["/api/method/medusa_integration.utils.link_medusa_lead"]["get"]
     assert {name for req in link["security"] for name in req} <= set(schemes)
+
+
+def test_deeply_nested_json_body_is_invalid_arguments_not_500(client):
+    r = client.post(FETCH, content=b"[" * 100_000, headers={"Content-Type": "application/json"})
+    assert_frappe_error(r, 417, "ValidationError", "Invalid request arguments")
+
+
+def test_user_input_in_error_messages_is_html_escaped(client, auth_header):
+    r = client.get(
+        "/api/method/medusa_integration.utils.link_medusa_lead",
+        params={"customer": "<img src=x onerror=alert(1)>", "lead": "L"},
+        headers=auth_header,
+    )
+    (msg,) = server_messages(r.json())
+    assert "<img" not in msg["message"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in msg["message"]

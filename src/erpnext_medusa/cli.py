@@ -14,6 +14,7 @@ from typing import Annotated
 import pydantic
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,7 +44,7 @@ def _first_line(exc: SQLAlchemyError) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code=1)
 
 
@@ -92,7 +93,7 @@ def _summary(counts: dict[str, int]) -> str:
 def load_demo(services: Services) -> bool:
     """Load the bundled demo data unless it is already there; True when it was loaded now."""
     doctype, name = DEMO_MARKER
-    if services.store.read(lambda tx: tx.existing_names(doctype, [name])):
+    if services.store.read(lambda tx: tx.stored_names(doctype, [name])):
         return False
     docs = json.loads(files("erpnext_medusa").joinpath("data/demo.json").read_text(encoding="utf-8"))
     _load(services, docs, "demo")
@@ -141,7 +142,7 @@ def import_files(
                 raise _fail(f"{path}: {exc.message}; nothing from this file was written") from None
             except SQLAlchemyError as exc:
                 raise _fail(f"{path}: {_first_line(exc)}; nothing from this file was written") from None
-            err.print(f"{path}: imported {_summary(counts)}")
+            err.print(f"{path}: imported {_summary(counts)}", markup=False, highlight=False)
 
 
 @app.command()
@@ -163,7 +164,11 @@ def api_key_create(
     if as_json:
         sys.stdout.write(json.dumps({"user": new.user, "api_key": new.api_key, "api_secret": new.api_secret}) + "\n")
         return
-    out.print(f"user:       {new.user}\napi_key:    {new.api_key}\napi_secret: {new.api_secret}", highlight=False)
+    out.print(
+        f"user:       {new.user}\napi_key:    {new.api_key}\napi_secret: {new.api_secret}",
+        markup=False,
+        highlight=False,
+    )
     err.print(f"Send it as: Authorization: token {new.api_key}:<api_secret>. The secret is not shown again.")
 
 
@@ -190,7 +195,7 @@ def api_key_revoke(key: Annotated[str, typer.Argument(help="The api_key to revok
     with _services() as services:
         if not services.keys.revoke_api_key(key, services.now()):
             raise _fail(f"no active API key {key}")
-    err.print(f"Revoked {key}.")
+    err.print(f"Revoked {key}.", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ def parse_database_url(value: str) -> URL:
     try:
         url = make_url(value)
     except ArgumentError as exc:
-        raise SettingsError(f"not a valid SQLAlchemy URL: {value!r}") from exc
+        raise SettingsError("not a valid SQLAlchemy URL (dialect+driver://user:password@host/database)") from exc
     backend = url.get_backend_name()
     if backend not in SUPPORTED_DRIVERS:
         raise SettingsError(f"backend {backend!r} is not supported; use sqlite, postgresql+psycopg or mariadb+pymysql")

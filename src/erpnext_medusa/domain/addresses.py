@@ -13,7 +13,9 @@ original stays as the other party knows it.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain import naming
@@ -68,6 +70,8 @@ def parse_changes(body: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[s
             raise ValidationError(f"{label} cannot be empty.")
         if text is not None:
             storable(label, text)
+            if "<" in text or ">" in text:  # a guest endpoint: no markup into ERPNext's HTML views
+                raise ValidationError(f"{label} cannot contain angle brackets.")
             limit = lengths.get(field, 140)
             if len(text) > limit:
                 raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
@@ -85,18 +89,18 @@ def choose_address(customer: Customer, addresses: Sequence[Address]) -> Address 
     if not pool:
         return None
 
-    def order(a: Address) -> tuple[int, float, str]:
-        stamp = a.modified.timestamp() if a.modified else float("-inf")
-        return (0 if a.is_primary_address else 1, -stamp, a.name)
-
-    return min(pool, key=order)
+    # Stable sorts, last key first: by name, then newest modified (never-modified last), then preferred first.
+    ordered = sorted(pool, key=lambda a: a.name)
+    ordered.sort(key=lambda a: (a.modified is not None, a.modified or datetime.min), reverse=True)
+    ordered.sort(key=lambda a: not a.is_primary_address)
+    return ordered[0]
 
 
 def render_address(fields: Mapping[str, Any]) -> str:
     """The text ERPNext's default address template renders into ``tabCustomer.primary_address``."""
     parts = [fields.get(name) for name in ("address_line1", "address_line2", "city", "state", "pincode")]
     parts.append(fields.get("country"))
-    return "".join(f"{part}<br>" for part in parts if part)
+    return "".join(f"{html.escape(str(part))}<br>" for part in parts if part)
 
 
 def _fields(address: Address) -> dict[str, Any]:
@@ -148,7 +152,7 @@ def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, 
     me = Link("Customer", customer.name, customer.customer_name)
     tx.insert_document("Address", row, stamp)
     tx.insert_links("Address", name, [me], stamp)
-    tx.remove_link(shared.name, me)
+    tx.remove_link(shared.name, me, stamp)
     if customer.customer_primary_address == shared.name:
         tx.set_primary_address(customer.name, name, render_address(row), stamp)
 
@@ -170,11 +174,11 @@ def update_billing_address(store: Store, body: Mapping[str, Any], stamp: Stamp) 
         diff = {k: v for k, v in changes.items() if getattr(chosen, k) != v}
         if not diff:
             return
-        me = Link("Customer", customer.name)
-        if any(link != me for link in chosen.links):
+        if chosen.shared:
             _fork(tx, customer, chosen, diff, stamp)
             return
         tx.update_address(chosen.name, diff, stamp)
-        tx.refresh_primary_address_display(chosen.name, render_address({**_fields(chosen), **diff}), stamp)
+        display = render_address({**_fields(chosen), **diff})
+        tx.refresh_primary_address_display(customer.name, chosen.name, display, stamp)
 
     store.write(work)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base class: ``message`` is safe to show to the caller; it never carries internal details."""
+    """Base class: ``message`` is plain text safe to show to the caller; it never carries internal details.
+    (The web layer escapes it, since Frappe clients render messages as HTML, unless ``message_is_html``.)"""
 
     http_status = 500
     exc_type = "Exception"
     title = "Message"
+    message_is_html = False
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
@@ -24,6 +26,14 @@ class ValidationError(ServiceError):
 class DoesNotExistError(ValidationError):
     http_status = 404
     exc_type = "DoesNotExistError"
+
+
+class MedusaIdLinkedElsewhereError(ValidationError):
+    """A medusa_id is already on another Customer (the database's unique index has the last word)."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"This Medusa Lead is already linked to another Customer: {holder}")
+        self.holder = holder
 
 
 class PermissionError(ServiceError):

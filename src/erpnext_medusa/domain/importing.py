@@ -184,12 +184,15 @@ class _Importer:
         row = _clean_document(position, doc, FIELDS[doctype], self.lengths[doctype])
         links: list[Link] = []
         if doctype == "Address":
-            links = _address_links(position, row.get("name"), doc.get("links"))
+            links = [
+                Link(link.link_doctype, link.link_name, self.tx.title_of(link.link_doctype, link.link_name))
+                for link in _address_links(position, row.get("name"), doc.get("links"))
+            ]
         elif "links" in doc:
             raise InvalidDocumentError(position, row.get("name"), "links", "is not a field of this DocType")
         name = self._name(doctype, row, links, position)
         row["name"] = name
-        if self.tx.existing_names(doctype, [name]):
+        if self.tx.stored_names(doctype, [name]):
             raise InvalidDocumentError(position, name, "name", f"is already used by another {doctype}")
         if doctype == "Customer" and row.get("medusa_id"):
             holder = self.tx.customer_with_medusa_id(row["medusa_id"])
@@ -222,24 +225,32 @@ class _Importer:
             return naming.lead_name(self.tx, self.stamp.at)
         if doctype == "Country":
             return str(row["country_name"])
-        title = row.get("address_title") or (links[0].link_name if links else None)
+        # ERPNext's rule: the first link's title (a Customer's customer_name), else its name.
+        title = row.get("address_title") or (links[0].link_title or links[0].link_name if links else None)
         if not title:
             raise InvalidDocumentError(position, None, "address_title", "Address Title is mandatory")
         row["address_title"] = title
         return naming.address_name(self.tx, title, row["address_type"])
 
     def check_links(self) -> None:
-        """Every Link value must name a document that exists once the whole file is in."""
+        """Every Link value must name a document that exists once the whole file is in, spelt as stored
+        (so that the file means the same on every backend, whatever its collation)."""
         by_target: dict[str, set[str]] = {}
         for item in self.pending:
             by_target.setdefault(item.target, set()).add(item.value)
-        found = {target: self.tx.existing_names(target, values) for target, values in by_target.items()
-                 if target in LINKABLE}  # fmt: skip
+        stored = {target: self.tx.stored_names(target, values) for target, values in by_target.items()
+                  if target in LINKABLE}  # fmt: skip
         for item in self.pending:
-            if item.target in found and item.value not in found[item.target]:
-                raise InvalidDocumentError(
-                    item.position, item.name, item.field, f"{item.target} {item.value} does not exist"
-                )
+            if item.target not in stored:
+                continue
+            spelling = stored[item.target].get(item.value)
+            if spelling is None:
+                problem = f"{item.target} {item.value} does not exist"
+            elif spelling != item.value:
+                problem = f"{item.target} {item.value} does not exist (did you mean {spelling}?)"
+            else:
+                continue
+            raise InvalidDocumentError(item.position, item.name, item.field, problem)
 
 
 def import_documents(

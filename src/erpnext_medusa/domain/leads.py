@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from erpnext_medusa.domain.errors import DoesNotExistError, ValidationError
+from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationError
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.domain.text import storable
 from erpnext_medusa.store.base import Store, Transaction
-
-
-def linked_elsewhere(holder: str) -> ValidationError:
-    return ValidationError(f"This Medusa Lead is already linked to another Customer: {holder}")
 
 
 def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> None:
@@ -37,7 +33,7 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
             raise ValidationError("Selected Lead does not have a Medusa ID")
         holder = tx.customer_with_medusa_id(found.medusa_id)
         if holder is not None and holder != current.name:
-            raise linked_elsewhere(holder)
+            raise MedusaIdLinkedElsewhereError(holder)
         if current.medusa_id and current.medusa_id != found.medusa_id:
             raise ValidationError(
                 f"Customer {current.name} is already linked to a different Medusa ID: {current.medusa_id}"

@@ -32,7 +32,6 @@ class Customer:
     medusa_id: str | None
     lead_name: str | None
     customer_primary_address: str | None
-    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ class Address:
     is_shipping_address: bool = False
     disabled: bool = False
     modified: datetime | None = None
-    links: tuple[Link, ...] = field(default=())
+    #: Also linked to a party other than the Customer it was loaded for (as the database compares names).
+    shared: bool = False
     #: Every other column of the row, copied verbatim when the address is forked.
     extra: dict[str, object] = field(default_factory=dict, compare=False)

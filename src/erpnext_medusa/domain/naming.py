@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from erpnext_medusa.store.base import Transaction
 
 NAME_LENGTH = 140
+#: Longest base that still fits " - " and a six-digit suffix.
+_SUFFIXED_LENGTH = NAME_LENGTH - 9
 LEAD_SERIES = "CRM-LEAD-.YYYY.-"
+
+
+def _taken(tx: Transaction, doctype: str, name: str) -> bool:
+    return bool(tx.stored_names(doctype, [name]))
 
 
 def customer_name(tx: Transaction, customer_name: str) -> str:
     """ERPNext's default "Customer Name" naming: the name itself, or ``<name> - N`` on a clash, where N is
-    one more than the highest numeric suffix in use."""
+    one more than the highest numeric suffix in use. A name too long for a suffix is shortened first."""
     base = customer_name.strip()[:NAME_LENGTH]
-    if not tx.existing_names("Customer", [base]):
+    if not _taken(tx, "Customer", base):
         return base
-    prefix = f"{base} - "
+    stem = base[:_SUFFIXED_LENGTH]
+    prefix = f"{stem} - "
     suffixes = [
         int(rest)
         for existing in tx.names_with_prefix("Customer", prefix)
-        if (rest := existing[len(prefix) :]).isdigit()
+        if (rest := existing[len(prefix) :]).isascii() and rest.isdigit()
     ]
-    candidate = f"{base} - {max(suffixes, default=0) + 1}"
-    if len(candidate) > NAME_LENGTH:  # keep the suffix, shorten the base
-        candidate = f"{base[: NAME_LENGTH - len(candidate)]} - {max(suffixes, default=0) + 1}"
-    return candidate
+    number = max(suffixes, default=0) + 1
+    while _taken(tx, "Customer", f"{prefix}{number}"):
+        number += 1
+    return f"{prefix}{number}"
 
 
 def lead_name(tx: Transaction, at: datetime) -> str:
@@ -34,20 +40,19 @@ def lead_name(tx: Transaction, at: datetime) -> str:
     prefix = LEAD_SERIES.replace(".YYYY.", f"{at.year:04d}")
     while True:  # skip numbers taken by Leads that were named by hand (or imported with their names)
         candidate = f"{prefix}{tx.next_series_value(prefix):05d}"
-        if not tx.existing_names("Lead", [candidate]):
+        if not _taken(tx, "Lead", candidate):
             return candidate
 
 
 def address_name(tx: Transaction, title: str, address_type: str) -> str:
-    """``<title>-<type>``; on a clash ``<title>-<type>-N`` from the tabSeries counter ``<title>-<type>-``."""
+    """``<title>-<type>``; on a clash ``<title>-<type>-N`` from the tabSeries counter ``<title>-<type>-``.
+    The title is stripped (as ERPNext does) and shortened so the name always fits varchar(140)."""
     kind = address_type.strip()
-    # Leave room for "-<type>-<counter>" so the name always fits varchar(140).
-    room = NAME_LENGTH - len(kind) - 1 - 8
-    clean_title = re.sub(r"\s+", " ", title.strip())[:room].strip()
-    base = f"{clean_title}-{kind}"
-    if not tx.existing_names("Address", [base]):
+    room = NAME_LENGTH - len(kind) - 1 - 8  # "-<type>" and "-<counter>"
+    base = f"{title.strip()[:room].strip()}-{kind}"
+    if not _taken(tx, "Address", base):
         return base
     while True:
         candidate = f"{base}-{tx.next_series_value(f'{base}-')}"
-        if not tx.existing_names("Address", [candidate]):
+        if not _taken(tx, "Address", candidate):
             return candidate

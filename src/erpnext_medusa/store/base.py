@@ -31,21 +31,26 @@ class Transaction(Protocol):
         """The name of the Customer that carries ``medusa_id``, if any."""
 
     def customer_addresses(self, customer: str) -> list[Address]:
-        """Enabled Addresses linked to the Customer, each with all of its links."""
+        """Enabled Addresses linked to the Customer; ``shared`` tells which are linked to another party too."""
 
     def find_country(self, value: str) -> str | None:
         """The canonical tabCountry name for a name (any case) or an ISO-2 code."""
 
-    def existing_names(self, doctype: str, names: Iterable[str]) -> set[str]:
-        """Which of ``names`` exist as documents of ``doctype`` (as the database compares names)."""
+    def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
+        """For each of ``names`` that exists as a ``doctype`` document, its name as stored (the database
+        decides what counts as the same name: on MariaDB, ``acme`` is ``Acme``)."""
 
     def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
         """Names of ``doctype`` that start with ``prefix`` (a literal prefix, not a pattern)."""
 
+    def title_of(self, doctype: str, name: str) -> str | None:
+        """The title ERPNext shows for a linked document (a Customer's customer_name)."""
+
     # --- writes ------------------------------------------------------------------------------------------
     def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> None:
-        """Set medusa_id and lead_name on the Customer. Raises ValidationError if the id is on another
-        Customer (the database's uniqueness rule decides) or the Customer holds a different id."""
+        """Set medusa_id and lead_name on the Customer. ValidationError if the Customer holds a different id;
+        if the database's unique index refuses the id, :meth:`Store.write` rolls back and raises
+        MedusaIdLinkedElsewhereError naming the Customer that holds it."""
 
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
 
@@ -54,8 +59,8 @@ class Transaction(Protocol):
     def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
         """Append Dynamic Link child rows to a document."""
 
-    def remove_link(self, parent: str, link: Link) -> None:
-        """Remove an Address's Dynamic Link row to ``link``."""
+    def remove_link(self, parent: str, link: Link, stamp: Stamp) -> None:
+        """Remove an Address's Dynamic Link rows to ``link`` (the Address counts as modified)."""
 
     def clear_preferred_flag(self, flag: str, link: Link, except_address: str, stamp: Stamp) -> None:
         """Unset ``flag`` (is_primary_address / is_shipping_address) on the party's other Addresses."""
@@ -63,8 +68,8 @@ class Transaction(Protocol):
     def set_primary_address(self, customer: str, address: str | None, display: str | None, stamp: Stamp) -> None:
         """Point the Customer at its primary Address and store the rendered text."""
 
-    def refresh_primary_address_display(self, address: str, display: str, stamp: Stamp) -> None:
-        """Store the rendered text on every Customer whose primary Address is ``address``."""
+    def refresh_primary_address_display(self, customer: str, address: str, display: str, stamp: Stamp) -> None:
+        """Store the rendered text on the Customer if its primary Address is ``address``."""
 
     def next_series_value(self, key: str) -> int:
         """Increment and return the naming-series counter ``key`` (tabSeries), as ERPNext does."""
@@ -76,8 +81,9 @@ class Store(Protocol):
         literal substring), ordered by customer_name then name."""
 
     def write(self, work: Callable[[Transaction], T]) -> T:
-        """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and
-        retry it from the start when the database reports a deadlock or serialisation failure."""
+        """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and run it
+        again from the start when the database reports a deadlock, a serialisation failure, or a unique key
+        taken by a concurrent writer since ``work`` checked it."""
 
     def read(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in a read-only transaction."""

@@ -20,7 +20,9 @@ GUEST = "Guest"
 
 def _pair(credentials: str) -> tuple[str, str] | None:
     parts = credentials.split(":")
-    return (parts[0], parts[1]) if len(parts) == 2 else None
+    if len(parts) != 2 or any("\x00" in part for part in parts):  # NUL: no key has one, and PostgreSQL balks
+        return None
+    return (parts[0], parts[1])
 
 
 def user_for(header: str | None, keys: ApiKeyStore, now: datetime) -> str:

@@ -40,7 +40,7 @@ class Call:
         if self.is_json and self.body.strip():
             try:
                 data = json.loads(self.body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 raise ValidationError("Invalid request arguments") from None
             if isinstance(data, dict):
                 args = dict(data)
@@ -62,14 +62,19 @@ async def read_call(request: Request, method: str) -> Call:
     form_fields: dict[str, str] = {}
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
-        form_fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        for key, value in form.multi_items():  # Frappe keeps the first of repeated fields
+            if isinstance(value, str):
+                form_fields.setdefault(key, value)
+    query: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, value)
     return Call(
         method=method,
         verb=request.method.upper(),
         body=body,
         is_json=is_json,
         form_fields=form_fields,
-        query=dict(request.query_params),
+        query=query,
     )
 
 
@@ -89,11 +94,16 @@ def _server_messages(text: str, title: str) -> str:
     return json.dumps([json.dumps(entry)])
 
 
+def message_html(exc: ServiceError) -> str:
+    """The error's message as the HTML a Frappe client will render: user input inside it is escaped."""
+    return exc.message if exc.message_is_html else html.escape(exc.message, quote=False)
+
+
 def error_body(exc: ServiceError) -> dict[str, Any]:
     body: dict[str, Any] = {"exc_type": exc.exc_type}
     # Frappe sends a bare AuthenticationError (401) without messages.
     if exc.message and not isinstance(exc, AuthenticationError):
-        body["_server_messages"] = _server_messages(exc.message, exc.title)
+        body["_server_messages"] = _server_messages(message_html(exc), exc.title)
     return body
 
 
@@ -107,4 +117,5 @@ def not_whitelisted(method: str) -> ServiceError:
         f"Function <strong>{html.escape(method)}</strong> is not whitelisted.</details>"
     )
     exc.title = "Method Not Allowed"
+    exc.message_is_html = True
     return exc

@@ -8,16 +8,21 @@ failures with HTTP 200 and ``{"message": {"error": "..."}}`` instead of an error
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from erpnext_medusa.domain.addresses import SUCCESS_MESSAGE, update_billing_address
 from erpnext_medusa.domain.customers import NO_MATCH_MESSAGE, fetch_unlinked_customers
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ServiceError, ValidationError
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.services import Services
-from erpnext_medusa.web.frappe import Call
+from erpnext_medusa.web.frappe import Call, message_html
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+#: Larger paging numbers are refused rather than passed to the database (they overflow its integers).
+_LARGEST = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,13 @@ def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
             continue
         if isinstance(value, bool):
             break
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value.strip())
-        raise ValidationError(f"{key} must be a whole number")
+        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+            value = int(value.strip())
+        if not isinstance(value, int):
+            raise ValidationError(f"{key} must be a whole number")
+        if abs(value) > _LARGEST:
+            raise ValidationError(f"{key} is too large")
+        return value
     return None
 
 
@@ -85,7 +92,7 @@ def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
 def _json_object_body(call: Call) -> dict[str, Any]:
     try:
         data = json.loads(call.body) if call.body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise ValidationError("Request body must be a JSON object.")
@@ -96,8 +103,8 @@ def update_address(ctx: Context) -> dict[str, str] | str:
     try:
         body = _json_object_body(ctx.call)
         update_billing_address(ctx.services.store, body, ctx.services.stamp(ctx.user))
-    except ValidationError as exc:  # the contract: failures are HTTP 200 with an error object
-        return {"error": exc.message}
+    except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object
+        return {"error": message_html(exc)}
     return SUCCESS_MESSAGE
 
 

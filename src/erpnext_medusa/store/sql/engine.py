@@ -12,8 +12,9 @@ from sqlalchemy.engine import URL
 SQLITE_IMMEDIATE = "sqlite_immediate"
 
 
-def _sqlite_lower(value: str | None) -> str | None:
-    return None if value is None else value.lower()
+def _sqlite_fold(value: str | None) -> str | None:
+    # casefold, not lower: lower() depends on context (a final Greek sigma), which breaks substring tests.
+    return None if value is None else value.casefold()
 
 
 def make_engine(url: URL, *, pool_size: int = 10) -> Engine:
@@ -40,8 +41,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_conn.isolation_level = None
-        # Unicode-aware lower(), so that case-insensitive matching agrees with PostgreSQL and MariaDB.
-        dbapi_conn.create_function("lower", 1, _sqlite_lower, deterministic=True)
+        # SQLite's own lower() folds ASCII only; replace it with a Unicode case fold.
+        dbapi_conn.create_function("lower", 1, _sqlite_fold, deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -58,7 +59,6 @@ def _configure_mariadb(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: object) -> None:
         cur = dbapi_conn.cursor()
-        # Frappe runs with READ COMMITTED-like expectations; REPEATABLE READ (the default) is kept, but
-        # the session must use utf8mb4 so that every character round-trips.
+        # The collation Frappe's tables use, so that values we send compare the way ERPNext's columns do.
         cur.execute("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci")
         cur.close()

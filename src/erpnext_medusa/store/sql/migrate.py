@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -9,11 +11,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
-from erpnext_medusa.store.sql.tables import OWN_PREFIX
+from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
+from erpnext_medusa.store.sql.tables import MARIADB, OWN_PREFIX
 
 VERSION_TABLE = f"{OWN_PREFIX}alembic_version"
+_LOCK_KEY = 0x45524E4D  # any constant of ours: "ERNM"
+_LOCK_WAIT = 600
 _SCRIPTS = Path(__file__).with_name("migrations")
 
 
@@ -30,10 +35,32 @@ def _config() -> Config:
 def upgrade(engine: Engine, *, stamp_time: datetime | None = None) -> None:
     """Create or upgrade the schema to the newest revision."""
     config = _config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        config.attributes["stamp_time"] = stamp_time
-        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})  # SQLite: the write lock serialises runs
+        with conn.begin(), _exclusive(conn):
+            config.attributes["connection"] = conn
+            config.attributes["stamp_time"] = stamp_time
+            command.upgrade(config, "head")
+
+
+@contextmanager
+def _exclusive(conn: Connection) -> Iterator[None]:
+    """Let one process at a time upgrade (several service processes may start together); the others wait
+    and then find nothing left to do."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})  # released at commit
+        yield
+    elif dialect in MARIADB:
+        got = conn.execute(text("SELECT GET_LOCK(:name, :wait)"), {"name": VERSION_TABLE, "wait": _LOCK_WAIT}).scalar()
+        if got != 1:
+            raise MigrationError(f"another process has held the schema upgrade lock for {_LOCK_WAIT} s; try again")
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": VERSION_TABLE})
+    else:
+        yield
 
 
 def pending(engine: Engine) -> bool:

@@ -35,18 +35,12 @@ def _index_names(inspector: sa.Inspector, table: str) -> set[str]:
 
 def _check_duplicate_medusa_ids(bind: sa.Connection) -> None:
     c = t.customer.c
-    rows = bind.execute(
-        sa.select(c.medusa_id, c.name)
-        .where(
-            c.medusa_id.in_(
-                sa.select(c.medusa_id)
-                .where(c.medusa_id.is_not(None), c.medusa_id != "")
-                .group_by(c.medusa_id)
-                .having(sa.func.count() > 1)
-            )
-        )
-        .order_by(c.medusa_id, c.name)
-    ).all()
+    # Compare ids exactly, as the unique index will (MariaDB's default collation would fold case and accents).
+    key = c.medusa_id.collate("utf8mb4_bin") if bind.dialect.name in t.MARIADB else c.medusa_id
+    duplicated = (
+        sa.select(key).where(c.medusa_id.is_not(None), c.medusa_id != "").group_by(key).having(sa.func.count() > 1)
+    )
+    rows = bind.execute(sa.select(c.medusa_id, c.name).where(key.in_(duplicated)).order_by(c.medusa_id, c.name)).all()
     if not rows:
         return
     groups: dict[str, list[str]] = {}

@@ -1,0 +1,303 @@
+"""One unit of work on ERPNext's tables: the reads and writes the domain asks for, on one connection.
+
+Nothing here commits; :class:`~erpnext_medusa.store.sql.store.SqlStore` does, once. Names are compared as
+the database compares them (MariaDB's ``utf8mb4_unicode_ci`` ignores case and accents, as ERPNext relies
+on), so every "does this exist / is this the same party" question is answered in SQL, not in Python.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
+from erpnext_medusa.store.sql import tables as t
+
+if TYPE_CHECKING:
+    from erpnext_medusa.store.sql.store import SqlStore
+
+_CHUNK = 500
+_ADDRESS_FIELDS = {
+    "name", "address_title", "address_type", "address_line1", "address_line2", "city", "state", "country",
+    "pincode", "is_primary_address", "is_shipping_address", "disabled", "modified",
+}  # fmt: skip
+
+
+class MedusaIdTaken(Exception):
+    """The unique index refused a medusa_id; :meth:`SqlStore.write` names the holder after the rollback."""
+
+    def __init__(self, medusa_id: str) -> None:
+        super().__init__(medusa_id)
+        self.medusa_id = medusa_id
+
+
+def _address_links() -> Any:
+    dl = t.dynamic_link.c
+    return and_(dl.parenttype == "Address", dl.parentfield == "links")
+
+
+class SqlTransaction:
+    def __init__(self, store: SqlStore, conn: Connection) -> None:
+        self._store = store
+        self._conn = conn
+
+    # --- reads -------------------------------------------------------------------------------------------
+    def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
+        c = t.customer.c
+        query = select(c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address).where(
+            c.name == name
+        )
+        if lock:
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        if row is None:
+            return None
+        return Customer(
+            name=row.name,
+            customer_name=row.customer_name or row.name,
+            medusa_id=row.medusa_id or None,
+            lead_name=row.lead_name or None,
+            customer_primary_address=row.customer_primary_address or None,
+        )
+
+    def get_lead(self, name: str) -> Lead | None:
+        c = t.lead.c
+        row = self._conn.execute(select(c.name, c.medusa_id).where(c.name == name)).first()
+        return None if row is None else Lead(name=row.name, medusa_id=row.medusa_id or None)
+
+    def customer_with_medusa_id(self, medusa_id: str) -> str | None:
+        c = t.customer.c
+        if self._store.case_insensitive_names:
+            # The indexed, binary-collated NULLIF(medusa_id, '') column: exact and no table scan.
+            match = column(t.MEDUSA_ID_KEY_COLUMN, String) == medusa_id
+        else:
+            # Repeat the partial index's predicate so the planner can use it.
+            match = and_(c.medusa_id == medusa_id, c.medusa_id.is_not(None), c.medusa_id != "")
+        query = select(c.name).select_from(t.customer).where(match).order_by(c.name).limit(1)
+        return self._conn.execute(query).scalar()
+
+    def customer_addresses(self, customer: str) -> list[Address]:
+        addr = self._store.table("Address")
+        dl = t.dynamic_link.c
+        mine = and_(dl.link_doctype == "Customer", dl.link_name == customer)
+        linked = select(dl.parent).where(_address_links(), mine)
+        others = exists().where(_address_links(), dl.parent == addr.c.name, not_(mine))
+        rows = self._conn.execute(
+            select(addr, others.label("_shared"))
+            .where(addr.c.name.in_(linked), addr.c.disabled == 0)
+            .order_by(addr.c.name)
+        ).mappings()
+        return [_address_from_row(r) for r in rows]
+
+    def find_country(self, value: str) -> str | None:
+        c = t.country.c
+        wanted = value.lower()
+        rows = self._conn.execute(
+            select(c.name, c.code).where(or_(func.lower(c.name) == wanted, func.lower(c.code) == wanted))
+        ).all()
+        for row in rows:  # exact spelling first, then any case, then the ISO code
+            if row.name == value:
+                return str(row.name)
+        for row in rows:
+            if row.name.lower() == wanted:
+                return str(row.name)
+        for row in rows:
+            if (row.code or "").lower() == wanted:
+                return str(row.name)
+        return None
+
+    def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
+        """For each of ``names`` that exists, the name as stored (the database decides what is equal)."""
+        table = self._store.table(doctype)
+        wanted = list(dict.fromkeys(names))
+        found: dict[str, str] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            probes = union_all(*(select(literal(n, String).label("probe")) for n in wanted[i : i + _CHUNK]))
+            probe = probes.subquery("probes").c.probe
+            for asked, stored in self._conn.execute(
+                select(probe, table.c.name).join_from(probe.table, table, table.c.name == probe)
+            ):
+                found.setdefault(asked, stored)
+        return found
+
+    def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
+        table = self._store.table(doctype)
+        query = select(table.c.name).where(table.c.name.startswith(prefix, autoescape=True))
+        return list(self._conn.execute(query).scalars())
+
+    def title_of(self, doctype: str, name: str) -> str | None:
+        """A document's title as ERPNext shows it in links (Customer: customer_name; Lead: title)."""
+        if doctype == "Customer":
+            query = select(t.customer.c.customer_name).where(t.customer.c.name == name)
+        elif doctype == "Lead":
+            query = select(func.coalesce(t.lead.c.title, t.lead.c.lead_name)).where(t.lead.c.name == name)
+        else:
+            return None
+        return self._conn.execute(query).scalar()
+
+    # --- writes ------------------------------------------------------------------------------------------
+    def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> None:
+        c = t.customer.c
+        statement = (
+            update(t.customer)
+            .where(c.name == customer, or_(c.medusa_id.is_(None), c.medusa_id == "", c.medusa_id == medusa_id))
+            .values(medusa_id=medusa_id, lead_name=lead, modified=stamp.at, modified_by=stamp.user)
+        )
+        try:
+            result = self._conn.execute(statement)
+        except IntegrityError as exc:
+            raise MedusaIdTaken(medusa_id) from exc
+        if result.rowcount == 0:
+            raise ValidationError(f"Customer {customer} is already linked to a different Medusa ID")
+
+    def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None:
+        self._conn.execute(
+            update(t.address)
+            .where(t.address.c.name == name)
+            .values(**changes, modified=stamp.at, modified_by=stamp.user)
+        )
+
+    def insert_document(self, doctype: str, row: Mapping[str, Any], stamp: Stamp) -> None:
+        values = {
+            "creation": stamp.at,
+            "modified": stamp.at,
+            "owner": stamp.user,
+            "modified_by": stamp.user,
+            "docstatus": 0,
+            "idx": 0,
+            **row,
+        }
+        self._conn.execute(insert(self._store.table(doctype)).values(**values))
+
+    def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
+        if not links:
+            return
+        dl = t.dynamic_link.c
+        start = self._conn.execute(
+            select(func.coalesce(func.max(dl.idx), 0)).where(dl.parent == parent, dl.parenttype == parent_doctype)
+        ).scalar_one()
+        rows = [
+            {
+                "name": secrets.token_hex(5),
+                "creation": stamp.at,
+                "modified": stamp.at,
+                "owner": stamp.user,
+                "modified_by": stamp.user,
+                "docstatus": 0,
+                "idx": int(start) + i,
+                "parent": parent,
+                "parenttype": parent_doctype,
+                "parentfield": "links",
+                "link_doctype": link.link_doctype,
+                "link_name": link.link_name,
+                "link_title": link.link_title or link.link_name,
+            }
+            for i, link in enumerate(links, start=1)
+        ]
+        self._conn.execute(insert(t.dynamic_link), rows)
+
+    def remove_link(self, parent: str, link: Link, stamp: Stamp) -> None:
+        """Remove an Address's link rows to ``link``, renumber the rest and mark the Address modified, so
+        that a desk user holding an older copy cannot save the link back."""
+        dl = t.dynamic_link.c
+        self._conn.execute(
+            delete(t.dynamic_link).where(
+                _address_links(),
+                dl.parent == parent,
+                dl.link_doctype == link.link_doctype,
+                dl.link_name == link.link_name,
+            )
+        )
+        remaining = self._conn.execute(
+            select(dl.name).where(_address_links(), dl.parent == parent).order_by(dl.idx, dl.name)
+        ).scalars()
+        for idx, row_name in enumerate(list(remaining), start=1):
+            self._conn.execute(update(t.dynamic_link).where(dl.name == row_name).values(idx=idx))
+        self._conn.execute(
+            update(t.address).where(t.address.c.name == parent).values(modified=stamp.at, modified_by=stamp.user)
+        )
+
+    def clear_preferred_flag(self, flag: str, link: Link, except_address: str, stamp: Stamp) -> None:
+        a, dl = t.address.c, t.dynamic_link.c
+        linked = select(dl.parent).where(
+            _address_links(), dl.link_doctype == link.link_doctype, dl.link_name == link.link_name
+        )
+        self._conn.execute(
+            update(t.address)
+            .where(a[flag] == 1, a.disabled == 0, a.name != except_address, a.name.in_(linked))
+            .values({flag: 0, "modified": stamp.at, "modified_by": stamp.user})
+        )
+
+    def set_primary_address(self, customer: str, address: str | None, display: str | None, stamp: Stamp) -> None:
+        self._conn.execute(
+            update(t.customer)
+            .where(t.customer.c.name == customer)
+            .values(
+                customer_primary_address=address, primary_address=display, modified=stamp.at, modified_by=stamp.user
+            )
+        )
+
+    def refresh_primary_address_display(self, customer: str, address: str, display: str, stamp: Stamp) -> None:
+        c = t.customer.c
+        # By primary key: a condition on customer_primary_address alone would scan (and, on MariaDB, lock)
+        # the whole table.
+        self._conn.execute(
+            update(t.customer)
+            .where(c.name == customer, c.customer_primary_address == address)
+            .values(primary_address=display, modified=stamp.at, modified_by=stamp.user)
+        )
+
+    def next_series_value(self, key: str) -> int:
+        s = t.series
+        dialect = self._conn.dialect.name
+        if dialect in t.MARIADB:
+            stmt = mysql_insert(s).values(name=key, current=1)
+            self._conn.execute(stmt.on_duplicate_key_update(current=s.c.current + 1))
+        else:
+            builder = pg_insert if dialect == "postgresql" else sqlite_insert
+            ins = builder(s).values(name=key, current=1)
+            self._conn.execute(ins.on_conflict_do_update(index_elements=[s.c.name], set_={"current": s.c.current + 1}))
+        return int(self._conn.execute(select(s.c.current).where(s.c.name == key)).scalar_one())
+
+
+def _address_from_row(row: Mapping[Any, Any]) -> Address:
+    return Address(
+        name=row["name"],
+        address_title=row["address_title"],
+        address_type=row["address_type"],
+        address_line1=row["address_line1"],
+        address_line2=row["address_line2"],
+        city=row["city"],
+        state=row["state"],
+        country=row["country"],
+        pincode=row["pincode"],
+        is_primary_address=bool(row["is_primary_address"]),
+        is_shipping_address=bool(row["is_shipping_address"]),
+        disabled=bool(row["disabled"]),
+        modified=row["modified"],
+        shared=bool(row["_shared"]),
+        extra={k: v for k, v in row.items() if k not in _ADDRESS_FIELDS and k != "_shared"},
+    )
