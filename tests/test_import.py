@@ -367,3 +367,10 @@ def test_link_values_must_be_spelt_as_stored_on_every_backend(services):
     assert caught.value.field == "links[1].link_name"
     assert "Customer acme does not exist" in caught.value.message
     assert counts(services) == before
+
+
+def test_progress_reports_documents_done(services):
+    seen: list[int] = []
+    docs = [{"doctype": "Customer", "customer_name": f"C{i}"} for i in range(5)]
+    import_documents(services.store, docs, stamp(), seen.append)
+    assert seen == [1, 2, 3, 4, 5]

@@ -82,7 +82,7 @@ def _load(services: Services, docs: list[object], label: str) -> dict[str, int]:
     ) as progress:  # fmt: skip
         task = progress.add_task(label, total=len(docs))
         return import_documents(
-            services.store, docs, services.stamp("Administrator"), lambda n: progress.advance(task, n)
+            services.store, docs, services.stamp("Administrator"), lambda done: progress.update(task, completed=done)
         )
 
 

@@ -257,7 +257,7 @@ def import_documents(
     store: Store,
     documents: Iterable[Any],
     stamp: Stamp,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,  # called with the number of documents done
 ) -> dict[str, int]:
     """Insert the documents in one transaction; returns how many of each DocType were added."""
     docs = list(documents)
@@ -267,7 +267,7 @@ def import_documents(
         for position, doc in enumerate(docs, start=1):
             importer.add(position, doc)
             if progress is not None:
-                progress(1)
+                progress(position)  # documents done so far (a retried transaction starts again)
         importer.check_links()
         return dict(importer.counts)
 
