@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, delete, make_url, text
+from sqlalchemy import create_engine, delete, make_url, text
 from sqlalchemy.engine import URL
 
 from erpnext_medusa.config import Settings
@@ -44,40 +44,34 @@ class TestDatabases:
         self.tmp = tmp
         self.created: list[URL] = []
 
-    def _admin(self) -> Engine:
-        return create_engine(ADMIN_URLS[self.backend], isolation_level="AUTOCOMMIT")
+    def _admin(self, *statements: str) -> None:
+        """Run statements on the server's administrative connection (identifiers are ours, not input)."""
+        admin = create_engine(ADMIN_URLS[self.backend], isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+        finally:
+            admin.dispose()
 
     def new(self) -> URL:
         name = f"em_test_{uuid.uuid4().hex[:12]}"
         if self.backend == "sqlite":
             url = make_url(f"sqlite:///{self.tmp / (name + '.db')}")
         else:
-            admin = self._admin()
-            try:
-                with admin.connect() as conn:
-                    if self.backend == "postgresql":
-                        conn.execute(text(f'CREATE DATABASE "{name}"'))
-                    else:
-                        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-            finally:
-                admin.dispose()
+            if self.backend == "postgresql":
+                self._admin(f'CREATE DATABASE "{name}"')
+            else:
+                self._admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             url = make_url(ADMIN_URLS[self.backend]).set(database=name)
         self.created.append(url)
         return url
 
     def drop_all(self) -> None:
-        if self.backend == "sqlite":
-            return
-        admin = self._admin()
-        try:
-            with admin.connect() as conn:
-                for url in self.created:
-                    if self.backend == "postgresql":
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-                    else:
-                        conn.execute(text(f"DROP DATABASE IF EXISTS `{url.database}`"))
-        finally:
-            admin.dispose()
+        if self.backend == "postgresql":
+            self._admin(*(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)' for url in self.created))
+        elif self.backend == "mariadb":
+            self._admin(*(f"DROP DATABASE IF EXISTS `{url.database}`" for url in self.created))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
