@@ -62,10 +62,6 @@ def test_basic_scheme_is_case_insensitive(client, key, scheme):
     assert r.json() == {"message": USER}
 
 
-def test_auth_header_fixture_user(client, auth_header):
-    assert client.post(LOGGED_USER, headers=auth_header).json() == {"message": USER}
-
-
 def test_each_key_maps_to_its_own_user(client, services, key):
     other = create_api_key(services.keys, "shop@example.com", services.now())
     r = client.get(LOGGED_USER, headers={"Authorization": f"token {other.api_key}:{other.api_secret}"})

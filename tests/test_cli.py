@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -322,3 +325,56 @@ def test_malformed_database_url_never_echoes_its_password(db_file, monkeypatch):
     result = invoke("db", "upgrade")
     assert_clean_failure(result)
     assert "S3cretPw" not in result.output
+
+
+def test_settings_are_read_from_a_dot_env_file(db_file, tmp_path, monkeypatch):
+    monkeypatch.delenv("ERPNEXT_MEDUSA_DATABASE_URL")
+    other = tmp_path / "from-dotenv.db"
+    (tmp_path / ".env").write_text(f"ERPNEXT_MEDUSA_DATABASE_URL=sqlite:///{other}\n")
+    assert_clean_exit(invoke("db", "upgrade"))
+    assert other.exists()
+    assert not db_file.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_demo_answers_on_demo_data(tmp_path):
+    """The README's first command, end to end: a real server process on a new SQLite file."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ERPNEXT_MEDUSA_")}
+    env["ERPNEXT_MEDUSA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "erpnext_medusa", "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/method"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/ping", timeout=2).json() == {"message": "pong"}:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the server did not answer within 60 s"
+            time.sleep(0.2)
+        r = httpx.get(f"{base}/medusa_integration.api.fetch_all_customers", params={"name": "ali"}, timeout=10)
+        assert [row["name"] for row in r.json()["message"]] == ["Ali Hassan", "Alina Petrova"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

@@ -362,8 +362,14 @@ def test_repeated_query_argument_keeps_the_first_value_as_frappe_does(client, se
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": "--5"}, {"limit": "²"}, {"limit": "1e3"}, {"limit_start": "99999999999999999999"}],
-    ids=["double minus", "superscript digit", "exponent", "huge offset"],
+    [
+        {"limit": "--5"},
+        {"limit": "²"},
+        {"limit": "1e3"},
+        {"limit_start": "99999999999999999999"},
+        {"limit": "1" * 5000},  # past Python's own limit for int() of a string
+    ],
+    ids=["double minus", "superscript digit", "exponent", "huge offset", "5000 digits"],
 )
 def test_odd_paging_numbers_are_417_not_500(client, services, params):
     seed(services, customer("Ali Hassan"))

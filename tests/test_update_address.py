@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
+from erpnext_medusa.config import Settings
+from erpnext_medusa.services import Services
+from erpnext_medusa.web.app import create_app
 from tests.helpers import address, customer, execute, lead, rows, seed, stamp
 
 URL = "/api/method/medusa_integration.api.update_address"
@@ -696,14 +701,77 @@ def test_new_address_name_taken_under_the_databases_collation_gets_a_suffix(clie
     assert address_row(services, "Cafe-Billing")["city"] == "Dubai"
 
 
-def test_no_address_is_ever_left_without_links(client, services):
-    # A link row spelt differently from the customer's name ("acme" for "Acme"): on MariaDB it is the
-    # same party, so the address is edited in place; elsewhere it is another party's address.
+def test_a_link_spelt_differently_is_judged_by_the_database(client, services, backend):
+    # A link row spelt "acme" for Customer "Acme": on MariaDB (case-insensitive names, as ERPNext relies on)
+    # it is Acme's own address, edited in place; on PostgreSQL and SQLite it is not Acme's at all, so Acme
+    # gets a new address. Either way no address is left without links.
     seed(services, customer("Acme"), address("Own", "Acme"))
     execute(services, "UPDATE \"tabDynamic Link\" SET link_name = 'acme' WHERE parent = 'Own-Billing'")
-    post(client, {"customer_id": "Acme", "city": "Sharjah", "address_line1": "2 Road", "country": "ae"})
+    body = {"customer_id": "Acme", "city": "Sharjah", "address_line1": "2 Road", "country": "ae"}
+    assert post(client, body).json() == OK
+    if backend == "mariadb":
+        assert [a["name"] for a in addresses(services)] == ["Own-Billing"]
+        assert address_row(services, "Own-Billing")["city"] == "Sharjah"
+    else:
+        assert address_row(services, "Own-Billing")["city"] == "Dubai"
+        assert address_row(services, "Acme-Billing")["city"] == "Sharjah"
     for a in addresses(services):
         assert any(parent == a["name"] for parent, *_ in links(services)), a["name"]
+
+
+def test_link_row_with_another_parentfield_still_makes_the_address_shared(client, services):
+    seed(services, customer("Acme"), customer("Other"), address("Shared", "Acme", "Other"))
+    execute(services, "UPDATE \"tabDynamic Link\" SET parentfield = NULL WHERE link_name = 'Other'")
+    assert post(client, {"customer_id": "Acme", "city": "Sharjah"}).json() == OK
+    assert address_row(services, "Shared-Billing")["city"] == "Dubai"
+    assert address_row(services, "Shared-Billing-1")["city"] == "Sharjah"
+
+
+def test_error_object_is_plain_text_not_html(client, services):
+    r = post(client, {"customer_id": "A&B <Trading>"})
+    assert r.json() == {"message": {"error": "Customer A&B <Trading> not found"}}
+
+
+def test_primary_address_text_follows_the_change(client, services):
+    seed(services, customer("Acme", customer_primary_address="Acme-Billing"), address("Acme", "Acme"))
+    assert post(client, {"customer_id": "Acme", "city": "Al Ain", "address_line1": "O'Brien & Sons"}).json() == OK
+    assert customer_row(services, "Acme")["primary_address"] == (
+        "O'Brien &amp; Sons<br>Al Ain<br>United Arab Emirates<br>"
+    )
+
+
+def test_query_string_and_form_fields_are_refused(client, services, acme):
+    before = snapshot(services)
+    url = "/api/method/medusa_integration.api.update_address"
+    for r in (
+        client.get(url, params={"customer_id": "Acme", "city": "Sharjah"}),
+        client.post(url, data={"customer_id": "Acme", "city": "Sharjah"}),
+    ):
+        assert r.status_code == 200
+        assert r.json() == {"message": {"error": "Request body must be a JSON object."}}
+    assert snapshot(services) == before
+
+
+def test_a_disabled_customer_is_treated_like_any_other(client, services, acme):
+    execute(services, "UPDATE \"tabCustomer\" SET disabled = 1 WHERE name = 'Acme'")
+    assert post(client, {"customer_id": "Acme", "city": "Sharjah"}).json() == OK
+    assert address_row(services, acme)["city"] == "Sharjah"
+
+
+def test_writes_are_stamped_in_the_configured_time_zone(services):
+    seed(services, customer("Acme"), address("Acme", "Acme"))
+    url = services.store.engine.url.render_as_string(hide_password=False)
+    dubai = Services.from_settings(Settings(database_url=url, time_zone="Asia/Dubai"))
+    try:
+        with TestClient(create_app(services=dubai)) as c:
+            assert post(c, {"customer_id": "Acme", "city": "Sharjah"}).json() == OK
+    finally:
+        dubai.close()
+    written = address_row(services, "Acme-Billing")["modified"]
+    if isinstance(written, str):
+        written = datetime.fromisoformat(written)
+    expected = datetime.now(ZoneInfo("Asia/Dubai")).replace(tzinfo=None)
+    assert abs(written - expected) < timedelta(minutes=2)
 
 
 def test_fork_renumbers_the_originals_remaining_links(client, services, shared):

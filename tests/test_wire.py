@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from erpnext_medusa.web.app import create_app
 from tests.helpers import customer, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
@@ -296,3 +298,17 @@ def test_user_input_in_error_messages_is_html_escaped(client, auth_header):
     (msg,) = server_messages(r.json())
     assert "<img" not in msg["message"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in msg["message"]
+
+
+def test_an_unexpected_failure_is_a_500_without_internals(services, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr("erpnext_medusa.web.methods.fetch_unlinked_customers", broken)
+    with TestClient(create_app(services=services), raise_server_exceptions=False) as client:
+        r = client.get(FETCH)
+    assert r.status_code == 500
+    assert "secret internal detail" not in r.text
+    assert "Traceback" not in r.text and "RuntimeError" not in r.text
+    (msg,) = server_messages(r.json())
+    assert "logged on the server" in msg["message"]

@@ -80,7 +80,7 @@ def _load(services: Services, docs: list[object], label: str) -> dict[str, int]:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=err, transient=True, disable=len(docs) < _PROGRESS_FROM,
     ) as progress:  # fmt: skip
-        task = progress.add_task(label, total=len(docs))
+        task = progress.add_task(escape(label), total=len(docs))
         return import_documents(
             services.store, docs, services.stamp("Administrator"), lambda done: progress.update(task, completed=done)
         )

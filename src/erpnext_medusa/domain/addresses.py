@@ -100,7 +100,7 @@ def render_address(fields: Mapping[str, Any]) -> str:
     """The text ERPNext's default address template renders into ``tabCustomer.primary_address``."""
     parts = [fields.get(name) for name in ("address_line1", "address_line2", "city", "state", "pincode")]
     parts.append(fields.get("country"))
-    return "".join(f"{html.escape(str(part))}<br>" for part in parts if part)
+    return "".join(f"{html.escape(str(part), quote=False)}<br>" for part in parts if part)
 
 
 def _fields(address: Address) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from erpnext_medusa.domain.customers import NO_MATCH_MESSAGE, fetch_unlinked_cus
 from erpnext_medusa.domain.errors import ServiceError, ValidationError
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.services import Services
-from erpnext_medusa.web.frappe import Call, message_html
+from erpnext_medusa.web.frappe import Call
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 #: Larger paging numbers are refused rather than passed to the database (they overflow its integers).
@@ -60,6 +60,9 @@ def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
         if isinstance(value, bool):
             break
         if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+            digits = value.strip().lstrip("+-")
+            if len(digits.lstrip("0")) > len(str(_LARGEST)):  # before int(): Python refuses 4,300+ digits
+                raise ValidationError(f"{key} is too large")
             value = int(value.strip())
         if not isinstance(value, int):
             raise ValidationError(f"{key} must be a whole number")
@@ -103,8 +106,8 @@ def update_address(ctx: Context) -> dict[str, str] | str:
     try:
         body = _json_object_body(ctx.call)
         update_billing_address(ctx.services.store, body, ctx.services.stamp(ctx.user))
-    except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object
-        return {"error": message_html(exc)}
+    except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object (plain text)
+        return {"error": exc.message}
     return SUCCESS_MESSAGE
 
 

@@ -37,7 +37,7 @@ def upgrade(engine: Engine, *, stamp_time: datetime | None = None) -> None:
     config = _config()
     with engine.connect() as conn:
         conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})  # SQLite: the write lock serialises runs
-        with conn.begin(), _exclusive(conn):
+        with _exclusive(conn), conn.begin():  # the lock outlives the commit
             config.attributes["connection"] = conn
             config.attributes["stamp_time"] = stamp_time
             command.upgrade(config, "head")
@@ -45,22 +45,29 @@ def upgrade(engine: Engine, *, stamp_time: datetime | None = None) -> None:
 
 @contextmanager
 def _exclusive(conn: Connection) -> Iterator[None]:
-    """Let one process at a time upgrade (several service processes may start together); the others wait
-    and then find nothing left to do."""
+    """Let one process at a time upgrade this database (several service processes may start together);
+    the others wait, then find nothing left to do. Session-level locks, taken before the transaction begins
+    and released after it has committed."""
     dialect = conn.dialect.name
-    if dialect == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})  # released at commit
-        yield
-    elif dialect in MARIADB:
-        got = conn.execute(text("SELECT GET_LOCK(:name, :wait)"), {"name": VERSION_TABLE, "wait": _LOCK_WAIT}).scalar()
-        if got != 1:
-            raise MigrationError(f"another process has held the schema upgrade lock for {_LOCK_WAIT} s; try again")
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": VERSION_TABLE})
+    if dialect == "postgresql":  # advisory locks are per database
+        lock, unlock = text("SELECT pg_advisory_lock(:key)"), text("SELECT pg_advisory_unlock(:key)")
+        params: dict[str, object] = {"key": _LOCK_KEY}
+    elif dialect in MARIADB:  # GET_LOCK names are server-wide: qualify with the database
+        lock = text("SELECT GET_LOCK(CONCAT(DATABASE(), '.', :name), :wait)")
+        unlock = text("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.', :name))")
+        params = {"name": VERSION_TABLE, "wait": _LOCK_WAIT}
     else:
         yield
+        return
+    got = conn.execute(lock, params).scalar()
+    conn.commit()  # end the implicit transaction the lock statement opened; the lock stays
+    if dialect in MARIADB and got != 1:  # 0: timed out; NULL: error
+        raise MigrationError(f"another process has held the schema upgrade lock for {_LOCK_WAIT} s; try again")
+    try:
+        yield
+    finally:
+        conn.execute(unlock, params)
+        conn.commit()
 
 
 def pending(engine: Engine) -> bool:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, MetaData, String, Table, func, literal, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError
+from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationError
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
@@ -40,12 +40,17 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return len(args) > 0 and args[0] in _RETRY_MARIADB_CODES
 
 
-def _is_unique_violation(exc: IntegrityError) -> bool:
+def _is_name_taken(exc: IntegrityError) -> bool:
+    """A document's primary key (its name) was taken: the one race a unit of work can lose after checking."""
     orig = exc.orig
-    if getattr(orig, "sqlstate", None) == "23505":
-        return True
+    message = str(orig)
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL: the primary key constraint is <table>_pkey
+        diag = getattr(orig, "diag", None)
+        return str(getattr(diag, "constraint_name", "")).endswith("_pkey")
     args: tuple[Any, ...] = getattr(orig, "args", ())
-    return (len(args) > 0 and args[0] == 1062) or "UNIQUE constraint failed" in str(orig)
+    if len(args) > 0 and args[0] == 1062:  # MariaDB
+        return "for key 'PRIMARY'" in message
+    return message.startswith("UNIQUE constraint failed:") and message.endswith(".name")  # SQLite
 
 
 def _like_literal(word: str) -> str:
@@ -127,12 +132,12 @@ class SqlStore:
                 if holder is not None:
                     raise MedusaIdLinkedElsewhereError(holder) from None
                 if last:
-                    raise DuplicateEntryError("This Medusa ID is being linked by another request; try again.") from None
+                    raise ValidationError("This Medusa ID is being linked by another request; try again.") from None
                 # The other writer rolled back: the id is free again, so try once more.
             except IntegrityError as exc:
                 # A concurrent writer took a name this unit of work had just checked was free: run it again,
                 # and it will see that name taken and choose the next one.
-                if not _is_unique_violation(exc):
+                if not _is_name_taken(exc):
                     raise
                 if last:
                     raise DuplicateEntryError("A concurrent change took the same name; try again.") from None

@@ -293,6 +293,8 @@ api_key = Table(
 MEDUSA_ID_UNIQUE_INDEX = "customer_medusa_id_unique"
 MEDUSA_ID_KEY_COLUMN = "medusa_id_key"  # MariaDB only: NULLIF(medusa_id, '') as a generated column
 LEAD_MEDUSA_ID_INDEX = "lead_medusa_id_index"
+#: Frappe indexes a child table's parent column on MariaDB only; address lookups need it everywhere.
+DYNAMIC_LINK_PARENT_INDEX = f"{OWN_PREFIX}dynamic_link_parent"
 
 #: A non-empty medusa_id, as the database sees it (used by the partial unique index).
 NON_EMPTY_MEDUSA_ID = text("medusa_id IS NOT NULL AND medusa_id <> ''")

@@ -55,8 +55,8 @@ class MedusaIdTaken(Exception):
 
 
 def _address_links() -> Any:
-    dl = t.dynamic_link.c
-    return and_(dl.parenttype == "Address", dl.parentfield == "links")
+    # parenttype alone, as ERPNext's own queries do: a link row with an unusual parentfield still counts.
+    return t.dynamic_link.c.parenttype == "Address"
 
 
 class SqlTransaction:

@@ -119,6 +119,9 @@ def upgrade() -> None:
     _add_unique_medusa_id(bind, inspector)
     if t.LEAD_MEDUSA_ID_INDEX not in _index_names(inspector, t.lead.name):
         op.create_index(t.LEAD_MEDUSA_ID_INDEX, t.lead.name, ["medusa_id"])
+    link_indexes = inspector.get_indexes(t.dynamic_link.name)
+    if not any(ix["column_names"][:1] == ["parent"] for ix in link_indexes):
+        op.create_index(t.DYNAMIC_LINK_PARENT_INDEX, t.dynamic_link.name, ["parent"])
     _fill_countries(bind)
 
 
