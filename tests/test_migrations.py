@@ -87,7 +87,9 @@ def columns(engine: sa.Engine, table: str) -> dict[str, dict[str, Any]]:
     result = {}
     for col in sa.inspect(engine).get_columns(table):
         col = dict(col)
-        col["type_sql"] = col["type"].compile(dialect=engine.dialect)
+        # Untyped columns (SQLite's FTS5 shadow tables) have no DDL of their own.
+        untyped = isinstance(col["type"], sa.types.NullType)
+        col["type_sql"] = "" if untyped else col["type"].compile(dialect=engine.dialect)
         result[col["name"]] = col
     return result
 

@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
+from erpnext_medusa.store.sql.search import SQLITE_GRAMS_FUNCTION, fold, sqlite_grams
+
 #: Execution option: begin the SQLite transaction with BEGIN IMMEDIATE (take the write lock up front).
 SQLITE_IMMEDIATE = "sqlite_immediate"
 
 
 def _sqlite_fold(value: str | None) -> str | None:
-    # casefold, not lower: lower() depends on context (a final Greek sigma), which breaks substring tests.
-    return None if value is None else value.casefold()
+    return None if value is None else fold(value)
 
 
 def make_engine(url: URL, *, pool_size: int = 10) -> Engine:
@@ -43,6 +44,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         # SQLite's own lower() folds ASCII only; replace it with a Unicode case fold.
         dbapi_conn.create_function("lower", 1, _sqlite_fold, deterministic=True)
+        # The search triggers index names through it (store/sql/search.py).
+        dbapi_conn.create_function(SQLITE_GRAMS_FUNCTION, 1, sqlite_grams, deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")

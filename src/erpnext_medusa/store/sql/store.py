@@ -7,13 +7,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, MetaData, String, Table, func, literal, or_, select
+from sqlalchemy import Engine, MetaData, String, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationError
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
+from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,6 @@ def _is_name_taken(exc: IntegrityError) -> bool:
     return message.startswith("UNIQUE constraint failed:") and message.endswith(".name")  # SQLite
 
 
-def _like_literal(word: str) -> str:
-    """``word`` as a LIKE pattern that matches it literally anywhere (escape character ``/``)."""
-    escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
-
-
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -67,6 +62,7 @@ class SqlStore:
         self.case_insensitive_names = self.dialect in t.MARIADB
         self._reflected: dict[str, Table] = {}
         self._lock = threading.Lock()
+        self.search = CustomerSearch(engine)
 
     def exact(self, expression: Any) -> Any:
         """``expression`` compared character for character: MariaDB's default collation ignores case and
@@ -89,24 +85,7 @@ class SqlStore:
         }
 
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
-        c = t.customer.c
-        # Both sides are folded by the same database function, so the match never depends on Python and
-        # the database disagreeing about a character's lower case.
-        folded = self.exact(func.lower(c.customer_name))
-        query = (
-            select(c.name, c.customer_name, c.email_id, c.mobile_no)
-            .where(
-                or_(c.medusa_id.is_(None), c.medusa_id == ""),
-                c.disabled == 0,
-                *(folded.like(func.lower(literal(_like_literal(word), String)), escape="/") for word in words),
-            )
-            .order_by(c.customer_name, c.name)
-            .limit(limit)
-            .offset(offset)
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [CustomerSummary(r.name, r.customer_name, r.email_id, r.mobile_no) for r in rows]
+        return self.search.search(words, limit=limit, offset=offset)
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         with self.engine.connect() as conn:

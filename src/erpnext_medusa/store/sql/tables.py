@@ -298,3 +298,14 @@ DYNAMIC_LINK_PARENT_INDEX = f"{OWN_PREFIX}dynamic_link_parent"
 
 #: A non-empty medusa_id, as the database sees it (used by the partial unique index).
 NON_EMPTY_MEDUSA_ID = text("medusa_id IS NOT NULL AND medusa_id <> ''")
+#: Enabled Customers without a medusa_id: the rows the typeahead searches (the search indexes are partial on
+#: it where the database allows, and queries spell it the same way so the planner can prove they apply).
+UNLINKED_ENABLED = text("(medusa_id IS NULL OR medusa_id = '') AND disabled = 0")
+
+# The typeahead's gram index (see store/sql/search.py).
+SEARCH_ORDER_INDEX = "customer_medusa_unlinked_order"  # unlinked, enabled customers in result order
+SEARCH_GRAMS_INDEX = "customer_medusa_search_grams"  # PostgreSQL GIN / MariaDB FULLTEXT
+SEARCH_GRAMS_COLUMN = "medusa_search_grams"  # MariaDB only: the generated column of pair tokens
+SEARCH_FTS_TABLE = f"{OWN_PREFIX}customer_search"  # SQLite only: FTS5 over pair tokens
+SEARCH_KEY_TABLE = f"{OWN_PREFIX}customer_search_key"  # SQLite only: FTS5 row id <-> Customer name
+TEXT_ARRAY = postgresql.ARRAY(Text())

@@ -1,0 +1,273 @@
+"""The typeahead search over unlinked customers, and the gram index behind it.
+
+A word matches when it is a case-insensitive substring of ``customer_name``. The database folds both sides
+(``lower()``) and checks that with ``LIKE``; that check is always in the query and alone decides what
+matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
+gram of a word is a gram of any name that contains it, so no match is ever lost.
+
+Each database keeps its gram index up to date itself, whoever writes ``tabCustomer`` (ERPNext included):
+
+* PostgreSQL: a GIN index on ``erpnext_medusa_grams(lower(customer_name))`` (single characters and pairs).
+* MariaDB: a generated column of pair tokens (hex UTF-16 code units, so the full-text parser takes them as
+  words) with a FULLTEXT index; a single character is a prefix query on the pairs it starts.
+* SQLite: triggers feed the same pair tokens, folded by the service's own case fold, into an FTS5 table.
+
+A query is answered by one of two plans, both exact:
+
+* *ordered*: walk the unlinked, enabled customers in result order (a partial index) and keep the matches.
+  Cheap when matches are common, since the walk stops at the page's end.
+* *gram*: fetch the rows holding the word's rarest grams through the gram index, then check and sort them.
+  Cheap when matches are rare.
+
+Sampled gram frequencies (refreshed in the background) tell which grams are rare; without them, or when a
+word is common, a short ordered walk is tried first and the gram plan finishes the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    String,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+
+from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.store.sql import tables as t
+
+log = logging.getLogger(__name__)
+
+#: SQLite: the function the triggers call (registered on every connection of the service).
+SQLITE_GRAMS_FUNCTION = "erpnext_medusa_search_grams"
+#: MariaDB / SQLite: the marker after the last code unit, so that a name's last character starts a pair too.
+END_UNIT = "FFFF"
+
+
+def fold(value: str) -> str:
+    """The service's case fold on SQLite, whose own lower() folds ASCII only. casefold, not lower: lower()
+    depends on context (a final Greek sigma), which breaks substring tests."""
+    return value.casefold()
+
+
+def _units(folded: str) -> list[str]:
+    data = folded.encode("utf-16-be", "surrogatepass").hex().upper()
+    return [data[i : i + 4] for i in range(0, len(data), 4)]
+
+
+def pair_tokens(folded: str) -> list[str]:
+    """A folded name's pair tokens (MariaDB and SQLite): ``b`` + two hex UTF-16 code units, the last unit
+    paired with :data:`END_UNIT`."""
+    units = [*_units(folded), END_UNIT]
+    return [f"b{a}{b}" for a, b in pairwise(units)]
+
+
+def sqlite_grams(value: str | None) -> str:
+    """What SQLite's triggers index for a customer_name: its pair tokens, space-separated."""
+    return " ".join(pair_tokens(fold(value))) if value else ""
+
+
+@dataclass(frozen=True)
+class _Flavour:
+    """How one backend spells grams: the keys a folded word needs, and the keys a folded name holds."""
+
+    utf16_pairs: bool  # MariaDB / SQLite; else PostgreSQL's characters and character pairs
+
+    def word_keys(self, folded: str) -> list[str]:
+        if self.utf16_pairs:
+            units = _units(folded)
+            if len(units) == 1:
+                return [f"b{units[0]}*"]  # every pair the unit starts (the last one pairs with END_UNIT)
+            return sorted({f"b{a}{b}" for a, b in pairwise(units)})
+        if len(folded) == 1:
+            return [folded]
+        return sorted({folded[i : i + 2] for i in range(len(folded) - 1)})
+
+    def name_keys(self, folded: str) -> set[str]:
+        if self.utf16_pairs:
+            units = _units(folded)
+            return {f"b{u}*" for u in units} | {f"b{a}{b}" for a, b in pairwise(units)}
+        return set(folded) | {folded[i : i + 2] for i in range(len(folded) - 1)}
+
+
+@dataclass
+class _Stats:
+    rows: int = 0  # names sampled
+    counts: Counter[str] = field(default_factory=Counter)
+    taken_at: float = 0.0
+
+    def share(self, key: str) -> float | None:
+        """The sampled share of names holding ``key``; None when nothing has been sampled yet."""
+        return self.counts[key] / self.rows if self.rows else None
+
+
+def like_literal(word: str) -> str:
+    """``word`` as a LIKE pattern that matches it literally anywhere (escape character ``/``)."""
+    escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+class CustomerSearch:
+    """Plans and runs one typeahead query; owns the sampled gram statistics."""
+
+    #: Rows the first ordered walk reads before the gram plan takes over.
+    probe_rows = 1000
+    #: Grams rarer than this (sampled share of names) go straight to the gram plan.
+    rare_share = 0.002
+    #: MariaDB reads full-text postings slowly: above this share an ordered walk is cheaper.
+    fulltext_max_share = 0.01
+    #: How many names the statistics sample, and how often they are taken again.
+    sample_size = 20_000
+    stats_max_age = 600.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.mariadb = self.dialect in t.MARIADB
+        self.flavour = _Flavour(utf16_pairs=self.dialect != "postgresql")
+        self._stats = _Stats()
+        self._refreshing = threading.Lock()
+
+    # -- the query -------------------------------------------------------------------------------------
+
+    def _folded_name(self) -> Any:
+        folded = func.lower(t.customer.c.customer_name)
+        # MariaDB: compare the folded values code point by code point (its collation would ignore accents).
+        return folded.collate("utf8mb4_bin") if self.mariadb else folded
+
+    def _unlinked(self) -> list[Any]:
+        if self.mariadb:  # the generated NULLIF(medusa_id, '') lets one index serve both conditions
+            return [text(f"disabled = 0 AND `{t.MEDUSA_ID_KEY_COLUMN}` IS NULL")]
+        return [t.UNLINKED_ENABLED]
+
+    def _matching(self, words: Sequence[str]) -> list[Any]:
+        folded = self._folded_name()
+        return [folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words]
+
+    def _columns(self) -> Select[Any]:
+        c = t.customer.c
+        return select(c.name, c.customer_name, c.email_id, c.mobile_no)
+
+    def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
+        c = t.customer.c
+        need = limit + offset
+        with self.engine.connect() as conn:
+            if not words:
+                query = self._columns().where(*self._unlinked()).order_by(c.customer_name, c.name)
+                return _summaries(conn.execute(query.limit(limit).offset(offset)).all())
+            folded_words = conn.execute(select(*(func.lower(literal(w, String)) for w in words))).one()
+            keys = sorted(
+                {k for w in folded_words for k in self.flavour.word_keys(w)}, key=lambda k: self._share(k) or 0.0
+            )
+            rarest = self._share(keys[0]) if keys else None
+            if rarest is None or rarest >= self.rare_share:
+                rows = self._ordered(conn, words, rows=self.probe_rows, need=need)
+                if len(rows) >= need:
+                    return _summaries(rows[offset:need])
+                if self.mariadb and rarest is not None and rarest >= self.fulltext_max_share:
+                    return _summaries(self._ordered(conn, words, rows=None, need=need)[offset:need])
+            return _summaries(self._by_grams(conn, words, keys, limit=limit, offset=offset))
+
+    def _ordered(self, conn: Connection, words: Sequence[str], *, rows: int | None, need: int) -> list[Any]:
+        """The matches among the first ``rows`` unlinked customers in result order (all when None)."""
+        c = t.customer.c
+        walk = self._columns().where(*self._unlinked()).order_by(c.customer_name, c.name)
+        if rows is None:
+            return list(conn.execute(walk.where(*self._matching(words)).limit(need)).all())
+        first = walk.limit(rows).subquery()
+        folded: Any = func.lower(first.c.customer_name)
+        folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
+        query = (
+            select(first)
+            .where(*(folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words))
+            .order_by(first.c.customer_name, first.c.name)
+            .limit(need)
+        )
+        return list(conn.execute(query).all())
+
+    def _by_grams(self, conn: Connection, words: Sequence[str], keys: list[str], *, limit: int, offset: int) -> Any:
+        c = t.customer.c
+        chosen = self._chosen_keys(keys)
+        candidates = self._columns().where(*self._unlinked(), *self._matching(words))
+        if self.dialect == "postgresql":
+            grams = func.erpnext_medusa_grams(func.lower(c.customer_name))
+            keyed = candidates.where(grams.op("@>")(literal(chosen, t.TEXT_ARRAY)))
+            # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
+            found = keyed.cte("found").prefix_with("MATERIALIZED")
+            query = select(found).order_by(found.c.customer_name, found.c.name)
+        elif self.mariadb:
+            against = " ".join(f"+{k}" for k in chosen)
+            match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:against IN BOOLEAN MODE)")
+            query = candidates.where(match.bindparams(against=against)).order_by(c.customer_name, c.name)
+        else:
+            fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
+            key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"))
+            matched = (
+                select(key.c.name)
+                .join(fts, fts.c.rowid == key.c.id)
+                .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(" AND ".join(chosen)))
+            )
+            query = candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
+        return conn.execute(query.limit(limit).offset(offset)).all()
+
+    def _chosen_keys(self, keys: list[str]) -> list[str]:
+        """All of a query's grams, but on MariaDB only the two rarest: its full-text index reads each gram's
+        whole posting list, and the LIKE check makes up for the rest."""
+        return keys[:2] if self.mariadb else keys
+
+    # -- statistics ------------------------------------------------------------------------------------
+
+    def _share(self, key: str) -> float | None:
+        stats = self._stats
+        if time.monotonic() - stats.taken_at > self.stats_max_age and self._refreshing.acquire(blocking=False):
+            threading.Thread(target=self._refresh, name="gram-statistics", daemon=True).start()
+        return stats.share(key)
+
+    def _refresh(self) -> None:
+        try:
+            self._stats = self.sample()
+        except Exception:  # statistics only guide the plan: keep serving with the old ones
+            log.exception("could not sample customer names for search statistics")
+            self._stats = _Stats(self._stats.rows, self._stats.counts, time.monotonic())
+        finally:
+            self._refreshing.release()
+
+    def sample(self) -> _Stats:
+        """Gram frequencies over a random sample of the unlinked, enabled customers' folded names."""
+        c = t.customer.c
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(t.customer).where(*self._unlinked())).scalar_one()
+            share = min(1.0, self.sample_size / total) if total else 1.0
+            random: dict[str, Any] = {
+                "postgresql": func.random(),
+                "sqlite": (func.abs(func.random()) % 1_000_000) / 1e6,
+            }
+            pick: Any = random.get(self.dialect, func.rand())
+            query = select(func.lower(c.customer_name)).where(*self._unlinked(), c.customer_name.is_not(None))
+            if share < 1.0:
+                query = query.where(pick < share)
+            counts: Counter[str] = Counter()
+            rows = 0
+            for (name,) in conn.execute(query):
+                rows += 1
+                counts.update(self.flavour.name_keys(name))
+        return _Stats(rows, counts, time.monotonic())
+
+
+def _summaries(rows: Sequence[Any]) -> list[CustomerSummary]:
+    return [CustomerSummary(r.name, r.customer_name, r.email_id, r.mobile_no) for r in rows]
