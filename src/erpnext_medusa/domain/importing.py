@@ -26,6 +26,8 @@ from erpnext_medusa.store.base import Store, Transaction
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _TRUE = {1, "1", "true", "True"}
 _FALSE = {0, "0", "false", "False", None, ""}
+#: Named documents are checked and inserted this many at a time.
+_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,16 @@ def _clean_document(
             raise InvalidDocumentError(position, name, key, "is not a field of this DocType")
     row: dict[str, Any] = {}
     for field in spec:
-        limit = min(field.length, lengths.get(field.name, field.length))
-        try:
-            value = _clean_value(field, doc.get(field.name), limit)
-        except ValueError as exc:
-            raise InvalidDocumentError(position, name, field.name, str(exc)) from None
+        raw = doc.get(field.name)
+        value: Any
+        if raw is None:  # absent: a Check is 0, anything else its default
+            value = 0 if field.kind == "check" else None
+        else:
+            limit = min(field.length, lengths.get(field.name, field.length))
+            try:
+                value = _clean_value(field, raw, limit)
+            except ValueError as exc:
+                raise InvalidDocumentError(position, name, field.name, str(exc)) from None
         if value is None:
             value = field.default
         if value is None and field.required:
@@ -169,8 +176,24 @@ class _Importer:
         self.lengths = {doctype: store.column_lengths(doctype) for doctype in FIELDS}
         self.pending: list[_PendingLink] = []
         self.counts: Counter[str] = Counter()
+        self.batch: list[tuple[int, str, dict[str, Any]]] = []
 
     def add(self, position: int, doc: Any) -> None:
+        try:
+            doctype, row, links = self._clean(position, doc)
+        except InvalidDocumentError:
+            self.flush()  # a document before this one may be bad too, and its error comes first
+            raise
+        if doctype != "Address" and row.get("name"):
+            # Named and on its own: checked and inserted together with its neighbours.
+            self.batch.append((position, doctype, row))
+            if len(self.batch) >= _BATCH:
+                self.flush()
+            return
+        self.flush()
+        self._insert(position, doctype, row, links)
+
+    def _clean(self, position: int, doc: Any) -> tuple[str, dict[str, Any], list[Link]]:
         if not isinstance(doc, dict):
             raise InvalidDocumentError(position, None, None, "is not a JSON object")
         doctype = doc.get("doctype")
@@ -190,6 +213,36 @@ class _Importer:
             ]
         elif "links" in doc:
             raise InvalidDocumentError(position, row.get("name"), "links", "is not a field of this DocType")
+        if doctype == "Lead":
+            _lead_fields(row, position)
+        return doctype, row, links
+
+    def flush(self) -> None:
+        """Insert the batched documents: a few statements for the lot, or, when one of them collides with
+        a stored document, one by one so that the error names the first culprit."""
+        batch, self.batch = self.batch, []
+        by_doctype: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for position, doctype, row in batch:
+            by_doctype.setdefault(doctype, []).append((position, row))
+        for doctype, items in by_doctype.items():
+            rows = [row for _, row in items]
+            names = [row["name"] for row in rows]
+            medusa_ids = [row["medusa_id"] for row in rows if doctype == "Customer" and row.get("medusa_id")]
+            clear = (
+                len(set(names)) == len(names)
+                and len(set(medusa_ids)) == len(medusa_ids)
+                and not self.tx.any_stored(doctype, names)
+                and not (medusa_ids and self.tx.customers_with_medusa_ids(medusa_ids))
+                and self.tx.insert_documents(doctype, rows, self.stamp)
+            )
+            if clear:
+                for position, row in items:
+                    self._note(position, doctype, row)
+                continue
+            for position, row in items:
+                self._insert(position, doctype, row, [])
+
+    def _insert(self, position: int, doctype: str, row: dict[str, Any], links: list[Link]) -> None:
         name = self._name(doctype, row, links, position)
         row["name"] = name
         if self.tx.stored_names(doctype, [name]):
@@ -198,13 +251,6 @@ class _Importer:
             holder = self.tx.customer_with_medusa_id(row["medusa_id"])
             if holder is not None:
                 raise InvalidDocumentError(position, name, "medusa_id", f"is already on Customer {holder}")
-        for field in FIELDS[doctype]:
-            if field.kind == "link" and row.get(field.name):
-                self.pending.append(_PendingLink(position, name, field.name, str(field.target), row[field.name]))
-        for i, link in enumerate(links, start=1):
-            self.pending.append(
-                _PendingLink(position, name, f"links[{i}].link_name", link.link_doctype, link.link_name)
-            )
         self.tx.insert_document(doctype, row, self.stamp)
         if links:
             self.tx.insert_links("Address", name, links, self.stamp)
@@ -212,11 +258,20 @@ class _Importer:
                 if row.get(flag) and not row.get("disabled"):
                     for link in links:
                         self.tx.clear_preferred_flag(flag, link, name, self.stamp)
+        self._note(position, doctype, row)
+        for i, link in enumerate(links, start=1):
+            self.pending.append(
+                _PendingLink(position, name, f"links[{i}].link_name", link.link_doctype, link.link_name)
+            )
+
+    def _note(self, position: int, doctype: str, row: dict[str, Any]) -> None:
+        """Count an inserted document and remember its Link values for :meth:`check_links`."""
+        for field in FIELDS[doctype]:
+            if field.kind == "link" and row.get(field.name):
+                self.pending.append(_PendingLink(position, row["name"], field.name, str(field.target), row[field.name]))
         self.counts[doctype] += 1
 
     def _name(self, doctype: str, row: dict[str, Any], links: list[Link], position: int) -> str:
-        if doctype == "Lead":
-            _lead_fields(row, position)
         if row.get("name"):
             return str(row["name"])
         if doctype == "Customer":
@@ -268,6 +323,7 @@ def import_documents(
             importer.add(position, doc)
             if progress is not None:
                 progress(position)  # documents done so far (a retried transaction starts again)
+        importer.flush()
         importer.check_links()
         return dict(importer.counts)
 

@@ -30,6 +30,9 @@ class Transaction(Protocol):
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:
         """The name of the Customer that carries ``medusa_id``, if any."""
 
+    def customers_with_medusa_ids(self, medusa_ids: Iterable[str]) -> dict[str, str]:
+        """For each of ``medusa_ids`` that a Customer carries, that Customer's name."""
+
     def customer_addresses(self, customer: str) -> list[Address]:
         """Enabled Addresses linked to the Customer; ``shared`` tells which are linked to another party too."""
 
@@ -39,6 +42,9 @@ class Transaction(Protocol):
     def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
         """For each of ``names`` that exists as a ``doctype`` document, its name as stored (the database
         decides what counts as the same name: on MariaDB, ``acme`` is ``Acme``)."""
+
+    def any_stored(self, doctype: str, names: Sequence[str]) -> bool:
+        """Whether any of ``names`` exists as a ``doctype`` document (compared as :meth:`stored_names` does)."""
 
     def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
         """Names of ``doctype`` that start with ``prefix`` (a literal prefix, not a pattern)."""
@@ -55,6 +61,10 @@ class Transaction(Protocol):
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
 
     def insert_document(self, doctype: str, row: Row, stamp: Stamp) -> None: ...
+
+    def insert_documents(self, doctype: str, rows: Sequence[Row], stamp: Stamp) -> bool:
+        """Insert many documents at once. False, with none of them inserted, when one collides with a stored
+        document (a name or a unique key), so that the caller can go one by one to find which."""
 
     def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
         """Append Dynamic Link child rows to a document."""

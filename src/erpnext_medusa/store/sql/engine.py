@@ -26,6 +26,9 @@ def make_engine(url: URL, *, pool_size: int = 10) -> Engine:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     elif backend == "postgresql":
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # No server-side prepared statements: their generic plans cannot use the partial indexes (their
+        # predicates hold literals) and scan IN lists one by one.
+        kwargs["connect_args"] = {"prepare_threshold": None}
     else:  # MariaDB / MySQL
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=3600)
         kwargs["connect_args"] = {"charset": "utf8mb4"}

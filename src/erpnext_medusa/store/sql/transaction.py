@@ -99,6 +99,20 @@ class SqlTransaction:
         query = select(c.name).select_from(t.customer).where(match).order_by(c.name).limit(1)
         return self._conn.execute(query).scalar()
 
+    def customers_with_medusa_ids(self, medusa_ids: Iterable[str]) -> dict[str, str]:
+        c = t.customer.c
+        wanted = list(dict.fromkeys(medusa_ids))
+        key = column(t.MEDUSA_ID_KEY_COLUMN, String) if self._store.case_insensitive_names else c.medusa_id
+        found: dict[str, str] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            query = select(c.medusa_id, c.name).select_from(t.customer).where(key.in_(chunk))
+            if not self._store.case_insensitive_names:  # the partial unique index's predicate
+                query = query.where(c.medusa_id.is_not(None), c.medusa_id != "")
+            for medusa_id, name in self._conn.execute(query):
+                found.setdefault(medusa_id, name)
+        return found
+
     def customer_addresses(self, customer: str) -> list[Address]:
         addr = self._store.table("Address")
         dl = t.dynamic_link.c
@@ -143,6 +157,14 @@ class SqlTransaction:
                 found.setdefault(asked, stored)
         return found
 
+    def any_stored(self, doctype: str, names: Sequence[str]) -> bool:
+        table = self._store.table(doctype)
+        # No LIMIT: with one, PostgreSQL may expect an early hit and scan the table instead of the key index.
+        return any(
+            self._conn.execute(select(table.c.name).where(table.c.name.in_(names[i : i + _CHUNK]))).first()
+            for i in range(0, len(names), _CHUNK)
+        )
+
     def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
         table = self._store.table(doctype)
         query = select(table.c.name).where(table.c.name.startswith(prefix, autoescape=True))
@@ -181,16 +203,23 @@ class SqlTransaction:
         )
 
     def insert_document(self, doctype: str, row: Mapping[str, Any], stamp: Stamp) -> None:
-        values = {
-            "creation": stamp.at,
-            "modified": stamp.at,
-            "owner": stamp.user,
-            "modified_by": stamp.user,
-            "docstatus": 0,
-            "idx": 0,
-            **row,
-        }
-        self._conn.execute(insert(self._store.table(doctype)).values(**values))
+        self._conn.execute(insert(self._store.table(doctype)).values(**_with_standard_fields(row, stamp)))
+
+    def insert_documents(self, doctype: str, rows: Sequence[Mapping[str, Any]], stamp: Stamp) -> bool:
+        # One statement per set of columns present: a missing column keeps its database default.
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            values = _with_standard_fields(row, stamp)
+            by_columns.setdefault(tuple(sorted(values)), []).append(values)
+        savepoint = self._conn.begin_nested()
+        try:
+            for values_list in by_columns.values():
+                self._conn.execute(insert(self._store.table(doctype)), values_list)
+        except IntegrityError:
+            savepoint.rollback()
+            return False
+        savepoint.commit()
+        return True
 
     def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
         if not links:
@@ -281,6 +310,18 @@ class SqlTransaction:
             ins = builder(s).values(name=key, current=1)
             self._conn.execute(ins.on_conflict_do_update(index_elements=[s.c.name], set_={"current": s.c.current + 1}))
         return int(self._conn.execute(select(s.c.current).where(s.c.name == key)).scalar_one())
+
+
+def _with_standard_fields(row: Mapping[str, Any], stamp: Stamp) -> dict[str, Any]:
+    return {
+        "creation": stamp.at,
+        "modified": stamp.at,
+        "owner": stamp.user,
+        "modified_by": stamp.user,
+        "docstatus": 0,
+        "idx": 0,
+        **row,
+    }
 
 
 def _address_from_row(row: Mapping[Any, Any]) -> Address:
