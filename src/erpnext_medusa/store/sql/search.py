@@ -247,6 +247,10 @@ class CustomerSearch:
         finally:
             self._refreshing.release()
 
+    def refresh_statistics(self) -> None:
+        """Take the gram statistics now (the server takes them in the background)."""
+        self._stats = self.sample()
+
     def sample(self) -> _Stats:
         """Gram frequencies over a random sample of the unlinked, enabled customers' folded names."""
         c = t.customer.c
