@@ -10,11 +10,25 @@ ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "country", 
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a write came from, for the audit trail (all optional: the CLI has none of it)."""
+
+    #: The client's address (after trusted proxies).
+    client: str | None = None
+    #: The id (never the secret) of the storefront key a guest presented.
+    storefront_key: str | None = None
+    #: The Medusa customer (``actor_id``) whose token a guest presented.
+    medusa_actor: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Stamp:
     """Who writes, and when (naive timestamp in the site's time zone, as Frappe stores it)."""
 
     user: str
     at: datetime
+    origin: Origin = field(default_factory=Origin)
 
 
 @dataclass(frozen=True)
