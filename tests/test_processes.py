@@ -22,7 +22,8 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
-from tests.conftest import BACKENDS, TestDatabases
+from tests.conftest import BACKENDS
+from tests.conftest import TestDatabases as Databases
 from tests.helpers import address, customer, lead, rows, seed
 from tests.servers import server_env, start_server, start_servers
 
@@ -36,7 +37,7 @@ SERVER_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
 @pytest.fixture
 def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
     """A new, migrated database on the backend named by the test's parameter."""
-    dbs = TestDatabases(request.param, tmp_path)
+    dbs = Databases(request.param, tmp_path)
     url = dbs.new()
     services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
     try:
@@ -145,7 +146,12 @@ def test_sigkill_under_address_updates_leaves_whole_rows_and_a_matching_audit_tr
     assert len(acknowledged) >= 40, "the write load did not get going before the kill"
 
     with start_server(tmp_path, env) as server:  # the service starts again on the database as the kill left it
-        after = httpx.post(f"{server.base}/{UPDATE}", json={"customer_id": "K0", **_values("after")}, timeout=10)
+        after = httpx.post(
+            f"{server.base}/{UPDATE}",
+            json={"customer_id": "K0", **_values("after")},
+            headers={"X-Request-Id": "after"},
+            timeout=10,
+        )
         assert after.json() == {"message": "Address updated successfully"}
 
     current = {
@@ -171,7 +177,7 @@ def test_sigkill_under_address_updates_leaves_whole_rows_and_a_matching_audit_tr
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    dbs = TestDatabases("sqlite", tmp_path)
+    dbs = Databases("sqlite", tmp_path)
     url = dbs.new()
     services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
     try:
