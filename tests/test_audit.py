@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -72,7 +73,26 @@ def test_creating_an_address_records_every_field_and_the_new_primary(services, c
             "city": [None, "Muscat"],
             "country": [None, "Oman"],
         },
-        "Customer/Acme": {"customer_primary_address": [None, "Acme-Billing"]},
+        "Customer/Acme": {
+            "customer_primary_address": [None, "Acme-Billing"],
+            "primary_address": [None, "1 Road<br>Muscat<br>Oman<br>"],
+        },
+    }
+
+
+def test_updating_the_primary_address_records_the_customers_copy_of_its_text(services, client):
+    seed(services, customer("Acme", customer_primary_address="Acme-Billing"), address("Acme", "Acme"))
+    client.post(UPDATE, json={"customer_id": "Acme", "address_line1": "1 Road", "city": "Dubai"})  # the text, stored
+    client.post(UPDATE, json={"customer_id": "Acme", "city": "Sharjah"})
+    entry = audit(services)[-1]
+    assert entry.changes == {
+        "Address/Acme-Billing": {"city": ["Dubai", "Sharjah"]},
+        "Customer/Acme": {
+            "primary_address": [
+                "1 Road<br>Dubai<br>United Arab Emirates<br>",
+                "1 Road<br>Sharjah<br>United Arab Emirates<br>",
+            ]
+        },
     }
 
 
@@ -244,3 +264,16 @@ def test_audit_changes_are_stored_as_json_text(services, client):
     (row,) = rows(services, 'SELECT documents, changes FROM "erpnext_medusa_audit"')
     assert json.loads(row["documents"]) == ["Address/Acme-Billing"]
     assert json.loads(row["changes"]) == {"Address/Acme-Billing": {"city": ["Dubai", "دبي"]}}
+
+
+def test_a_server_with_a_retention_prunes_old_rows_when_it_starts(services, client, client_with):
+    seed(services, customer("Acme"), address("Acme", "Acme"))
+    for city in ("Old", "New"):
+        client.post(UPDATE, json={"customer_id": "Acme", "city": city})
+    first = min(e.id for e in audit(services))
+    execute(services, 'UPDATE "erpnext_medusa_audit" SET at = :at WHERE id = :id', at=datetime(2020, 1, 1), id=first)
+    client_with(audit_retention_days=365)  # its start-up runs the first pruning round
+    deadline = time.monotonic() + 10
+    while len(audit(services)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e.changes["Address/Acme-Billing"]["city"][1] for e in audit(services)] == ["New"]

@@ -136,12 +136,16 @@ def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None],
     tx.set_primary_address(customer.name, name, render_address(row), stamp)
     entry = AuditEntry.start(CREATE_ADDRESS, stamp, customer.name)
     entry.touch("Address", name, {}, {k: row[k] for k in ("address_title", "address_type", *changes)})
-    entry.touch("Customer", customer.name, _primary(customer), {"customer_primary_address": name})
+    entry.touch("Customer", customer.name, _primary(customer), _primary_fields(name, render_address(row)))
     tx.record_audit(entry)
 
 
 def _primary(customer: Customer) -> dict[str, Any]:
-    return {"customer_primary_address": customer.customer_primary_address}
+    return _primary_fields(customer.customer_primary_address, customer.primary_address)
+
+
+def _primary_fields(address: str | None, display: str | None) -> dict[str, Any]:
+    return {"customer_primary_address": address, "primary_address": display}
 
 
 def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp) -> None:
@@ -168,7 +172,7 @@ def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, 
     entry.touch("Address", shared.name, {"link": f"Customer/{customer.name}"}, {"link": None})
     if customer.customer_primary_address == shared.name:
         tx.set_primary_address(customer.name, name, render_address(row), stamp)
-        entry.touch("Customer", customer.name, _primary(customer), {"customer_primary_address": name})
+        entry.touch("Customer", customer.name, _primary(customer), _primary_fields(name, render_address(row)))
     tx.record_audit(entry)
 
 
@@ -203,8 +207,13 @@ def update_billing_address(
         tx.update_address(chosen.name, diff, stamp)
         display = render_address({**_fields(chosen), **diff})
         tx.refresh_primary_address_display(customer.name, chosen.name, display, stamp)
-        tx.record_audit(
-            AuditEntry.start(UPDATE_ADDRESS, stamp, customer.name).touch("Address", chosen.name, _fields(chosen), diff)
+        entry = AuditEntry.start(UPDATE_ADDRESS, stamp, customer.name).touch(
+            "Address", chosen.name, _fields(chosen), diff
         )
+        if customer.customer_primary_address == chosen.name:  # the Customer's copy of the text changed too
+            entry.touch(
+                "Customer", customer.name, {"primary_address": customer.primary_address}, {"primary_address": display}
+            )
+        tx.record_audit(entry)
 
     store.write(work)

@@ -46,6 +46,8 @@ class Customer:
     medusa_id: str | None
     lead_name: str | None
     customer_primary_address: str | None
+    #: The rendered text of the primary address (ERPNext's read-only copy), for the audit trail.
+    primary_address: str | None = None
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,13 @@ SECURITY_SCHEMES = {
     },
 }
 #: Guest endpoints: anyone under the default policy; a storefront key or Medusa token under the others.
-_GUEST_SECURITY: list[dict[str, list[str]]] = [{}, {"storefrontKey": []}, {"medusaToken": []}, {"token": []}, {"basic": []}]
+_GUEST_SECURITY: list[dict[str, list[str]]] = [
+    {},
+    {"storefrontKey": []},
+    {"medusaToken": []},
+    {"token": []},
+    {"basic": []},
+]
 _GUEST_ENDPOINTS = ("medusa_integration.api.fetch_all_customers", "medusa_integration.api.update_address")
 
 

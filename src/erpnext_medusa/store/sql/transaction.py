@@ -69,9 +69,9 @@ class SqlTransaction:
     # --- reads -------------------------------------------------------------------------------------------
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
         c = t.customer.c
-        query = select(c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address).where(
-            c.name == name
-        )
+        query = select(
+            c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address, c.primary_address
+        ).where(c.name == name)
         if lock:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
@@ -83,6 +83,7 @@ class SqlTransaction:
             medusa_id=row.medusa_id or None,
             lead_name=row.lead_name or None,
             customer_primary_address=row.customer_primary_address or None,
+            primary_address=row.primary_address or None,
         )
 
     def get_lead(self, name: str) -> Lead | None:
