@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 import uuid
 
 import pytest
 import redis
 
 from erpnext_medusa.web.client import client_address
-from erpnext_medusa.web.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from erpnext_medusa.web.ratelimit import MemoryRateLimiter, RedisRateLimiter, connect
 from tests.helpers import address, customer, rows, seed
 from tests.test_wire import assert_frappe_error
 
@@ -137,7 +138,8 @@ def test_redis_limiters_share_one_count(redis_client):
 
 
 def test_an_unreachable_redis_falls_back_to_counting_in_process(caplog):
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
-    limiter = RedisRateLimiter(dead, "em-test", limit=1, window=30)
-    assert [limiter.hit("k").allowed for _ in range(2)] == [True, False]
-    assert "rate limits are counted per process" in caplog.text
+    limiter = RedisRateLimiter(connect("redis://127.0.0.1:1/0"), "em-test", limit=1, window=30)
+    started = time.monotonic()
+    assert [limiter.hit("k").allowed for _ in range(3)] == [True, False, False]
+    assert time.monotonic() - started < 2  # no retries, no back-off: a dead Redis costs one refused connection
+    assert caplog.text.count("rate limits are counted per process") == 1

@@ -101,7 +101,7 @@ def uvicorn_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactFilter}},
+        "filters": {"redact": {"()": "erpnext_medusa.logs.RedactFilter"}},
         "formatters": {
             "default": {"format": line},
             "access": {

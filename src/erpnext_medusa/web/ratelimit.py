@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ return {n, redis.call('TTL', KEYS[1])}
 #: Prune expired in-process counters once there are this many.
 _PRUNE_AT = 10_000
 _WARN_EVERY = 60.0
+#: After a Redis failure, count in-process for this long before trying Redis again (no wait per request).
+_RETRY_REDIS_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,16 @@ class RedisRateLimiter:
         self._script = client.register_script(_HIT_SCRIPT)
         self._fallback = MemoryRateLimiter(limit, window)
         self._warned_at = -math.inf
+        self._down_until = -math.inf
 
     def hit(self, key: str) -> Verdict:
+        now = time.monotonic()
+        if now < self._down_until:
+            return self._fallback.hit(key)
         try:
             calls, ttl = self._script(keys=[f"{self.prefix}:rate:{key}"], args=[self.window])
         except redis.RedisError as exc:
-            now = time.monotonic()
+            self._down_until = now + _RETRY_REDIS_AFTER
             if now - self._warned_at >= _WARN_EVERY:
                 self._warned_at = now
                 log.warning("Redis is unreachable (%s): rate limits are counted per process", type(exc).__name__)
@@ -81,11 +89,15 @@ class RedisRateLimiter:
         return Verdict(int(calls) <= self.limit, max(1, int(ttl)))
 
 
+def connect(redis_url: str) -> redis.Redis:
+    """A client that fails fast: a rate-limit check must never hold a request up for long."""
+    return redis.Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0))
+
+
 def make_limiter(limit: int, window: int, redis_url: str, prefix: str) -> RateLimiter | None:
     """The limiter the settings ask for; None when limits are off (``limit`` 0)."""
     if limit == 0:
         return None
     if redis_url:
-        client = redis.Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return RedisRateLimiter(client, prefix, limit, window)
+        return RedisRateLimiter(connect(redis_url), prefix, limit, window)
     return MemoryRateLimiter(limit, window)
