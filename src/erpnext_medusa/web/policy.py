@@ -12,6 +12,7 @@ API-key users are never held back by the policy.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -24,8 +25,11 @@ from erpnext_medusa.web.frappe import not_whitelisted
 STOREFRONT_KEY_HEADER = "X-Storefront-Key"
 #: The one guest method a Medusa customer token may call.
 TOKEN_METHOD = "medusa_integration.api.update_address"  # noqa: S105 (a method name, not a password)
-_MAX_PRESENTED = 512
 _MAX_ACTOR_ID = 140
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class GuestPass:
 class GuestPolicy:
     def __init__(self, settings: Settings) -> None:
         self.mode = settings.guest_access
-        self._keys = [(key_id, secret.encode()) for key_id, secret in settings.storefront_key_map.items()]
+        self._keys = [(key_id, _digest(secret)) for key_id, secret in settings.storefront_key_map.items()]
         self._jwt_secret = settings.medusa_jwt_secret
 
     def bearer_token(self, authorization: str | None) -> str | None:
@@ -62,10 +66,11 @@ class GuestPolicy:
     def _match_key(self, method: str, presented: str | None) -> str:
         if not presented:
             raise not_whitelisted(method)
-        candidate = presented.encode("utf-8", "surrogatepass")[:_MAX_PRESENTED]
+        candidate = _digest(presented)
         found = None
-        for key_id, secret in self._keys:  # every key is compared, so the time does not tell which one matched
-            if hmac.compare_digest(candidate, secret) and found is None:
+        # Digests of equal length, and every key compared: the time tells neither a key's length nor which matched.
+        for key_id, digest in self._keys:
+            if hmac.compare_digest(candidate, digest) and found is None:
                 found = key_id
         if found is None:
             raise AuthenticationError()
