@@ -62,7 +62,8 @@ def keyed(shop, client_with):
 
 
 def test_key_mode_refuses_guests_without_a_key(keyed, shop):
-    assert_frappe_error(keyed.get(FETCH), 403, "PermissionError")
+    message = "A storefront key is required: send it in the X-Storefront-Key header."
+    assert_frappe_error(keyed.get(FETCH), 403, "PermissionError", message)
     assert_frappe_error(move(keyed, "Ali Hassan", "Sharjah"), 403, "PermissionError")
     assert cities(shop)["Ali Hassan"] == "Dubai"
 

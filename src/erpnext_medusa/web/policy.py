@@ -56,16 +56,16 @@ class GuestPolicy:
     def admit(self, method: str, storefront_key: str | None, bearer: str | None) -> GuestPass:
         """Let a guest call ``method`` (a guest endpoint), or raise the refusal."""
         if self.mode == "key":
-            return GuestPass(storefront_key=self._match_key(method, storefront_key))
+            return GuestPass(storefront_key=self._match_key(storefront_key))
         if self.mode == "medusa-token":
             if method != TOKEN_METHOD:
                 raise not_whitelisted(method)
             return GuestPass(medusa_actor=self._actor(bearer))
         return GuestPass()
 
-    def _match_key(self, method: str, presented: str | None) -> str:
+    def _match_key(self, presented: str | None) -> str:
         if not presented:
-            raise not_whitelisted(method)
+            raise PermissionError(f"A storefront key is required: send it in the {STOREFRONT_KEY_HEADER} header.")
         candidate = _digest(presented)
         found = None
         # Digests of equal length, and every key compared: the time tells neither a key's length nor which matched.
