@@ -278,7 +278,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 for q in qs:
                     path = fetch_path(q)
                     samples += timed(
-                        lambda p=path: http_get(conn, p), args.baseline_repeat if is_baseline else args.repeat
+                        lambda p=path, c=conn: http_get(c, p), args.baseline_repeat if is_baseline else args.repeat
                     )
                 per_class[cls] = percentiles(samples)
             conn.close()

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -108,7 +111,7 @@ def services(migrated_url: URL) -> Iterator[Services]:
     )
     yield svc
     with svc.store.engine.begin() as conn:
-        for table in (t.dynamic_link, t.address, t.customer, t.lead, t.series, t.api_key):
+        for table in (t.dynamic_link, t.address, t.customer, t.lead, t.series, t.api_key, t.audit):
             conn.execute(delete(table))
         conn.execute(delete(t.country).where(t.country.c.name.not_in(_DEFAULT_COUNTRIES)))
     svc.close()
@@ -118,6 +121,20 @@ def services(migrated_url: URL) -> Iterator[Services]:
 def client(services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(services=services)) as c:
         yield c
+
+
+@pytest.fixture
+def client_with(services: Services) -> Iterator[Callable[..., TestClient]]:
+    """Clients of apps run with other settings (``client_with(guest_access="key", ...)``) on the same database;
+    ``peer`` is the connection's address as the app sees it."""
+    with ExitStack() as stack:
+
+        def make(peer: str = "testclient", **overrides: Any) -> TestClient:
+            settings = Settings(database_url=services.settings.database_url, fetch_max_results=50, **overrides)
+            app = create_app(services=replace(services, settings=settings))
+            return stack.enter_context(TestClient(app, client=(peer, 50000)))
+
+        yield make
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ HELP_COMMANDS = [
     ["api-key", "create"],
     ["api-key", "list"],
     ["api-key", "revoke"],
+    ["audit"],
+    ["audit", "prune"],
 ]
 
 
@@ -213,8 +215,9 @@ def database_bytes(db_file: Path) -> bytes:
 
 def test_api_key_create_json_and_secret_not_stored_in_clear(db_file):
     created = create_key()
-    assert set(created) == {"user", "api_key", "api_secret"}
+    assert set(created) == {"user", "api_key", "api_secret", "expires"}
     assert created["user"] == "u@x"
+    assert created["expires"] is None
     assert created["api_key"] and created["api_secret"]
     assert created["api_key"] != created["api_secret"]
 

@@ -374,3 +374,56 @@ def test_progress_reports_documents_done(services):
     docs = [{"doctype": "Customer", "customer_name": f"C{i}"} for i in range(5)]
     import_documents(services.store, docs, stamp(), seen.append)
     assert seen == [1, 2, 3, 4, 5]
+
+
+# Named documents go in a thousand at a time; a collision anywhere must still name the first culprit.
+
+
+def named_customers(count: int) -> list[dict[str, Any]]:
+    return [customer(f"Bulk Customer {i:05d}") | {"name": f"BULK-{i:05d}"} for i in range(count)]
+
+
+@pytest.mark.parametrize("culprit", [7, 999, 1000, 2400])
+def test_a_repeated_name_in_a_large_file_is_found_in_its_batch(services, culprit):
+    docs = named_customers(2500)
+    docs[culprit] = customer("Someone Else") | {"name": "BULK-00003"}  # taken by the 4th document
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    assert caught.value.position == culprit + 1
+    assert caught.value.field == "name"
+    assert counts(services)["tabCustomer"] == 0
+
+
+def test_a_stored_name_or_medusa_id_in_a_large_file_is_reported_and_nothing_is_written(services):
+    seed(services, customer("Stored One", medusa_id="cus_taken") | {"name": "BULK-01500"})
+    docs = named_customers(3000)
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    assert (caught.value.position, caught.value.field) == (1501, "name")
+
+    docs = named_customers(3000)
+    docs.pop(1500)
+    docs[2000]["medusa_id"] = "cus_taken"
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    assert (caught.value.position, caught.value.field) == (2001, "medusa_id")
+    assert counts(services)["tabCustomer"] == 1
+
+
+def test_a_bad_document_after_good_ones_in_the_same_batch_is_the_one_reported(services):
+    docs = named_customers(50)
+    docs[10] = customer("Dup") | {"name": "BULK-00002"}  # collides with an earlier document of the batch
+    docs[20] = customer("Bad", customer_type="Nobody") | {"name": "BULK-X"}  # invalid, but later
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    assert (caught.value.position, caught.value.field) == (11, "name")
+
+
+def test_names_differing_in_case_follow_the_database_in_one_batch(services, backend):
+    docs = [customer("Acme") | {"name": "Acme Corp"}, customer("ACME") | {"name": "ACME CORP"}]
+    if backend in ("mysql", "mariadb"):  # MariaDB's collation makes them one name, as ERPNext sees it
+        with pytest.raises(InvalidDocumentError) as caught:
+            import_documents(services.store, docs, stamp())
+        assert (caught.value.position, caught.value.field) == (2, "name")
+    else:
+        assert import_documents(services.store, docs, stamp()) == {"Customer": 2}

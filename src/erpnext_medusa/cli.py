@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
+import logging.config
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,18 +21,24 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from erpnext_medusa import logs
 from erpnext_medusa.config import Settings, SettingsError
 from erpnext_medusa.domain.apikeys import create_api_key
+from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.domain.importing import import_documents, read_documents
+from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import MigrationError, upgrade
 
 app = typer.Typer(help="ERPNext <-> Medusa customer service (Frappe-compatible HTTP API).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys (Frappe-style key:secret pairs).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail of writes.", invoke_without_command=True)
 app.add_typer(db_app, name="db")
 app.add_typer(key_app, name="api-key")
+app.add_typer(audit_app, name="audit")
+log = logging.getLogger("erpnext_medusa.cli")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -86,6 +95,23 @@ def _load(services: Services, docs: list[object], label: str) -> dict[str, int]:
         )
 
 
+def open_guest_warning(settings: Settings, host: str) -> str | None:
+    """The start-up warning for guest endpoints left open on an address other machines can reach."""
+    if settings.guest_access != "open":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        if host == "localhost":
+            return None
+    return (
+        f"WARNING: guest access is open and the service listens on {host}: anyone who can reach it may list "
+        "unlinked customers' contact details and change any customer's billing address. Set "
+        "ERPNEXT_MEDUSA_GUEST_ACCESS=key or medusa-token, or bind to 127.0.0.1 behind your storefront."
+    )
+
+
 def _summary(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {doctype}" for doctype, n in sorted(counts.items())) or "nothing"
 
@@ -114,11 +140,17 @@ def serve(
         if demo:
             loaded = load_demo(services)
             err.print("Demo data loaded." if loaded else "Demo data already present.")
-        log_level = services.settings.log_level
+        settings = services.settings
+    log_config = logs.uvicorn_config(settings.log_level)
+    logging.config.dictConfig(log_config)
+    warning = open_guest_warning(settings, host)
+    if warning:
+        log.warning(warning)
     err.print(f"Serving on http://{host}:{port} (API docs at /docs)")
+    # proxy_headers off: X-Forwarded-For is believed only from ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
     uvicorn.run(
         "erpnext_medusa.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=log_level,
+        log_level=settings.log_level, log_config=log_config, proxy_headers=False,
     )  # fmt: skip
 
 
@@ -156,16 +188,24 @@ def demo() -> None:
 @key_app.command("create")
 def api_key_create(
     user: Annotated[str, typer.Option(help="The user the key acts as (e.g. an e-mail address).")],
+    expires: Annotated[
+        str | None, typer.Option(help="Refuse the key from then on: a duration (90m, 12h, 30d, 2w) or ISO date-time.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Create a key/secret pair; the secret is printed once and stored only as a hash."""
     with _services() as services:
-        new = create_api_key(services.keys, user, services.now())
+        now = services.now()
+        expires_at = parse_moment(expires, now, services.settings.zone, ago=False) if expires else None
+        new = create_api_key(services.keys, user, now, expires_at)
+    expiry = f"{expires_at:%Y-%m-%d %H:%M:%S}" if expires_at else None
     if as_json:
-        sys.stdout.write(json.dumps({"user": new.user, "api_key": new.api_key, "api_secret": new.api_secret}) + "\n")
+        document = {"user": new.user, "api_key": new.api_key, "api_secret": new.api_secret, "expires": expiry}
+        sys.stdout.write(json.dumps(document) + "\n")
         return
     out.print(
-        f"user:       {new.user}\napi_key:    {new.api_key}\napi_secret: {new.api_secret}",
+        f"user:       {new.user}\napi_key:    {new.api_key}\napi_secret: {new.api_secret}\n"
+        f"expires:    {expiry or 'never'}",
         markup=False,
         highlight=False,
     )
@@ -174,7 +214,7 @@ def api_key_create(
 
 @key_app.command("list")
 def api_key_list() -> None:
-    """List keys (never their secrets)."""
+    """List keys (never their secrets): creation, last use, expiry and revocation."""
     with _services() as services:
         records = services.keys.list_api_keys()
 
@@ -182,9 +222,12 @@ def api_key_list() -> None:
         return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
     # Plain aligned lines, never shortened, so keys can be copied and the output piped.
-    lines = [("api_key", "user", "created", "last used", "revoked")]
-    lines += [(r.api_key, r.user, when(r.created_at), when(r.last_used_at), when(r.revoked_at)) for r in records]
-    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    lines = [("api_key", "user", "created", "last used", "expires", "revoked")]
+    lines += [
+        (r.api_key, r.user, when(r.created_at), when(r.last_used_at), when(r.expires_at), when(r.revoked_at))
+        for r in records
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     for line in lines:
         sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n")
 
@@ -196,6 +239,55 @@ def api_key_revoke(key: Annotated[str, typer.Argument(help="The api_key to revok
         if not services.keys.revoke_api_key(key, services.now()):
             raise _fail(f"no active API key {key}")
     err.print(f"Revoked {key}.", markup=False, highlight=False)
+
+
+def _audit_line(record: AuditRecord) -> str:
+    who = record.user
+    if record.client:
+        who += f" from {record.client}"
+    if record.storefront_key:
+        who += f" key {record.storefront_key}"
+    if record.medusa_actor:
+        who += f" medusa {record.medusa_actor}"
+    head = f"{record.at:%Y-%m-%d %H:%M:%S}  {record.action}  {who}  request {record.request_id or '-'}"
+    body = [
+        f"    {document}: " + (", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in fields.items()) or "touched")
+        for document, fields in record.changes.items()
+    ]
+    return "\n".join([head, *body])
+
+
+@audit_app.callback()
+def audit(
+    ctx: typer.Context,
+    customer: Annotated[str | None, typer.Option(help="Only writes to this Customer (its name).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only writes since then: a duration (90m, 12h, 30d, 2w) or ISO date-time.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many (the newest).")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """List the audit trail, oldest first: who changed what, when, from where, from what to what."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _services() as services:
+        start = parse_moment(since, services.now(), services.settings.zone, ago=True) if since else None
+        records = services.audit.list_audit(customer=customer, since=start, limit=limit)
+    for record in records:
+        if as_json:
+            sys.stdout.write(json.dumps(record.as_json(), ensure_ascii=False) + "\n")
+        else:
+            out.print(_audit_line(record), markup=False, highlight=False)
+
+
+@audit_app.command("prune")
+def audit_prune() -> None:
+    """Delete audit rows older than ERPNEXT_MEDUSA_AUDIT_RETENTION_DAYS."""
+    with _services() as services:
+        if services.settings.audit_retention_days is None:
+            raise _fail("ERPNEXT_MEDUSA_AUDIT_RETENTION_DAYS is not set: audit rows are kept forever")
+        deleted = services.prune_audit()
+    err.print(f"Deleted {deleted} audit rows older than {services.settings.audit_retention_days} days.")
 
 
 def main() -> None:

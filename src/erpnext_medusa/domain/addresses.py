@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain import naming
-from erpnext_medusa.domain.errors import DoesNotExistError, ValidationError
+from erpnext_medusa.domain.audit import CREATE_ADDRESS, FORK_ADDRESS, UPDATE_ADDRESS, AuditEntry
+from erpnext_medusa.domain.errors import DoesNotExistError, PermissionError, ValidationError
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Link, Stamp
 from erpnext_medusa.domain.text import storable
 from erpnext_medusa.store.base import Store, Transaction
@@ -133,6 +134,18 @@ def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None],
     tx.insert_links("Address", name, [Link("Customer", customer.name, customer.customer_name)], stamp)
     # The Customer had no enabled address, so any primary pointer it holds is stale: point it here.
     tx.set_primary_address(customer.name, name, render_address(row), stamp)
+    entry = AuditEntry.start(CREATE_ADDRESS, stamp, customer.name)
+    entry.touch("Address", name, {}, {k: row[k] for k in ("address_title", "address_type", *changes)})
+    entry.touch("Customer", customer.name, _primary(customer), _primary_fields(name, render_address(row)))
+    tx.record_audit(entry)
+
+
+def _primary(customer: Customer) -> dict[str, Any]:
+    return _primary_fields(customer.customer_primary_address, customer.primary_address)
+
+
+def _primary_fields(address: str | None, display: str | None) -> dict[str, Any]:
+    return {"customer_primary_address": address, "primary_address": display}
 
 
 def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp) -> None:
@@ -153,17 +166,31 @@ def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, 
     tx.insert_document("Address", row, stamp)
     tx.insert_links("Address", name, [me], stamp)
     tx.remove_link(shared.name, me, stamp)
+    entry = AuditEntry.start(FORK_ADDRESS, stamp, customer.name)
+    # The copy's changed fields, from the shared original's values; the original loses this Customer's link.
+    entry.touch("Address", name, {"copy_of": None, **_fields(shared)}, {"copy_of": shared.name, **diff})
+    entry.touch("Address", shared.name, {"link": f"Customer/{customer.name}"}, {"link": None})
     if customer.customer_primary_address == shared.name:
         tx.set_primary_address(customer.name, name, render_address(row), stamp)
+        entry.touch("Customer", customer.name, _primary(customer), _primary_fields(name, render_address(row)))
+    tx.record_audit(entry)
 
 
-def update_billing_address(store: Store, body: Mapping[str, Any], stamp: Stamp) -> None:
-    """Change the fields present in ``body`` on the Customer's billing address, all or nothing."""
+def update_billing_address(
+    store: Store, body: Mapping[str, Any], stamp: Stamp, *, owner_medusa_id: str | None = None
+) -> None:
+    """Change the fields present in ``body`` on the Customer's billing address, all or nothing.
+
+    With ``owner_medusa_id`` (a Medusa customer's own token), only the Customer carrying that medusa_id may be
+    changed: any other, or one that does not exist, is a PermissionError (which does not tell them apart).
+    """
     customer_id = require_customer_id(body)
     changes = parse_changes(body, store.column_lengths("Address"))
 
     def work(tx: Transaction) -> None:
         customer = tx.get_customer(customer_id, lock=True)
+        if owner_medusa_id is not None and (customer is None or customer.medusa_id != owner_medusa_id):
+            raise PermissionError("You may change only your own customer's address.")
         if customer is None:
             raise DoesNotExistError(f"Customer {customer_id} not found")
         _resolve_country(tx, changes)
@@ -180,5 +207,13 @@ def update_billing_address(store: Store, body: Mapping[str, Any], stamp: Stamp) 
         tx.update_address(chosen.name, diff, stamp)
         display = render_address({**_fields(chosen), **diff})
         tx.refresh_primary_address_display(customer.name, chosen.name, display, stamp)
+        entry = AuditEntry.start(UPDATE_ADDRESS, stamp, customer.name).touch(
+            "Address", chosen.name, _fields(chosen), diff
+        )
+        if customer.customer_primary_address == chosen.name:  # the Customer's copy of the text changed too
+            entry.touch(
+                "Customer", customer.name, {"primary_address": customer.primary_address}, {"primary_address": display}
+            )
+        tx.record_audit(entry)
 
     store.write(work)

@@ -28,22 +28,28 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_api_key(keys: ApiKeyStore, user: str, now: datetime) -> NewApiKey:
+def create_api_key(keys: ApiKeyStore, user: str, now: datetime, expires_at: datetime | None = None) -> NewApiKey:
+    """A new key for ``user``; with ``expires_at`` it is refused from that moment on."""
     user = user.strip()
     if not user or len(user) > _USER_MAX:
         raise ValidationError(f"User must be 1 to {_USER_MAX} characters.")
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError("The expiry must be in the future.")
     api_key = secrets.token_hex(8)
     api_secret = secrets.token_urlsafe(32)  # 256 bits; never contains ":"
-    keys.add_api_key(ApiKeyRecord(api_key, user, hash_secret(api_secret), now, None, None))
+    keys.add_api_key(ApiKeyRecord(api_key, user, hash_secret(api_secret), now, None, None, expires_at))
     return NewApiKey(user, api_key, api_secret)
 
 
 def authenticate(keys: ApiKeyStore, api_key: str, api_secret: str, now: datetime) -> str:
-    """The user of a valid, unrevoked key; AuthenticationError otherwise (same answer for every failure)."""
+    """The user of a valid, unrevoked, unexpired key; AuthenticationError otherwise (the same answer for
+    every failure)."""
     record = keys.get_api_key(api_key) if api_key else None
     # Compare against a dummy digest when the key is unknown, so both paths take the same time.
     expected = record.secret_sha256 if record else hash_secret(secrets.token_hex(16))
     if not hmac.compare_digest(expected, hash_secret(api_secret)) or record is None or record.revoked_at:
+        raise AuthenticationError()
+    if record.expires_at is not None and now >= record.expires_at:
         raise AuthenticationError()
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_GRANULARITY:
         keys.touch_api_key(api_key, now)

@@ -60,6 +60,18 @@ class TooManyRequestsError(ServiceError):
     http_status = 429
     exc_type = "TooManyRequestsError"
 
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("You hit the rate limit because of too many requests. Please try after sometime.")
+        #: Seconds until the client may try again (the Retry-After header).
+        self.retry_after = retry_after
+
+
+class RequestTooLargeError(ServiceError):
+    """The request body (or query string) is larger than the service accepts (werkzeug's name for it)."""
+
+    http_status = 413
+    exc_type = "RequestEntityTooLarge"
+
 
 class InvalidDocumentError(ValidationError):
     """A document in an import file is invalid; ``position`` is 1-based within the file."""

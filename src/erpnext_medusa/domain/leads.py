@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from erpnext_medusa.domain.audit import LINK_LEAD, AuditEntry
 from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationError
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.domain.text import storable
@@ -41,5 +42,13 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
         if current.medusa_id == found.medusa_id and current.lead_name == found.name:
             return  # already linked to this Lead: nothing to change
         tx.link_customer(current.name, found.medusa_id, found.name, stamp)
+        tx.record_audit(
+            AuditEntry.start(LINK_LEAD, stamp, current.name).touch(
+                "Customer",
+                current.name,
+                {"medusa_id": current.medusa_id, "lead_name": current.lead_name},
+                {"medusa_id": found.medusa_id, "lead_name": found.name},
+            )
+        )
 
     store.write(work)

@@ -10,11 +10,25 @@ ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "country", 
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a write came from, for the audit trail (all optional: the CLI has none of it)."""
+
+    #: The client's address (after trusted proxies).
+    client: str | None = None
+    #: The id (never the secret) of the storefront key a guest presented.
+    storefront_key: str | None = None
+    #: The Medusa customer (``actor_id``) whose token a guest presented.
+    medusa_actor: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Stamp:
     """Who writes, and when (naive timestamp in the site's time zone, as Frappe stores it)."""
 
     user: str
     at: datetime
+    origin: Origin = field(default_factory=Origin)
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,8 @@ class Customer:
     medusa_id: str | None
     lead_name: str | None
     customer_primary_address: str | None
+    #: The rendered text of the primary address (ERPNext's read-only copy), for the audit trail.
+    primary_address: str | None = None
 
 
 @dataclass(frozen=True)

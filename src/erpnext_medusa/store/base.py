@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
 from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, Stamp
 
 T = TypeVar("T")
@@ -84,6 +85,9 @@ class Transaction(Protocol):
     def next_series_value(self, key: str) -> int:
         """Increment and return the naming-series counter ``key`` (tabSeries), as ERPNext does."""
 
+    def record_audit(self, entry: AuditEntry) -> None:
+        """Add an audit row in this transaction: it is committed with the write it describes, or not at all."""
+
 
 class Store(Protocol):
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
@@ -110,6 +114,7 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class ApiKeyStore(Protocol):
@@ -124,3 +129,11 @@ class ApiKeyStore(Protocol):
 
     def touch_api_key(self, api_key: str, at: datetime) -> None:
         """Record that the key was used at ``at``."""
+
+
+class AuditLog(Protocol):
+    def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
+        """Entries, oldest first (the newest ``limit`` of those that match)."""
+
+    def prune_audit(self, before: datetime) -> int:
+        """Delete entries older than ``before``; the number deleted."""

@@ -2,31 +2,65 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from erpnext_medusa import __version__
+from erpnext_medusa import __version__, logs
 from erpnext_medusa.config import Settings, get_settings
-from erpnext_medusa.domain.errors import DoesNotExistError, PermissionError, ServiceError, ValidationError
+from erpnext_medusa.domain.errors import (
+    DoesNotExistError,
+    PermissionError,
+    ServiceError,
+    TooManyRequestsError,
+    ValidationError,
+)
+from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe, openapi
 from erpnext_medusa.web.auth import GUEST, user_for
+from erpnext_medusa.web.client import client_address
 from erpnext_medusa.web.methods import METHODS, Context
+from erpnext_medusa.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from erpnext_medusa.web.openapi import operation
+from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPolicy
+from erpnext_medusa.web.ratelimit import RateLimiter, make_limiter
 
 log = logging.getLogger(__name__)
 _ALL_VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+#: How often a process deletes audit rows past the retention period.
+AUDIT_PRUNE_EVERY = 3600.0
 
 
-def _dispatch(services: Services, call: frappe.Call, authorization: str | None) -> JSONResponse:
-    """Authenticate, check the whitelist and the verb (in Frappe's order), then run the method."""
-    user = user_for(authorization, services.keys, services.now())
+@dataclass(frozen=True)
+class Guard:
+    """What stands in front of the guest endpoints: the access policy and the rate limiter."""
+
+    policy: GuestPolicy
+    limiter: RateLimiter | None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """The parts of a request the dispatcher needs besides the call itself."""
+
+    authorization: str | None
+    storefront_key: str | None
+    client: str
+
+
+def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming) -> JSONResponse:
+    """Authenticate, check the whitelist and the verb (in Frappe's order), apply the guest policy and rate
+    limit to guests of guest endpoints, then run the method."""
+    bearer = guard.policy.bearer_token(incoming.authorization)
+    user = user_for(None if bearer is not None else incoming.authorization, services.keys, services.now())
     method = METHODS.get(call.method)
     if method is None:
         raise ValidationError(f"Failed to get method for command {call.method} with: no such method")
@@ -34,7 +68,18 @@ def _dispatch(services: Services, call: frappe.Call, authorization: str | None) 
         raise frappe.not_whitelisted(call.method)
     if call.verb not in frappe.ALLOWED_VERBS:
         raise PermissionError("Not permitted")
-    return frappe.message(method.handler(Context(services=services, user=user, call=call)))
+    origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get())
+    owner = None
+    if method.guest_endpoint and user == GUEST:
+        if guard.limiter is not None:
+            verdict = guard.limiter.hit(f"{method.path}:{incoming.client}")
+            if not verdict.allowed:
+                raise TooManyRequestsError(verdict.retry_after)
+        admitted = guard.policy.admit(method.path, incoming.storefront_key, bearer)
+        owner = admitted.medusa_actor
+        origin = Origin(incoming.client, admitted.storefront_key, admitted.medusa_actor, origin.request_id)
+    context = Context(services=services, user=user, call=call, origin=origin, owner_medusa_id=owner)
+    return frappe.message(method.handler(context))
 
 
 async def _method_endpoint(request: Request) -> Response:
@@ -42,11 +87,22 @@ async def _method_endpoint(request: Request) -> Response:
     method = request.url.path.split("/api/method/", 1)[1].split("/")[0]
     call = await frappe.read_call(request, method)
     services: Services = request.app.state.services
-    return await run_in_threadpool(_dispatch, services, call, request.headers.get("authorization"))
+    incoming = Incoming(
+        authorization=request.headers.get("authorization"),
+        storefront_key=request.headers.get(STOREFRONT_KEY_HEADER),
+        client=client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            services.settings.trusted_networks,
+        ),
+    )
+    return await run_in_threadpool(_dispatch, services, request.app.state.guard, call, incoming)
 
 
 async def _service_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, TooManyRequestsError):
+        return frappe.error(exc, {"Retry-After": str(exc.retry_after)})
     return frappe.error(exc)
 
 
@@ -59,7 +115,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return frappe.error(ServiceError("Something went wrong. The error was logged on the server."))
+    return frappe.error(
+        ServiceError("Something went wrong. The error was logged on the server."),
+        {REQUEST_ID_HEADER: logs.REQUEST_ID.get()},
+    )
+
+
+async def _prune_audit_periodically(services: Services) -> None:
+    """Delete audit rows past the retention period now and then (every process does; deleting is idempotent)."""
+    while True:
+        try:
+            deleted = await run_in_threadpool(services.prune_audit)
+            if deleted:
+                log.info("audit trail: deleted %d rows past the retention period", deleted)
+        except Exception:  # a failed prune must not stop the service; the next round tries again
+            log.exception("audit trail: pruning failed")
+        await asyncio.sleep(AUDIT_PRUNE_EVERY)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -67,10 +138,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = Services.from_settings(settings or get_settings())
     owned = services
+    config = services.settings
+    logs.install(config.secrets())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        pruner = None
+        if config.audit_retention_days is not None:
+            pruner = asyncio.create_task(_prune_audit_periodically(owned))
         yield
+        if pruner is not None:
+            pruner.cancel()
         owned.close()
 
     app = FastAPI(
@@ -83,6 +161,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         openapi_url="/openapi.json",
     )
     app.state.services = services
+    app.state.guard = Guard(
+        policy=GuestPolicy(config),
+        limiter=make_limiter(config.rate_limit, config.rate_limit_window, config.redis_url, config.redis_prefix),
+    )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from erpnext_medusa.domain.addresses import SUCCESS_MESSAGE, update_billing_address
 from erpnext_medusa.domain.customers import NO_MATCH_MESSAGE, fetch_unlinked_customers
-from erpnext_medusa.domain.errors import ServiceError, ValidationError
+from erpnext_medusa.domain.errors import AuthenticationError, PermissionError, ServiceError, ValidationError
 from erpnext_medusa.domain.leads import link_medusa_lead
+from erpnext_medusa.domain.models import Origin, Stamp
 from erpnext_medusa.services import Services
+from erpnext_medusa.web import limits
 from erpnext_medusa.web.frappe import Call
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -30,6 +32,12 @@ class Context:
     services: Services
     user: str
     call: Call
+    origin: Origin = field(default_factory=Origin)
+    #: A Medusa customer token's actor_id: the only Customer whose address this call may change.
+    owner_medusa_id: str | None = None
+
+    def stamp(self) -> Stamp:
+        return self.services.stamp(self.user, self.origin)
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class Method:
     handler: Callable[[Context], Any]
     allow_guest: bool
     summary: str
+    #: A guest endpoint: the guest access policy and the rate limits apply to guests calling it.
+    guest_endpoint: bool = False
     #: Verbs shown in the OpenAPI document (every Frappe verb is accepted all the same).
     documented_verbs: tuple[str, ...] = ("GET", "POST")
 
@@ -84,7 +94,7 @@ def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
     args = ctx.call.args()
     rows = fetch_unlinked_customers(
         ctx.services.store,
-        _text_arg(args, "name"),
+        limits.check_search(_text_arg(args, "name"), ctx.services.settings),
         limit=_int_arg(args, "limit", "limit_page_length"),
         offset=_int_arg(args, "limit_start"),
         cap=ctx.services.settings.fetch_max_results,
@@ -105,7 +115,11 @@ def _json_object_body(call: Call) -> dict[str, Any]:
 def update_address(ctx: Context) -> dict[str, str] | str:
     try:
         body = _json_object_body(ctx.call)
-        update_billing_address(ctx.services.store, body, ctx.services.stamp(ctx.user))
+        if isinstance(body.get("customer_id"), str):
+            limits.check_name("Customer ID", body["customer_id"].strip())
+        update_billing_address(ctx.services.store, body, ctx.stamp(), owner_medusa_id=ctx.owner_medusa_id)
+    except (PermissionError, AuthenticationError):  # a refusal keeps Frappe's status, as on every endpoint
+        raise
     except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object (plain text)
         return {"error": exc.message}
     return SUCCESS_MESSAGE
@@ -115,9 +129,9 @@ def link_lead(ctx: Context) -> dict[str, str]:
     args = ctx.call.args()
     link_medusa_lead(
         ctx.services.store,
-        _text_arg(args, "customer") or "",
-        _text_arg(args, "lead") or "",
-        ctx.services.stamp(ctx.user),
+        limits.check_name("Customer", _text_arg(args, "customer")) or "",
+        limits.check_name("Lead", _text_arg(args, "lead")) or "",
+        ctx.stamp(),
     )
     return {"status": "success"}
 
@@ -132,13 +146,15 @@ METHODS: dict[str, Method] = {
             fetch_all_customers,
             True,
             "Enabled Customers not yet linked to Medusa, filtered by a typeahead name.",
+            guest_endpoint=True,
         ),
         Method(
             "medusa_integration.api.update_address",
             update_address,
             True,
             "Change fields of a Customer's billing address (JSON body).",
-            ("POST",),
+            guest_endpoint=True,
+            documented_verbs=("POST",),
         ),
         Method(
             "medusa_integration.utils.link_medusa_lead",

@@ -49,9 +49,20 @@ def _message(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds until the client may call again.", "schema": {"type": "integer"}}
+}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(c): {"description": "Frappe error", "content": {"application/json": {"schema": _ERROR}}}
-            for c in codes}  # fmt: skip
+    """Frappe error bodies for ``codes``; 413 (request too large) can answer any operation."""
+    responses: dict[str, Any] = {}
+    for code in sorted({*codes, 413}):
+        response: dict[str, Any] = {"description": "Frappe error", "content": {"application/json": {"schema": _ERROR}}}
+        if code == 429:
+            response["headers"] = _RETRY_AFTER
+        responses[str(code)] = response
+    return responses
 
 
 _CUSTOMER = {
@@ -67,8 +78,8 @@ _CUSTOMER = {
 _TEXT = {"type": ["string", "null"], "maxLength": 240}
 
 _OPERATIONS: dict[str, dict[str, Any]] = {
-    "ping": {"responses": _message({"type": "string", "const": "pong"})},
-    "frappe.auth.get_logged_user": {"responses": {**_message({"type": "string"}), **_errors(401, 403)}},
+    "ping": {"responses": {**_message({"type": "string", "const": "pong"}), **_errors(400, 401)}},
+    "frappe.auth.get_logged_user": {"responses": {**_message({"type": "string"}), **_errors(400, 401, 403)}},
     "medusa_integration.api.fetch_all_customers": {
         "parameters": [
             _query(
@@ -88,7 +99,7 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
                     ]
                 }
             ),
-            **_errors(401, 417),
+            **_errors(400, 401, 403, 417, 429),
         },
     },
     "medusa_integration.api.update_address": {
@@ -119,7 +130,7 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
                     ]
                 }
             ),
-            **_errors(401),
+            **_errors(400, 401, 403, 429),
         },
     },
     "medusa_integration.utils.link_medusa_lead": {
@@ -127,7 +138,7 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
         "requestBody": _json_body({"customer": {"type": "string"}, "lead": {"type": "string"}}, []),
         "responses": {
             **_message({"type": "object", "properties": {"status": {"type": "string", "const": "success"}}}),
-            **_errors(401, 403, 404, 417),
+            **_errors(400, 401, 403, 404, 417),
         },
     },
 }
@@ -141,7 +152,28 @@ SECURITY_SCHEMES = {
         "description": "Frappe token authentication: the header value is `token <api_key>:<api_secret>`.",
     },
     "basic": {"type": "http", "scheme": "basic", "description": "api_key as user name, api_secret as password."},
+    "storefrontKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Storefront-Key",
+        "description": "Guest endpoints with ERPNEXT_MEDUSA_GUEST_ACCESS=key: one of the configured storefront keys.",
+    },
+    "medusaToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "update_address with ERPNEXT_MEDUSA_GUEST_ACCESS=medusa-token: the Medusa customer's JWT.",
+    },
 }
+#: Guest endpoints: anyone under the default policy; a storefront key or Medusa token under the others.
+_GUEST_SECURITY: list[dict[str, list[str]]] = [
+    {},
+    {"storefrontKey": []},
+    {"medusaToken": []},
+    {"token": []},
+    {"basic": []},
+]
+_GUEST_ENDPOINTS = ("medusa_integration.api.fetch_all_customers", "medusa_integration.api.update_address")
 
 
 def install(app: FastAPI) -> None:
@@ -160,4 +192,6 @@ def operation(path: str, allow_guest: bool) -> dict[str, Any]:
     extra = dict(_OPERATIONS[path])
     if not allow_guest:
         extra["security"] = [{"token": []}, {"basic": []}]
+    elif path in _GUEST_ENDPOINTS:
+        extra["security"] = _GUEST_SECURITY
     return extra

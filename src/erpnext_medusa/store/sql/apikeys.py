@@ -22,6 +22,7 @@ class SqlApiKeys:
                     user=record.user,
                     secret_sha256=record.secret_sha256,
                     created_at=record.created_at,
+                    expires_at=record.expires_at,
                 )
             )
 

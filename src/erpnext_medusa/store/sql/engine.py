@@ -20,7 +20,7 @@ def _sqlite_fold(value: str | None) -> str | None:
 
 def make_engine(url: URL, *, pool_size: int = 10) -> Engine:
     backend = url.get_backend_name()
-    kwargs: dict[str, Any] = {"future": True}
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}  # no values (PII) in error logs
     if backend == "sqlite":
         # One connection per checkout keeps threads apart; a busy timeout instead of "database is locked".
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}

@@ -129,8 +129,9 @@ class CustomerSearch:
     probe_rows = 1000
     #: Grams rarer than this (sampled share of names) go straight to the gram plan.
     rare_share = 0.002
-    #: MariaDB reads full-text postings slowly: above this share an ordered walk is cheaper.
-    fulltext_max_share = 0.01
+    #: Grams at least this common are walked to the end rather than looked up. MariaDB reads full-text
+    #: postings slowly, so a walk pays off sooner there; elsewhere the gram index always wins.
+    walk_share = 1.01
     #: How many names the statistics sample, and how often they are taken again.
     sample_size = 20_000
     stats_max_age = 600.0
@@ -140,6 +141,8 @@ class CustomerSearch:
         self.dialect = engine.dialect.name
         self.mariadb = self.dialect in t.MARIADB
         self.flavour = _Flavour(utf16_pairs=self.dialect != "postgresql")
+        if self.mariadb:
+            self.walk_share = 0.01
         self._stats = _Stats()
         self._refreshing = threading.Lock()
 
@@ -159,57 +162,70 @@ class CustomerSearch:
         folded = self._folded_name()
         return [folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words]
 
-    def _columns(self) -> Select[Any]:
+    def _keys(self) -> Select[Any]:
+        """The sort key alone: the ordered index covers it, so walking it never reads the table."""
         c = t.customer.c
-        return select(c.name, c.customer_name, c.email_id, c.mobile_no)
+        return select(c.name, c.customer_name)
 
     def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
+        with self.engine.connect() as conn:
+            return self._details(conn, self._page(conn, words, limit=limit, offset=offset))
+
+    def _page(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> list[str]:
+        """The names on the page, in order."""
         c = t.customer.c
         need = limit + offset
-        with self.engine.connect() as conn:
-            if not words:
-                query = self._columns().where(*self._unlinked()).order_by(c.customer_name, c.name)
-                return _summaries(conn.execute(query.limit(limit).offset(offset)).all())
-            folded_words = conn.execute(select(*(func.lower(literal(w, String)) for w in words))).one()
-            keys = sorted(
-                {k for w in folded_words for k in self.flavour.word_keys(w)}, key=lambda k: self._share(k) or 0.0
-            )
-            rarest = self._share(keys[0]) if keys else None
-            if rarest is None or rarest >= self.rare_share:
-                rows = self._ordered(conn, words, rows=self.probe_rows, need=need)
-                if len(rows) >= need:
-                    return _summaries(rows[offset:need])
-                if self.mariadb and rarest is not None and rarest >= self.fulltext_max_share:
-                    return _summaries(self._ordered(conn, words, rows=None, need=need)[offset:need])
-            return _summaries(self._by_grams(conn, words, keys, limit=limit, offset=offset))
+        if not words:
+            query = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
+            return [r.name for r in conn.execute(query.limit(limit).offset(offset))]
+        folded_words = conn.execute(select(*(func.lower(literal(w, String)) for w in words))).one()
+        keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=lambda k: self._share(k) or 0.0)
+        rarest = self._share(keys[0]) if keys else None
+        if rarest is None or rarest >= self.rare_share:
+            names = self._ordered(conn, words, rows=self.probe_rows, need=need)
+            if len(names) >= need:
+                return names[offset:need]
+            if rarest is not None and rarest >= self.walk_share:
+                return self._ordered(conn, words, rows=None, need=need)[offset:need]
+        return self._by_grams(conn, words, keys, limit=limit, offset=offset)
 
-    def _ordered(self, conn: Connection, words: Sequence[str], *, rows: int | None, need: int) -> list[Any]:
+    def _details(self, conn: Connection, names: list[str]) -> list[CustomerSummary]:
+        if not names:
+            return []
+        c = t.customer.c
+        rows = conn.execute(select(c.name, c.customer_name, c.email_id, c.mobile_no).where(c.name.in_(names)))
+        by_name = {r.name: r for r in rows}
+        return [_summary(by_name[n]) for n in names if n in by_name]
+
+    def _ordered(self, conn: Connection, words: Sequence[str], *, rows: int | None, need: int) -> list[str]:
         """The matches among the first ``rows`` unlinked customers in result order (all when None)."""
         c = t.customer.c
-        walk = self._columns().where(*self._unlinked()).order_by(c.customer_name, c.name)
+        walk = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
         if rows is None:
-            return list(conn.execute(walk.where(*self._matching(words)).limit(need)).all())
+            return [r.name for r in conn.execute(walk.where(*self._matching(words)).limit(need))]
         first = walk.limit(rows).subquery()
         folded: Any = func.lower(first.c.customer_name)
         folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
         query = (
-            select(first)
+            select(first.c.name)
             .where(*(folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words))
             .order_by(first.c.customer_name, first.c.name)
             .limit(need)
         )
-        return list(conn.execute(query).all())
+        return list(conn.execute(query).scalars())
 
-    def _by_grams(self, conn: Connection, words: Sequence[str], keys: list[str], *, limit: int, offset: int) -> Any:
+    def _by_grams(
+        self, conn: Connection, words: Sequence[str], keys: list[str], *, limit: int, offset: int
+    ) -> list[str]:
         c = t.customer.c
         chosen = self._chosen_keys(keys)
-        candidates = self._columns().where(*self._unlinked(), *self._matching(words))
+        candidates = self._keys().where(*self._unlinked(), *self._matching(words))
         if self.dialect == "postgresql":
             grams = func.erpnext_medusa_grams(func.lower(c.customer_name))
             keyed = candidates.where(grams.op("@>")(literal(chosen, t.TEXT_ARRAY)))
             # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
             found = keyed.cte("found").prefix_with("MATERIALIZED")
-            query = select(found).order_by(found.c.customer_name, found.c.name)
+            query = select(found.c.name).order_by(found.c.customer_name, found.c.name)
         elif self.mariadb:
             against = " ".join(f"+{k}" for k in chosen)
             match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:against IN BOOLEAN MODE)")
@@ -223,7 +239,7 @@ class CustomerSearch:
                 .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(" AND ".join(chosen)))
             )
             query = candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
-        return conn.execute(query.limit(limit).offset(offset)).all()
+        return [r.name for r in conn.execute(query.limit(limit).offset(offset))]
 
     def _chosen_keys(self, keys: list[str]) -> list[str]:
         """All of a query's grams, but on MariaDB only the two rarest: its full-text index reads each gram's
@@ -273,5 +289,5 @@ class CustomerSearch:
         return _Stats(rows, counts, time.monotonic())
 
 
-def _summaries(rows: Sequence[Any]) -> list[CustomerSummary]:
-    return [CustomerSummary(r.name, r.customer_name, r.email_id, r.mobile_no) for r in rows]
+def _summary(row: Any) -> CustomerSummary:
+    return CustomerSummary(row.name, row.customer_name, row.email_id, row.mobile_no)

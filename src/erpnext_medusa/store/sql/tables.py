@@ -284,6 +284,29 @@ api_key = Table(
     Column("created_at", _datetime(), nullable=False),
     Column("last_used_at", _datetime()),
     Column("revoked_at", _datetime()),
+    Column("expires_at", _datetime()),  # added by migration 0003
+    **_MARIADB_TABLE,
+)
+
+# One row per write made through the service: who, when, from where, and each field's old and new value.
+audit = Table(
+    f"{OWN_PREFIX}audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", _datetime(), nullable=False),  # naive, in the site's time zone (like `modified`)
+    Column("action", String(40), nullable=False),
+    Column("user", String(VARCHAR_LEN), nullable=False),
+    Column("client", String(64)),
+    Column("storefront_key", String(40)),
+    Column("medusa_actor", String(VARCHAR_LEN)),
+    Column("request_id", String(64)),
+    Column("customer", String(VARCHAR_LEN)),
+    #: JSON array of "DocType/name" strings.
+    Column("documents", Text, nullable=False),
+    #: JSON object: "DocType/name" -> {field: [old, new]}.
+    Column("changes", Text, nullable=False),
+    Index(f"{OWN_PREFIX}audit_at", "at"),
+    Index(f"{OWN_PREFIX}audit_customer", "customer", "at"),
     **_MARIADB_TABLE,
 )
 

@@ -7,6 +7,7 @@ on), so every "does this exist / is this the same party" question is answered in
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from erpnext_medusa.domain.audit import AuditEntry
 from erpnext_medusa.domain.errors import ValidationError
 from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
 from erpnext_medusa.store.sql import tables as t
@@ -67,9 +69,9 @@ class SqlTransaction:
     # --- reads -------------------------------------------------------------------------------------------
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
         c = t.customer.c
-        query = select(c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address).where(
-            c.name == name
-        )
+        query = select(
+            c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address, c.primary_address
+        ).where(c.name == name)
         if lock:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
@@ -81,6 +83,7 @@ class SqlTransaction:
             medusa_id=row.medusa_id or None,
             lead_name=row.lead_name or None,
             customer_primary_address=row.customer_primary_address or None,
+            primary_address=row.primary_address or None,
         )
 
     def get_lead(self, name: str) -> Lead | None:
@@ -310,6 +313,23 @@ class SqlTransaction:
             ins = builder(s).values(name=key, current=1)
             self._conn.execute(ins.on_conflict_do_update(index_elements=[s.c.name], set_={"current": s.c.current + 1}))
         return int(self._conn.execute(select(s.c.current).where(s.c.name == key)).scalar_one())
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        origin = entry.origin
+        self._conn.execute(
+            insert(t.audit).values(
+                at=entry.at,
+                action=entry.action,
+                user=entry.user,
+                client=origin.client,
+                storefront_key=origin.storefront_key,
+                medusa_actor=origin.medusa_actor,
+                request_id=origin.request_id,
+                customer=entry.customer,
+                documents=json.dumps(entry.documents, ensure_ascii=False),
+                changes=json.dumps(entry.changes, ensure_ascii=False),
+            )
+        )
 
 
 def _with_standard_fields(row: Mapping[str, Any], stamp: Stamp) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""Reading and pruning the audit trail (``erpnext_medusa_audit``); rows are written by
+:meth:`~erpnext_medusa.store.sql.transaction.SqlTransaction.record_audit`, inside the write they describe."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, select
+
+from erpnext_medusa.domain.audit import AuditRecord
+from erpnext_medusa.store.sql.tables import audit as table
+
+
+class SqlAuditLog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
+        c = table.c
+        query = select(table).order_by(c.id.desc()).limit(limit)
+        if customer is not None:
+            query = query.where(c.customer == customer)
+        if since is not None:
+            query = query.where(c.at >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            AuditRecord(
+                id=int(r["id"]),
+                at=r["at"],
+                action=r["action"],
+                user=r["user"],
+                client=r["client"],
+                storefront_key=r["storefront_key"],
+                medusa_actor=r["medusa_actor"],
+                request_id=r["request_id"],
+                customer=r["customer"],
+                documents=json.loads(r["documents"]),
+                changes=json.loads(r["changes"]),
+            )
+            for r in reversed(rows)
+        ]
+
+    def prune_audit(self, before: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(table).where(table.c.at < before))
+        return int(result.rowcount or 0)

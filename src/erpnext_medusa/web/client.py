@@ -1,0 +1,43 @@
+"""The client's address: the connection's peer, or, when the peer is a trusted proxy, the address that
+proxy reported in ``X-Forwarded-For``.
+
+``X-Forwarded-For`` is read from the right: each proxy appends the address it received the request from, so
+the entries a trusted proxy wrote are the rightmost ones. The first address from the right that is not a
+trusted proxy is the client; anything to its left was sent by the client itself and is ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Longest client label we keep (an IPv6 address is at most 45 characters).
+_MAX_LABEL = 64
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, proxies: Sequence[Network]) -> bool:
+    return address is not None and any(address in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
+    """The address requests are counted and audited under."""
+    peer = (peer or "unknown")[:_MAX_LABEL]
+    if not forwarded_for or not _trusted(_ip(peer), proxies):
+        return peer
+    client = peer
+    for entry in reversed(forwarded_for.split(",")):
+        address = _ip(entry)
+        if address is None:  # not written by a proxy of ours: stop at the last hop we can vouch for
+            return client
+        client = str(address)
+        if not _trusted(address, proxies):
+            return client
+    return client  # every hop was a trusted proxy: the leftmost is as close to the client as we know

@@ -1,0 +1,32 @@
+"""Limits on argument values, checked before any query runs (each breach is a 417 that names the argument).
+
+The request's overall size is held by :mod:`erpnext_medusa.web.middleware`; update_address's fields are
+held to their columns' lengths by the domain.
+"""
+
+from __future__ import annotations
+
+from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.store.sql.tables import VARCHAR_LEN
+
+#: Names (a Customer's, a Lead's) are varchar(140) in ERPNext: a longer one cannot exist.
+NAME_LENGTH = VARCHAR_LEN
+
+
+def check_length(label: str, value: str | None, limit: int) -> str | None:
+    if value is not None and len(value) > limit:
+        raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
+    return value
+
+
+def check_search(name: str | None, settings: Settings) -> str | None:
+    """The typeahead text: no longer than a customer_name column, and at most ``max_search_words`` words."""
+    check_length("name", name, min(settings.max_text_length, NAME_LENGTH))
+    if name is not None and len(name.split()) > settings.max_search_words:
+        raise ValidationError(f"name has too many words: at most {settings.max_search_words} are allowed.")
+    return name
+
+
+def check_name(label: str, value: str | None) -> str | None:
+    return check_length(label, value, NAME_LENGTH)

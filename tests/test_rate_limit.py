@@ -1,0 +1,145 @@
+"""Rate limits on guest calls, per client address: in this process, and through Redis."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+
+import pytest
+import redis
+
+from erpnext_medusa.web.client import client_address
+from erpnext_medusa.web.ratelimit import MemoryRateLimiter, RedisRateLimiter, connect
+from tests.helpers import address, customer, rows, seed
+from tests.test_wire import assert_frappe_error
+
+FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
+UPDATE = "/api/method/medusa_integration.api.update_address"
+PING = "/api/method/ping"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_guests_over_the_limit_get_429_with_retry_after(client_with):
+    client = client_with(rate_limit=3, rate_limit_window=60)
+    assert [client.get(FETCH).status_code for _ in range(3)] == [200, 200, 200]
+    r = client.get(FETCH)
+    message = "You hit the rate limit because of too many requests. Please try after sometime."
+    assert_frappe_error(r, 429, "TooManyRequestsError", message)
+    assert 0 < int(r.headers["Retry-After"]) <= 60
+
+
+def test_an_update_over_the_limit_changes_nothing(services, client_with):
+    seed(services, customer("Acme"), address("Acme", "Acme"))
+    client = client_with(rate_limit=1)
+    assert client.post(UPDATE, json={"customer_id": "Acme", "city": "Sharjah"}).status_code == 200
+    r = client.post(UPDATE, json={"customer_id": "Acme", "city": "Ajman"})
+    assert_frappe_error(r, 429, "TooManyRequestsError")
+    assert rows(services, 'SELECT city FROM "tabAddress"') == [{"city": "Sharjah"}]
+    assert len(services.audit.list_audit(customer=None, since=None, limit=10)) == 1
+
+
+def test_each_guest_endpoint_has_its_own_budget_and_ping_none(client_with):
+    client = client_with(rate_limit=1)
+    assert client.get(FETCH).status_code == 200
+    assert client.post(UPDATE, json={}).status_code == 200  # an error object, but within its own budget
+    assert [client.get(PING).status_code for _ in range(5)] == [200] * 5
+    assert client.get(FETCH).status_code == 429
+
+
+def test_api_key_users_are_not_limited(client_with, auth_header):
+    client = client_with(rate_limit=1)
+    assert [client.get(FETCH, headers=auth_header).status_code for _ in range(5)] == [200] * 5
+
+
+def test_limit_zero_turns_limits_off(client_with):
+    client = client_with(rate_limit=0)
+    assert {client.get(FETCH).status_code for _ in range(30)} == {200}
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(client_with):
+    # The test client's peer is "testclient", not an address: X-Forwarded-For is ignored.
+    untrusted = client_with(rate_limit=1, trusted_proxies="10.0.0.0/8")
+    assert untrusted.get(FETCH, headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 200
+    assert untrusted.get(FETCH, headers={"X-Forwarded-For": "192.0.2.2"}).status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(client_with):
+    client = client_with(peer="10.1.2.3", rate_limit=1, trusted_proxies="10.0.0.0/8")
+    assert client.get(FETCH, headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 200
+    assert client.get(FETCH, headers={"X-Forwarded-For": "192.0.2.2"}).status_code == 200
+    assert client.get(FETCH, headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 429
+    # A client cannot escape its count by sending its own X-Forwarded-For entries.
+    assert client.get(FETCH, headers={"X-Forwarded-For": "7.7.7.7, 192.0.2.2"}).status_code == 429
+
+
+def test_the_audit_row_names_the_client_behind_a_trusted_proxy(services, client_with):
+    seed(services, customer("Acme"), address("Acme", "Acme"))
+    client = client_with(peer="127.0.0.1", trusted_proxies="127.0.0.1")
+    client.post(UPDATE, json={"customer_id": "Acme", "city": "Sharjah"}, headers={"X-Forwarded-For": "203.0.113.5"})
+    (entry,) = services.audit.list_audit(customer="Acme", since=None, limit=10)
+    assert entry.client == "203.0.113.5"
+
+
+NETS = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("192.0.2.1", None, "192.0.2.1"),
+        ("192.0.2.1", "198.51.100.1", "192.0.2.1"),  # not a trusted proxy: its header is ignored
+        ("10.0.0.2", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.2", "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # the client's own entry on the left is ignored
+        ("10.0.0.2", "198.51.100.1, 10.0.0.9", "198.51.100.1"),  # two trusted proxies in a row
+        ("10.0.0.2", "10.0.0.7, 10.0.0.9", "10.0.0.7"),  # all trusted: the leftmost
+        ("10.0.0.2", "garbage", "10.0.0.2"),  # not an address: the last hop we can vouch for
+        ("10.0.0.2", "junk, 198.51.100.1", "198.51.100.1"),
+        ("::1", "2001:db8::1", "2001:db8::1"),
+        ("10.0.0.2", "", "10.0.0.2"),
+        (None, None, "unknown"),
+    ],
+)
+def test_client_address(peer, forwarded, expected):
+    assert client_address(peer, forwarded, NETS) == expected
+
+
+def test_memory_limiter_windows_restart_and_keys_are_separate():
+    now = [1000.0]
+    limiter = MemoryRateLimiter(limit=2, window=10, clock=lambda: now[0])
+    assert [limiter.hit("a").allowed for _ in range(3)] == [True, True, False]
+    assert limiter.hit("b").allowed
+    now[0] += 4
+    assert limiter.hit("a").retry_after == 6
+    now[0] += 6
+    assert limiter.hit("a").allowed  # a new window
+
+
+@pytest.fixture
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    client.ping()  # Redis must be running: this test fails, never skips, without it
+    prefix = f"em-test-{uuid.uuid4().hex[:10]}"
+    yield client, prefix
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+def test_redis_limiters_share_one_count(redis_client):
+    client, prefix = redis_client
+    first = RedisRateLimiter(client, prefix, limit=3, window=30)
+    second = RedisRateLimiter(redis.Redis.from_url(REDIS_URL), prefix, limit=3, window=30)
+    verdicts = [limiter.hit("fetch:192.0.2.1") for limiter in (first, second, first, second)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False]
+    assert 0 < verdicts[-1].retry_after <= 30
+    assert second.hit("fetch:192.0.2.2").allowed
+    assert 0 < client.ttl(f"{prefix}:rate:fetch:192.0.2.1") <= 30  # the counter expires with its window
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_process(caplog):
+    limiter = RedisRateLimiter(connect("redis://127.0.0.1:1/0"), "em-test", limit=1, window=30)
+    started = time.monotonic()
+    assert [limiter.hit("k").allowed for _ in range(3)] == [True, False, False]
+    assert time.monotonic() - started < 2  # no retries, no back-off: a dead Redis costs one refused connection
+    assert caplog.text.count("rate limits are counted per process") == 1
