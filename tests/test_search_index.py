@@ -28,16 +28,16 @@ INSERT = (
 @contextmanager
 def plan(search: CustomerSearch, which: str) -> Iterator[None]:
     """Force one plan: ``grams`` (the gram index alone) or ``ordered`` (a walk through every row)."""
-    saved = search.probe_rows, search.rare_share, search.walk_share
+    saved = search.probe_rows, search.walk_cost, search.gram_cost
+    search.refresh_statistics()
     if which == "grams":
-        search.probe_rows, search.walk_share = 0, 2.0
+        search.probe_rows, search.gram_cost = 0, 0.0
     else:
-        search.refresh_statistics()  # every gram then has a share, 0 or more
-        search.probe_rows, search.rare_share, search.walk_share = 0, 0.0, 0.0
+        search.probe_rows, search.walk_cost = 10**9, 0.0
     try:
         yield
     finally:
-        search.probe_rows, search.rare_share, search.walk_share = saved
+        search.probe_rows, search.walk_cost, search.gram_cost = saved
 
 
 def names(services: Services, query: str, *, limit: int = 50, offset: int = 0) -> list[str]:

@@ -14,13 +14,14 @@ Each database keeps its gram index up to date itself, whoever writes ``tabCustom
 
 A query is answered by one of two plans, both exact:
 
-* *ordered*: walk the unlinked, enabled customers in result order (a partial index) and keep the matches.
-  Cheap when matches are common, since the walk stops at the page's end.
-* *gram*: fetch the rows holding the word's rarest grams through the gram index, then check and sort them.
-  Cheap when matches are rare.
+* *ordered*: walk the unlinked, enabled customers in result order (a covering index) and keep the matches.
+  Cheap when matches are common and come early, since the walk stops at the page's end.
+* *gram*: fetch the rows holding the word's grams through the gram index, then check and sort them. Cheap
+  when matches are few.
 
-Sampled gram frequencies (refreshed in the background) tell which grams are rare; without them, or when a
-word is common, a short ordered walk is tried first and the gram plan finishes the job.
+A random sample of the names, in result order, taken in the background and refreshed every few minutes,
+tells how common the rarest gram is and where the first matches sit; the plan with the smaller estimated
+cost runs. Until the first sample is in, a short walk is tried first and the gram index finishes the job.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -107,13 +108,32 @@ class _Flavour:
 
 @dataclass
 class _Stats:
-    rows: int = 0  # names sampled
-    counts: Counter[str] = field(default_factory=Counter)
+    """A random sample of the searchable names (folded, in result order) and where each gram occurs in it."""
+
+    total: int = 0  # unlinked, enabled customers when the sample was taken
+    names: list[str] = field(default_factory=list)
+    postings: dict[str, array[int]] = field(default_factory=dict)
     taken_at: float = 0.0
 
-    def share(self, key: str) -> float | None:
-        """The sampled share of names holding ``key``; None when nothing has been sampled yet."""
-        return self.counts[key] / self.rows if self.rows else None
+    def share(self, key: str) -> float:
+        return len(self.postings.get(key, ())) / len(self.names) if self.names else 0.0
+
+    def estimate(self, words: Sequence[str], rarest: str, need: int) -> tuple[float, float]:
+        """Rows an ordered walk reads before it has ``need`` matches, and rows the gram index hands over."""
+        share = self.share(rarest)
+        positions = self.postings.get(rarest, array("I"))
+        checked = positions[:_ESTIMATE_CHECKS]
+        hits = [index for index in checked if all(w in self.names[index] for w in words)]
+        if not hits:  # no sampled match: matches are rare, or there are none
+            return float(self.total), share * self.total
+        first = hits[0]
+        density = share * len(hits) / len(checked)  # share of all names that match
+        before = first / len(self.names) * self.total
+        return before + need / density, share * self.total
+
+
+#: Sampled names containing a query's rarest gram that the estimate checks, at most.
+_ESTIMATE_CHECKS = 2000
 
 
 def like_literal(word: str) -> str:
@@ -125,13 +145,12 @@ def like_literal(word: str) -> str:
 class CustomerSearch:
     """Plans and runs one typeahead query; owns the sampled gram statistics."""
 
-    #: Rows the first ordered walk reads before the gram plan takes over.
+    #: Without statistics (just after start-up): rows an ordered walk reads before the gram index takes over.
     probe_rows = 1000
-    #: Grams rarer than this (sampled share of names) go straight to the gram plan.
-    rare_share = 0.002
-    #: Grams at least this common are walked to the end rather than looked up. MariaDB reads full-text
-    #: postings slowly, so a walk pays off sooner there; elsewhere the gram index always wins.
-    walk_share = 1.01
+    #: Relative cost of a row read by the ordered walk and of a row handed over by the gram index (fetched,
+    #: checked and sorted); the plan with the smaller estimated total wins.
+    walk_cost = 1.0
+    gram_cost = 4.0
     #: How many names the statistics sample, and how often they are taken again.
     sample_size = 20_000
     stats_max_age = 600.0
@@ -141,8 +160,8 @@ class CustomerSearch:
         self.dialect = engine.dialect.name
         self.mariadb = self.dialect in t.MARIADB
         self.flavour = _Flavour(utf16_pairs=self.dialect != "postgresql")
-        if self.mariadb:
-            self.walk_share = 0.01
+        if self.mariadb:  # its full-text index is slow to read
+            self.gram_cost = 10.0
         self._stats = _Stats()
         self._refreshing = threading.Lock()
 
@@ -179,14 +198,16 @@ class CustomerSearch:
             query = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
             return [r.name for r in conn.execute(query.limit(limit).offset(offset))]
         folded_words = conn.execute(select(*(func.lower(literal(w, String)) for w in words))).one()
-        keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=lambda k: self._share(k) or 0.0)
-        rarest = self._share(keys[0]) if keys else None
-        if rarest is None or rarest >= self.rare_share:
+        stats = self._statistics()
+        keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
+        if not stats.names or not keys:  # no statistics yet: a short walk, then the gram index
             names = self._ordered(conn, words, rows=self.probe_rows, need=need)
             if len(names) >= need:
                 return names[offset:need]
-            if rarest is not None and rarest >= self.walk_share:
-                return self._ordered(conn, words, rows=None, need=need)[offset:need]
+            return self._by_grams(conn, words, keys, limit=limit, offset=offset)
+        walk, grams = stats.estimate(folded_words, keys[0], need)
+        if walk * self.walk_cost <= grams * self.gram_cost:
+            return self._ordered(conn, words, rows=None, need=need)[offset:need]
         return self._by_grams(conn, words, keys, limit=limit, offset=offset)
 
     def _details(self, conn: Connection, names: list[str]) -> list[CustomerSummary]:
@@ -248,27 +269,28 @@ class CustomerSearch:
 
     # -- statistics ------------------------------------------------------------------------------------
 
-    def _share(self, key: str) -> float | None:
+    def _statistics(self) -> _Stats:
         stats = self._stats
         if time.monotonic() - stats.taken_at > self.stats_max_age and self._refreshing.acquire(blocking=False):
             threading.Thread(target=self._refresh, name="gram-statistics", daemon=True).start()
-        return stats.share(key)
+        return stats
 
     def _refresh(self) -> None:
         try:
             self._stats = self.sample()
         except Exception:  # statistics only guide the plan: keep serving with the old ones
             log.exception("could not sample customer names for search statistics")
-            self._stats = _Stats(self._stats.rows, self._stats.counts, time.monotonic())
+            old = self._stats
+            self._stats = _Stats(old.total, old.names, old.postings, time.monotonic())
         finally:
             self._refreshing.release()
 
     def refresh_statistics(self) -> None:
-        """Take the gram statistics now (the server takes them in the background)."""
+        """Take the statistics now (the server takes them in the background)."""
         self._stats = self.sample()
 
     def sample(self) -> _Stats:
-        """Gram frequencies over a random sample of the unlinked, enabled customers' folded names."""
+        """A random sample of the unlinked, enabled customers' folded names, in result order."""
         c = t.customer.c
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(t.customer).where(*self._unlinked())).scalar_one()
@@ -278,15 +300,19 @@ class CustomerSearch:
                 "sqlite": (func.abs(func.random()) % 1_000_000) / 1e6,
             }
             pick: Any = random.get(self.dialect, func.rand())
-            query = select(func.lower(c.customer_name)).where(*self._unlinked(), c.customer_name.is_not(None))
+            query = (
+                select(func.lower(c.customer_name))
+                .where(*self._unlinked(), c.customer_name.is_not(None))
+                .order_by(c.customer_name, c.name)
+            )
             if share < 1.0:
                 query = query.where(pick < share)
-            counts: Counter[str] = Counter()
-            rows = 0
-            for (name,) in conn.execute(query):
-                rows += 1
-                counts.update(self.flavour.name_keys(name))
-        return _Stats(rows, counts, time.monotonic())
+            names = list(conn.execute(query).scalars())
+        postings: dict[str, array[int]] = {}
+        for index, name in enumerate(names):
+            for key in self.flavour.name_keys(name):
+                postings.setdefault(key, array("I")).append(index)
+        return _Stats(total, names, postings, time.monotonic())
 
 
 def _summary(row: Any) -> CustomerSummary:
