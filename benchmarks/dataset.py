@@ -61,7 +61,8 @@ def _customer_name(rng: random.Random) -> str:
     if kind < 0.65:
         suffix = rng.choice(COMPANY_SUFFIXES)
         name = f"{rng.choice(COMPANY_STEMS)} {rng.choice(COMPANY_KINDS)}"
-        return f"{name} {suffix}".rstrip() if rng.random() < 0.7 else f"{rng.choice(ENGLISH_LAST)} {name} {suffix}"
+        name = f"{name} {suffix}" if rng.random() < 0.7 else f"{rng.choice(ENGLISH_LAST)} {name} {suffix}"
+        return name.rstrip()
     if kind < 0.85:
         return f"{rng.choice(ARABIC_FIRST)} {rng.choice(ARABIC_FIRST)} {rng.choice(ARABIC_LAST)}"
     return f"{rng.choice(ARABIC_COMPANY_PREFIX)} {rng.choice(ARABIC_COMPANY_STEM)} {rng.choice(ARABIC_COMPANY_KIND)}"

@@ -46,7 +46,7 @@ def _failed(status: int, body: bytes) -> bool:
 
 
 async def _connection(
-    host: str, port: int, payloads: list[bytes], deadline: float, latencies: list[float], errors: list[int]
+    host: str, port: int, payloads: list[bytes], deadline: float, latencies: list[float], errors: list[str]
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     i = 0
@@ -57,7 +57,7 @@ async def _connection(
             status, body = await _response(reader)
             latencies.append(time.perf_counter() - started)
             if _failed(status, body):
-                errors.append(status)
+                errors.append(f"{status} {body[:200].decode('utf-8', 'replace')}")
             i += 1
     finally:
         writer.close()
@@ -74,7 +74,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         repeat = max(1, 200_000 // max(1, len(encoded)))
         plans = [(encoded[i % len(encoded) :] + encoded[: i % len(encoded)]) * repeat for i in range(n)]
     latencies: list[float] = []
-    errors: list[int] = []
+    errors: list[str] = []
     started = time.perf_counter()
     deadline = started + spec["duration"]
     await asyncio.gather(*(_connection(host, port, plan, deadline, latencies, errors) for plan in plans))
@@ -87,7 +87,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "requests": len(latencies),
         "errors": len(errors),
-        "error_statuses": sorted(set(errors)),
+        "error_samples": sorted(set(errors))[:5],
         "elapsed": elapsed,
         "rate": len(latencies) / elapsed,
         "p50_ms": pct(0.50),

@@ -21,6 +21,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -183,6 +184,41 @@ def http_get(conn: http.client.HTTPConnection, path: str) -> Any:
     return json.loads(body)["message"]
 
 
+WRK_SCRIPT = """
+paths = {%s}
+i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+"""
+
+
+def wrk_load(url: str, paths: list[str], connections: int, duration: float, work: Path) -> dict[str, Any] | None:
+    """Throughput of a GET mix with wrk (C, light on the CPU it shares with the server), if installed."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    script = work / "mix.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths), encoding="utf-8")
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "-s", str(script), url],
+        check=True, text=True, stdout=subprocess.PIPE,
+    ).stdout  # fmt: skip
+
+    def millis(label: str) -> float:
+        value = next(line.split()[1] for line in out.splitlines() if line.strip().startswith(label))
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+        unit = value.lstrip("0123456789.")
+        return float(value[: len(value) - len(unit)]) * scale[unit]
+
+    rate = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec:")))
+    non2xx = [int(line.split()[-1]) for line in out.splitlines() if "Non-2xx" in line]
+    total = int(next(line.split()[0] for line in out.splitlines() if "requests in" in line))
+    return {"requests": total, "errors": sum(non2xx), "rate": rate, "p50_ms": millis("50%"),
+            "p99_ms": millis("99%"), "generator": "wrk"}  # fmt: skip
+
+
 def load(spec: dict[str, Any], work: Path) -> dict[str, Any]:
     path = work / "load.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
@@ -229,8 +265,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     DATA.mkdir(exist_ok=True)
     source = dataset.write_jsonl(DATA / f"customers-{args.customers}.jsonl", args.customers)
     url = database_url(backend, work)
+    # Rate limits off: every request comes from one address here, and the search path is what is measured.
     env = {**os.environ, "ERPNEXT_MEDUSA_DATABASE_URL": url, "ERPNEXT_MEDUSA_LOG_LEVEL": "warning",
-           "PYTHONPATH": str(ROOT.parent)}  # fmt: skip
+           "ERPNEXT_MEDUSA_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT.parent)}  # fmt: skip
     results: dict[str, Any] = {"backend": backend, "customers": args.customers}
 
     cli(env, "db", "upgrade")
@@ -284,7 +321,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             conn.close()
             spec = {"url": f"http://127.0.0.1:{port}", "connections": 32, "duration": args.duration, "requests": mixed}
             results[f"{name}_http"] = per_class
-            results[f"{name}_load"] = load(spec, work)
+            by_wrk = (
+                None if args.python_load else wrk_load(spec["url"], [m["path"] for m in mixed], 32, args.duration, work)
+            )
+            results[f"{name}_load"] = by_wrk or load(spec, work) | {"generator": "benchmarks/load.py"}
             if backend == "postgresql" or args.writes_everywhere:
                 writes = [{"method": "POST", "path": UPDATE, "body": {"customer_id": c, "city": f"City {i} {name}"}}
                           for i, c in enumerate(updates * 20)]  # fmt: skip
@@ -331,6 +371,7 @@ def report(r: dict[str, Any]) -> str:
     row("32 conns mixed fetch, requests/s", r["service_load"]["rate"], r["baseline_load"]["rate"], "{:.1f}")
     row("32 conns mixed fetch, p99 ms", r["service_load"]["p99_ms"], r["baseline_load"]["p99_ms"], "{:.1f}")
     row("32 conns mixed fetch, errors", r["service_load"]["errors"], r["baseline_load"]["errors"], "{:.0f}")
+    lines.append(f"(load generator: {r['service_load']['generator']})")
     for op in ("update", "link"):
         if f"service_{op}" in r:
             row(f"16 conns {op}, writes/s", r[f"service_{op}"]["rate"], r[f"baseline_{op}"]["rate"], "{:.1f}")
@@ -353,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=8000, help="leads to link")
     parser.add_argument("--writes-everywhere", action="store_true", help="measure writes on every backend")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--python-load", action="store_true", help="use benchmarks/load.py even if wrk is installed")
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.repeat, args.baseline_repeat, args.duration = 20_000, 3, 2, 2.0

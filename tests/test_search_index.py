@@ -168,3 +168,18 @@ def test_every_plan_answers_as_the_python_reference(services: Services, backend:
             assert page == answers[which][1:3]
     assert set(answers["default"]) == expected
     assert answers["grams"] == answers["ordered"] == answers["default"]
+
+
+def test_analyze_refreshes_the_planner_statistics(services: Services, backend: str) -> None:
+    for i in range(30):
+        insert(services, f"CUST-{i}", f"Name {i}")
+    services.store.analyze(["Customer"])
+    if backend == "postgresql":
+        (row,) = rows(services, "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'tabCustomer'")
+        assert row["last_analyze"] is not None
+    elif backend in ("mysql", "mariadb"):
+        (row,) = rows(services, "SELECT n_rows FROM mysql.innodb_table_stats WHERE database_name = DATABASE() "
+                      "AND table_name = 'tabCustomer'")  # fmt: skip
+        assert row["n_rows"] == 30
+    else:  # SQLite plans without statistics: nothing is written
+        assert rows(services, "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'") == []

@@ -43,6 +43,7 @@ log = logging.getLogger("erpnext_medusa.cli")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 #: Below this many documents no progress bar is drawn.
+_ANALYZE_FROM = 10_000
 _PROGRESS_FROM = 500
 DEMO_MARKER = ("Customer", "Ali Hassan")
 
@@ -90,9 +91,12 @@ def _load(services: Services, docs: list[object], label: str) -> dict[str, int]:
         console=err, transient=True, disable=len(docs) < _PROGRESS_FROM,
     ) as progress:  # fmt: skip
         task = progress.add_task(escape(label), total=len(docs))
-        return import_documents(
+        counts = import_documents(
             services.store, docs, services.stamp("Administrator"), lambda done: progress.update(task, completed=done)
         )
+    if len(docs) >= _ANALYZE_FROM:  # a big load changes the tables' shape: let the planner see it now
+        services.store.analyze(list(counts))
+    return counts
 
 
 def open_guest_warning(settings: Settings, host: str) -> str | None:

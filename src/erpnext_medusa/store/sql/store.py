@@ -87,6 +87,18 @@ class SqlStore:
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.search.search(words, limit=limit, offset=offset)
 
+    def analyze(self, doctypes: Sequence[str]) -> None:
+        """Refresh the planner's statistics of these DocTypes' tables (PostgreSQL and MariaDB; SQLite's
+        planner does without). Their automatic refresh comes later, and a search planned on an empty
+        table's statistics can scan where it should use an index."""
+        if self.dialect == "sqlite":
+            return
+        with self.engine.connect() as conn:
+            for doctype in doctypes:
+                table = conn.dialect.identifier_preparer.quote(_DOCTYPE_TABLES[doctype])
+                conn.exec_driver_sql(f"ANALYZE {'TABLE ' if self.case_insensitive_names else ''}{table}")
+            conn.commit()
+
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         with self.engine.connect() as conn:
             try:
