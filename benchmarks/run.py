@@ -67,7 +67,7 @@ LINK = "/api/method/medusa_integration.utils.link_medusa_lead"
 # -- database and data ----------------------------------------------------------------------------------
 
 
-def database_url(backend: str, work: Path) -> str:
+def database_url(backend: str, work: Path, name: str) -> str:
     if backend == "sqlite":
         path = work / "bench.db"
         for suffix in ("", "-wal", "-shm"):
@@ -77,13 +77,13 @@ def database_url(backend: str, work: Path) -> str:
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         if backend == "postgresql":
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
         else:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{DB_NAME}`"))
-            conn.execute(text(f"CREATE DATABASE `{DB_NAME}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     engine.dispose()
-    return admin.set(database=DB_NAME).render_as_string(hide_password=False)
+    return admin.set(database=name).render_as_string(hide_password=False)
 
 
 def cli(env: dict[str, str], *args: str, capture: bool = False) -> str:
@@ -264,7 +264,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="erpnext-medusa-bench-"))
     DATA.mkdir(exist_ok=True)
     source = dataset.write_jsonl(DATA / f"customers-{args.customers}.jsonl", args.customers)
-    url = database_url(backend, work)
+    url = database_url(backend, work, DB_NAME + ("_quick" if args.quick else ""))
     # Rate limits off: every request comes from one address here, and the search path is what is measured.
     env = {**os.environ, "ERPNEXT_MEDUSA_DATABASE_URL": url, "ERPNEXT_MEDUSA_LOG_LEVEL": "warning",
            "ERPNEXT_MEDUSA_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT.parent)}  # fmt: skip
@@ -301,7 +301,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     engine.dispose()
 
     mixed = [{"method": "GET", "path": fetch_path(q)} for q in queries]
-    for name, port, is_baseline in (("service", 18080, False), ("baseline", 18081, True)):
+    for name, port, is_baseline in (("service", args.port, False), ("baseline", args.port + 1, True)):
         with server(env, port, args.workers, is_baseline) as proc:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
             if not is_baseline:
@@ -387,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="20,000 customers and short runs (CI smoke test)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--port", type=int, default=18080, help="service port (the baseline takes the next)")
     parser.add_argument("--repeat", type=int, default=50, help="single-client requests per query (service)")
     parser.add_argument("--baseline-repeat", type=int, default=5, help="single-client requests per query (baseline)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load run")
