@@ -202,7 +202,8 @@ def wrk_load(url: str, paths: list[str], connections: int, duration: float, work
     script = work / "mix.lua"
     script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths), encoding="utf-8")
     out = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "-s", str(script), url],
+        [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "120s", "--latency", "-s",
+         str(script), url],
         check=True, text=True, stdout=subprocess.PIPE,
     ).stdout  # fmt: skip
 
@@ -319,29 +320,25 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 per_class[cls] = percentiles(samples)
             conn.close()
-            spec = {"url": f"http://127.0.0.1:{port}", "connections": 32, "duration": args.duration, "requests": mixed}
             results[f"{name}_http"] = per_class
-            by_wrk = (
-                None if args.python_load else wrk_load(spec["url"], [m["path"] for m in mixed], 32, args.duration, work)
-            )
-            results[f"{name}_load"] = by_wrk or load(spec, work) | {"generator": "benchmarks/load.py"}
+            base_url = f"http://127.0.0.1:{port}"
+            # Writes before the read load: the baseline's reads at 32 connections keep its workers busy long
+            # after the load generator stops.
             if backend == "postgresql" or args.writes_everywhere:
                 writes = [{"method": "POST", "path": UPDATE, "body": {"customer_id": c, "city": f"City {i} {name}"}}
                           for i, c in enumerate(updates * 20)]  # fmt: skip
-                spec = {
-                    "url": f"http://127.0.0.1:{port}",
-                    "connections": 16,
-                    "duration": args.duration,
-                    "requests": writes,
-                }
+                spec = {"url": base_url, "connections": 16, "duration": args.duration, "requests": writes}
                 results[f"{name}_update"] = load(spec, work)
                 half = len(pairs) // 2
                 mine = pairs[:half] if not is_baseline else pairs[half:]
                 links = [{"method": "POST", "path": LINK, "headers": {"Authorization": auth},
                           "body": {"customer": c, "lead": lead}} for lead, c in mine]  # fmt: skip
-                spec = {"url": f"http://127.0.0.1:{port}", "connections": 16, "duration": args.duration,
-                        "requests": links, "once": True}  # fmt: skip
+                spec = {"url": base_url, "connections": 16, "duration": args.duration, "requests": links, "once": True}
                 results[f"{name}_link"] = load(spec, work)
+            spec = {"url": base_url, "connections": 32, "duration": args.duration, "requests": mixed}
+            paths = [m["path"] for m in mixed]
+            by_wrk = None if args.python_load else wrk_load(base_url, paths, 32, args.duration, work)
+            results[f"{name}_load"] = by_wrk or load(spec, work) | {"generator": "benchmarks/load.py"}
             results[f"{name}_rss_mb"] = peak_rss_mb(proc)
     return results
 

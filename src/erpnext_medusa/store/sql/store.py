@@ -88,16 +88,20 @@ class SqlStore:
         return self.search.search(words, limit=limit, offset=offset)
 
     def analyze(self, doctypes: Sequence[str]) -> None:
-        """Refresh the planner's statistics of these DocTypes' tables (PostgreSQL and MariaDB; SQLite's
-        planner does without). Their automatic refresh comes later, and a search planned on an empty
-        table's statistics can scan where it should use an index."""
+        """Bring the planner's view of these DocTypes' tables up to date after a big load, as autovacuum or
+        InnoDB would some time later: statistics (so a search on a table that was empty is not planned as
+        a scan), and on PostgreSQL the visibility map too (so walking an index need not visit the table).
+        SQLite's planner does without."""
         if self.dialect == "sqlite":
             return
         with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM cannot run in a transaction
             for doctype in doctypes:
                 table = conn.dialect.identifier_preparer.quote(_DOCTYPE_TABLES[doctype])
-                conn.exec_driver_sql(f"ANALYZE {'TABLE ' if self.case_insensitive_names else ''}{table}")
-            conn.commit()
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+                else:
+                    conn.exec_driver_sql(f"ANALYZE TABLE {table}")
 
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         with self.engine.connect() as conn:
