@@ -37,7 +37,11 @@ SERVER_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
 @pytest.fixture
 def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
     """A new, migrated database on the backend named by the test's parameter."""
-    dbs = Databases(request.param, tmp_path)
+    yield from _migrated(request.param, tmp_path)
+
+
+def _migrated(backend: str, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
+    dbs = Databases(backend, tmp_path)
     url = dbs.new()
     services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
     try:
@@ -177,14 +181,7 @@ def test_sigkill_under_address_updates_leaves_whole_rows_and_a_matching_audit_tr
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    dbs = Databases("sqlite", tmp_path)
-    url = dbs.new()
-    services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
-    try:
-        upgrade(services.store.engine)
-        yield url, services
-    finally:
-        services.close()
+    yield from _migrated("sqlite", tmp_path)
 
 
 @pytest.fixture
