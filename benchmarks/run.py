@@ -67,23 +67,36 @@ LINK = "/api/method/medusa_integration.utils.link_medusa_lead"
 # -- database and data ----------------------------------------------------------------------------------
 
 
+def _admin(backend: str, *statements: str) -> None:
+    engine = create_engine(make_url(SERVER_URLS[backend]), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def drop_database(backend: str, name: str) -> None:
+    """Drop the benchmark's database on a server (SQLite's file goes with the work folder)."""
+    if backend == "postgresql":
+        _admin(backend, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    elif backend == "mariadb":
+        _admin(backend, f"DROP DATABASE IF EXISTS `{name}`")
+
+
 def database_url(backend: str, work: Path, name: str) -> str:
     if backend == "sqlite":
         path = work / "bench.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    admin = make_url(SERVER_URLS[backend])
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if backend == "postgresql":
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        else:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False)
+    drop_database(backend, name)
+    if backend == "postgresql":
+        _admin(backend, f'CREATE DATABASE "{name}"')
+    else:
+        _admin(backend, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    return make_url(SERVER_URLS[backend]).set(database=name).render_as_string(hide_password=False)
 
 
 def cli(env: dict[str, str], *args: str, capture: bool = False) -> str:
@@ -261,11 +274,22 @@ def check_answers(port: int, baseline_answers: dict[str, set[str]]) -> None:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    backend = args.backend
+    """Run every measurement; the work folder and the database are removed afterwards unless --keep."""
     work = Path(tempfile.mkdtemp(prefix="erpnext-medusa-bench-"))
-    DATA.mkdir(exist_ok=True)
-    source = dataset.write_jsonl(DATA / f"customers-{args.customers}.jsonl", args.customers)
-    url = database_url(backend, work, DB_NAME + ("_quick" if args.quick else ""))
+    db_name = args.db_name or DB_NAME + ("_quick" if args.quick else "")
+    try:
+        return _measure(args, work, db_name)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+            drop_database(args.backend, db_name)
+
+
+def _measure(args: argparse.Namespace, work: Path, db_name: str) -> dict[str, Any]:
+    backend = args.backend
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    source = dataset.write_jsonl(args.data_dir / f"customers-{args.customers}.jsonl", args.customers)
+    url = database_url(backend, work, db_name)
     # Rate limits off: every request comes from one address here, and the search path is what is measured.
     env = {**os.environ, "ERPNEXT_MEDUSA_DATABASE_URL": url, "ERPNEXT_MEDUSA_LOG_LEVEL": "warning",
            "ERPNEXT_MEDUSA_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT.parent)}  # fmt: skip
@@ -392,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=8000, help="leads to link")
     parser.add_argument("--writes-everywhere", action="store_true", help="measure writes on every backend")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="where generated data sets are cached")
+    parser.add_argument("--db-name", help=f"database name on PostgreSQL / MariaDB (default {DB_NAME})")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the work folder afterwards")
     parser.add_argument("--python-load", action="store_true", help="use benchmarks/load.py even if wrk is installed")
     args = parser.parse_args(argv)
     if args.quick:
