@@ -9,14 +9,9 @@ from typing import Any
 
 import pytest
 
-from erpnext_medusa.domain.addresses import (
-    choose_address,
-    parse_changes,
-    render_address,
-    require_customer_id,
-)
+from erpnext_medusa.domain.addresses import check_changes, choose_address, render_address
 from erpnext_medusa.domain.errors import ValidationError
-from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Link
+from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS, Address, Customer, Link
 
 LENGTHS = {"address_line1": 240, "address_line2": 240, "city": 140, "state": 140, "country": 140, "pincode": 140}
 OLD = datetime(2025, 1, 1, 9, 0, 0)
@@ -129,108 +124,90 @@ def test_without_billing_any_type_in_the_same_order():
     assert chosen(cust(), without_preferred) == "C-Personal"
 
 
-# --- require_customer_id ------------------------------------------------------------------------------------
+# --- check_changes ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [{}, {"customer_id": None}, {"customer_id": ""}, {"customer_id": "  \t "},
-                                  {"customer_id": ["Acme"]}, {"customer_id": {"name": "Acme"}},
-                                  {"customer_id": True}, {"customer": "Acme"}])  # fmt: skip
-def test_require_customer_id_rejects(body):
-    with pytest.raises(ValidationError) as err:
-        require_customer_id(body)
-    assert err.value.message == "Customer ID is required."
+def test_check_changes_keeps_only_address_fields():
+    changes = {"city": "Abu Dhabi", "address_title": "X", "phone": "1", "pincode": "0042"}
+    assert check_changes(changes, LENGTHS) == {"city": "Abu Dhabi", "pincode": "0042"}
+    assert check_changes({}, LENGTHS) == {}
 
 
-def test_require_customer_id_strips_and_accepts_numbers():
-    assert require_customer_id({"customer_id": "  Acme Ltd  "}) == "Acme Ltd"
-    assert require_customer_id({"customer_id": 42}) == "42"
+def test_check_changes_all_fields():
+    changes: dict[str, str | None] = {f: f"value of {f}" for f in ADDRESS_FIELDS}
+    assert check_changes(changes, LENGTHS) == changes
 
 
-# --- parse_changes -----------------------------------------------------------------------------------------
-
-
-def test_parse_changes_only_present_fields():
-    body = {"customer_id": "Acme", "city": "Abu Dhabi", "address_title": "X", "phone": "1", "pincode": "0042"}
-    assert parse_changes(body, LENGTHS) == {"city": "Abu Dhabi", "pincode": "0042"}
-    assert parse_changes({"customer_id": "Acme"}, LENGTHS) == {}
-
-
-def test_parse_changes_all_fields():
-    body = {f: f"value of {f}" for f in ADDRESS_FIELDS}
-    assert parse_changes(body, LENGTHS) == body
-
-
-def test_parse_changes_strips():
-    body = {"address_line1": "  12 Palm Road\t", "city": "\nDubai ", "pincode": " 00000 "}
-    assert parse_changes(body, LENGTHS) == {"address_line1": "12 Palm Road", "city": "Dubai", "pincode": "00000"}
+def test_check_changes_strips():
+    changes = {"address_line1": "  12 Palm Road\t", "city": "\nDubai ", "pincode": " 00000 "}
+    assert check_changes(changes, LENGTHS) == {"address_line1": "12 Palm Road", "city": "Dubai", "pincode": "00000"}
 
 
 @pytest.mark.parametrize("field", ["address_line2", "state", "pincode"])
 @pytest.mark.parametrize("value", [None, "", "   "])
-def test_parse_changes_blank_optional_clears(field, value):
-    assert parse_changes({field: value}, LENGTHS) == {field: None}
+def test_check_changes_blank_optional_clears(field, value):
+    assert check_changes({field: value}, LENGTHS) == {field: None}
 
 
 @pytest.mark.parametrize("field", ["address_line1", "city", "country"])
 @pytest.mark.parametrize("value", [None, "", "  \n "])
-def test_parse_changes_required_cannot_be_blanked(field, value):
+def test_check_changes_required_cannot_be_blanked(field, value):
     with pytest.raises(ValidationError) as err:
-        parse_changes({field: value}, LENGTHS)
-    assert err.value.message
+        check_changes({field: value}, LENGTHS)
+    assert err.value.message == f"{ADDRESS_LABELS[field]} cannot be empty."
 
 
-def test_parse_changes_lengths_come_from_the_mapping():
+def test_check_changes_lengths_come_from_the_columns():
     lengths = {**LENGTHS, "city": 5, "address_line1": 3}
-    assert parse_changes({"city": "abcde", "address_line1": "abc"}, lengths) == {
+    assert check_changes({"city": "abcde", "address_line1": "abc"}, lengths) == {
         "city": "abcde",
         "address_line1": "abc",
     }
+    with pytest.raises(ValidationError) as err:
+        check_changes({"city": "abcdef"}, lengths)
+    assert err.value.message == "City is too long: at most 5 characters are allowed."
     with pytest.raises(ValidationError):
-        parse_changes({"city": "abcdef"}, lengths)
-    with pytest.raises(ValidationError):
-        parse_changes({"address_line1": "abcd"}, lengths)
+        check_changes({"address_line1": "abcd"}, lengths)
 
 
-def test_parse_changes_length_is_counted_after_strip_and_in_characters():
+def test_check_changes_length_is_counted_after_strip_and_in_characters():
     lengths = {**LENGTHS, "city": 3}
-    assert parse_changes({"city": "  دبي  "}, lengths) == {"city": "دبي"}
-    assert parse_changes({"city": "🏠🏠🏠"}, lengths) == {"city": "🏠🏠🏠"}
+    assert check_changes({"city": "  دبي  "}, lengths) == {"city": "دبي"}
+    assert check_changes({"city": "🏠🏠🏠"}, lengths) == {"city": "🏠🏠🏠"}
 
 
-def test_parse_changes_default_limit_is_140_for_unlisted_columns():
-    assert parse_changes({"state": "s" * 140}, {}) == {"state": "s" * 140}
+def test_check_changes_without_a_column_length_the_doctype_limit_holds():
+    assert check_changes({"state": "s" * 140}, {}) == {"state": "s" * 140}
     with pytest.raises(ValidationError):
-        parse_changes({"state": "s" * 141}, {})
+        check_changes({"state": "s" * 141}, {})
+    wide = dict.fromkeys(ADDRESS_FIELDS, 1000)  # a wider column never lifts the DocType's own limit
+    with pytest.raises(ValidationError):
+        check_changes({"address_line1": "x" * 241}, wide)
 
 
-def test_parse_changes_real_column_sizes():
-    assert parse_changes({"address_line1": "x" * 240}, LENGTHS) == {"address_line1": "x" * 240}
+def test_check_changes_real_column_sizes():
+    assert check_changes({"address_line1": "x" * 240}, LENGTHS) == {"address_line1": "x" * 240}
     for field, limit in LENGTHS.items():
         with pytest.raises(ValidationError):
-            parse_changes({field: "x" * (limit + 1)}, LENGTHS)
-
-
-def test_parse_changes_integer_becomes_text():
-    assert parse_changes({"pincode": 12345, "address_line2": 0}, LENGTHS) == {"pincode": "12345", "address_line2": "0"}
-
-
-@pytest.mark.parametrize("value", [True, False, ["Dubai"], {"name": "Dubai"}, 1.5])
-@pytest.mark.parametrize("field", ["city", "pincode"])
-def test_parse_changes_non_text_rejected(field, value):
-    with pytest.raises(ValidationError) as err:
-        parse_changes({field: value}, LENGTHS)
-    assert err.value.message
+            check_changes({field: "x" * (limit + 1)}, LENGTHS)
 
 
 @pytest.mark.parametrize("field", ADDRESS_FIELDS)
-def test_parse_changes_nul_rejected(field):
+def test_check_changes_nul_rejected(field):
     with pytest.raises(ValidationError):
-        parse_changes({field: "a\x00b"}, LENGTHS)
+        check_changes({field: "a\x00b"}, LENGTHS)
 
 
-def test_parse_changes_one_bad_field_fails_the_whole_body():
+@pytest.mark.parametrize("field", ADDRESS_FIELDS)
+def test_check_changes_markup_rejected(field):
+    with pytest.raises(ValidationError) as err:
+        check_changes({field: "<b>x</b>"}, LENGTHS)
+    assert err.value.message == f"{ADDRESS_LABELS[field]} cannot contain angle brackets."
+
+
+def test_check_changes_one_bad_field_fails_the_whole_set():
     with pytest.raises(ValidationError):
-        parse_changes({"city": "Dubai", "pincode": "1" * 141}, LENGTHS)
+        check_changes({"city": "Dubai", "pincode": "1" * 141}, LENGTHS)
 
 
 # --- render_address ----------------------------------------------------------------------------------------

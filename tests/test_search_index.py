@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.search import CustomerSearch, fold, pair_tokens
+from erpnext_medusa.store.sql.grams import fold, pair_tokens
+from erpnext_medusa.store.sql.search import CustomerSearch
 from tests.helpers import execute, rows
 
 INSERT = (

@@ -20,64 +20,41 @@ from typing import Any
 
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.audit import CREATE_ADDRESS, FORK_ADDRESS, UPDATE_ADDRESS, AuditEntry
+from erpnext_medusa.domain.doctypes import field_length
 from erpnext_medusa.domain.errors import DoesNotExistError, PermissionError, ValidationError
-from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Link, Stamp
-from erpnext_medusa.domain.text import storable
-from erpnext_medusa.store.base import Store, Transaction
+from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS, Address, Customer, Link, Stamp
+from erpnext_medusa.domain.ports import Store, Transaction
+from erpnext_medusa.domain.text import check_length, required_name, storable
 
-SUCCESS_MESSAGE = "Address updated successfully"
 REQUIRED_FIELDS = ("address_line1", "city", "country")
-_LABELS = {
-    "address_line1": "Address Line 1",
-    "address_line2": "Address Line 2",
-    "city": "City",
-    "state": "State",
-    "country": "Country",
-    "pincode": "Postal Code",
-}
 # Columns a copy of an Address must not inherit from the original.
 _NOT_COPIED = {"creation", "owner", "modified_by", "docstatus", "idx", "_user_tags", "_comments", "_assign",
                "_liked_by", "_seen"}  # fmt: skip
 
 
-def require_customer_id(body: Mapping[str, Any]) -> str:
-    value = body.get("customer_id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError("Customer ID is required.")
-    return storable("Customer ID", value.strip())
+def check_changes(changes: Mapping[str, str | None], lengths: Mapping[str, int]) -> dict[str, str | None]:
+    """The address fields to change, cleaned and checked (fields not in ``changes`` are left alone).
 
-
-def parse_changes(body: Mapping[str, Any], lengths: Mapping[str, int]) -> dict[str, str | None]:
-    """The address fields present in ``body``, cleaned and checked; absent fields are not in the result.
-
-    Strings are stripped; null or blank clears an optional field; whole numbers are taken as text (postal
-    codes often arrive as numbers). Required fields cannot be cleared; lengths follow the database columns.
+    Text is stripped; None or blank clears an optional field. Required fields cannot be cleared; lengths follow
+    the database columns (``lengths``), never more than the DocType allows; markup is refused, since a guest may
+    call this and ERPNext renders addresses as HTML.
     """
-    changes: dict[str, str | None] = {}
+    checked: dict[str, str | None] = {}
     for field in ADDRESS_FIELDS:
-        if field not in body:
+        if field not in changes:
             continue
-        value = body[field]
-        label = _LABELS[field]
-        if value is None:
-            text = None
-        elif isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-            text = str(value).strip() or None
-        else:
-            raise ValidationError(f"{label} must be text.")
+        label = ADDRESS_LABELS[field]
+        text = (changes[field] or "").strip() or None
         if text is None and field in REQUIRED_FIELDS:
             raise ValidationError(f"{label} cannot be empty.")
         if text is not None:
             storable(label, text)
-            if "<" in text or ">" in text:  # a guest endpoint: no markup into ERPNext's HTML views
+            if "<" in text or ">" in text:
                 raise ValidationError(f"{label} cannot contain angle brackets.")
-            limit = lengths.get(field, 140)
-            if len(text) > limit:
-                raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
-        changes[field] = text
-    return changes
+            allowed = field_length("Address", field)
+            check_length(label, text, min(allowed, lengths.get(field, allowed)))
+        checked[field] = text
+    return checked
 
 
 def choose_address(customer: Customer, addresses: Sequence[Address]) -> Address | None:
@@ -119,7 +96,7 @@ def _resolve_country(tx: Transaction, changes: dict[str, str | None]) -> None:
 
 
 def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None], stamp: Stamp) -> None:
-    missing = [_LABELS[f] for f in REQUIRED_FIELDS if not changes.get(f)]
+    missing = [ADDRESS_LABELS[f] for f in REQUIRED_FIELDS if not changes.get(f)]
     if missing:
         raise ValidationError(f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}.")
     name = naming.address_name(tx, customer.customer_name, "Billing")
@@ -177,15 +154,20 @@ def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, 
 
 
 def update_billing_address(
-    store: Store, body: Mapping[str, Any], stamp: Stamp, *, owner_medusa_id: str | None = None
+    store: Store,
+    customer_id: str,
+    changes: Mapping[str, str | None],
+    stamp: Stamp,
+    *,
+    owner_medusa_id: str | None = None,
 ) -> None:
-    """Change the fields present in ``body`` on the Customer's billing address, all or nothing.
+    """Change the given fields (None clears one) of the Customer's billing address, all or nothing.
 
     With ``owner_medusa_id`` (a Medusa customer's own token), only the Customer carrying that medusa_id may be
     changed: any other, or one that does not exist, is a PermissionError (which does not tell them apart).
     """
-    customer_id = require_customer_id(body)
-    changes = parse_changes(body, store.column_lengths("Address"))
+    customer_id = required_name("Customer ID", customer_id.strip())
+    changes = check_changes(changes, store.column_lengths("Address"))
 
     def work(tx: Transaction) -> None:
         customer = tx.get_customer(customer_id, lock=True)

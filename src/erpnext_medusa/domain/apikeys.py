@@ -9,12 +9,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import AuthenticationError, ValidationError
-from erpnext_medusa.store.base import ApiKeyRecord, ApiKeyStore
+from erpnext_medusa.domain.ports import ApiKeyRecord, ApiKeyStore
 
 #: How often last_used_at is written for a key in use (a write per request would be wasteful).
 LAST_USED_GRANULARITY = timedelta(minutes=1)
-_USER_MAX = 140
+_USER_MAX = NAME_LENGTH  # a user's name, as ERPNext's tabUser.name
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from erpnext_medusa.domain.errors import ValidationError
 from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.domain.ports import Store
 from erpnext_medusa.domain.text import storable
-from erpnext_medusa.store.base import Store
-
-NO_MATCH_MESSAGE = "No relevant customers found"
 
 
 def search_words(name: str | None) -> list[str]:

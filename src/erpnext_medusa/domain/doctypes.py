@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Frappe's varchar(140): a document's name, and every Data, Link and Select field unless it says otherwise.
+NAME_LENGTH = 140
+
 
 @dataclass(frozen=True)
 class Field:
     name: str
     kind: str = "data"  # data | check | select | link | text | email
-    length: int = 140
+    length: int = NAME_LENGTH
     required: bool = False
     options: tuple[str, ...] = ()
     target: str | None = None  # the DocType a Link points to
@@ -113,3 +116,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 STANDARD_KEYS = frozenset({"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus",
                            "idx", "parent", "parentfield", "parenttype", "_user_tags", "_comments",
                            "_assign", "_liked_by", "_seen"})  # fmt: skip
+
+
+def field_length(doctype: str, name: str) -> int:
+    """The most characters the DocType's field may hold (a database column may allow fewer)."""
+    return next(field.length for field in FIELDS[doctype] if field.name == name)

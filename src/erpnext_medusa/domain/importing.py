@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from erpnext_medusa.domain import naming
-from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, STANDARD_KEYS, Field
+from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, NAME_LENGTH, STANDARD_KEYS, Field
 from erpnext_medusa.domain.errors import InvalidDocumentError, ValidationError
 from erpnext_medusa.domain.models import Link, Stamp
+from erpnext_medusa.domain.ports import Store, Transaction
 from erpnext_medusa.domain.text import storable
-from erpnext_medusa.store.base import Store, Transaction
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _TRUE = {1, "1", "true", "True"}
@@ -122,7 +122,7 @@ def _clean_document(
             row[field.name] = value
     if name is not None:
         try:
-            row["name"] = _clean_value(Field("name"), name, naming.NAME_LENGTH)
+            row["name"] = _clean_value(Field("name"), name, NAME_LENGTH)
         except ValueError as exc:
             raise InvalidDocumentError(position, name, "name", str(exc)) from None
     return row
@@ -145,7 +145,7 @@ def _lead_fields(row: dict[str, Any], position: int) -> None:
                 "first_name",
                 "a Lead requires either a person's name or an organization's name",
             )
-    row["lead_name"] = row["lead_name"][: naming.NAME_LENGTH]
+    row["lead_name"] = row["lead_name"][:NAME_LENGTH]
     row.setdefault("title", row.get("company_name") or row["lead_name"])
 
 
@@ -225,17 +225,7 @@ class _Importer:
         for position, doctype, row in batch:
             by_doctype.setdefault(doctype, []).append((position, row))
         for doctype, items in by_doctype.items():
-            rows = [row for _, row in items]
-            names = [row["name"] for row in rows]
-            medusa_ids = [row["medusa_id"] for row in rows if doctype == "Customer" and row.get("medusa_id")]
-            clear = (
-                len(set(names)) == len(names)
-                and len(set(medusa_ids)) == len(medusa_ids)
-                and not self.tx.any_stored(doctype, names)
-                and not (medusa_ids and self.tx.customers_with_medusa_ids(medusa_ids))
-                and self.tx.insert_documents(doctype, rows, self.stamp)
-            )
-            if clear:
+            if self.tx.insert_batch(doctype, [row for _, row in items], self.stamp):
                 for position, row in items:
                     self._note(position, doctype, row)
                 continue

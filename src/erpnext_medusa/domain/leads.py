@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from erpnext_medusa.domain.audit import LINK_LEAD, AuditEntry
 from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationError
-from erpnext_medusa.domain.models import Stamp
-from erpnext_medusa.domain.text import storable
-from erpnext_medusa.store.base import Store, Transaction
+from erpnext_medusa.domain.models import Customer, Stamp
+from erpnext_medusa.domain.ports import Store, Transaction
+from erpnext_medusa.domain.text import required_name
+
+
+def _linked_to_another_id(customer: Customer) -> ValidationError:
+    return ValidationError(f"Customer {customer.name} is already linked to a different Medusa ID: {customer.medusa_id}")
 
 
 def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> None:
@@ -16,12 +20,8 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
     carries that id; the Customer carries no other id. Linking the same pair again changes nothing. The
     database's unique index on medusa_id decides between concurrent requests: exactly one wins.
     """
-    if not customer or not customer.strip():
-        raise ValidationError("Customer is required.")
-    if not lead or not lead.strip():
-        raise ValidationError("Lead is required.")
-    storable("Customer", customer)
-    storable("Lead", lead)
+    customer = required_name("Customer", customer)
+    lead = required_name("Lead", lead)
 
     def work(tx: Transaction) -> None:
         current = tx.get_customer(customer, lock=True)
@@ -36,12 +36,11 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
         if holder is not None and holder != current.name:
             raise MedusaIdLinkedElsewhereError(holder)
         if current.medusa_id and current.medusa_id != found.medusa_id:
-            raise ValidationError(
-                f"Customer {current.name} is already linked to a different Medusa ID: {current.medusa_id}"
-            )
+            raise _linked_to_another_id(current)
         if current.medusa_id == found.medusa_id and current.lead_name == found.name:
             return  # already linked to this Lead: nothing to change
-        tx.link_customer(current.name, found.medusa_id, found.name, stamp)
+        if not tx.link_customer(current.name, found.medusa_id, found.name, stamp):
+            raise _linked_to_another_id(tx.get_customer(current.name) or current)  # linked since it was read
         tx.record_audit(
             AuditEntry.start(LINK_LEAD, stamp, current.name).touch(
                 "Customer",

@@ -7,6 +7,15 @@ from datetime import datetime
 
 #: The address fields a storefront may change through update_address, in display order.
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "country", "pincode")
+#: Their labels in ERPNext, as messages name them.
+ADDRESS_LABELS = {
+    "address_line1": "Address Line 1",
+    "address_line2": "Address Line 2",
+    "city": "City",
+    "state": "State",
+    "country": "Country",
+    "pincode": "Postal Code",
+}
 
 
 @dataclass(frozen=True)

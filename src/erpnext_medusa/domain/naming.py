@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from erpnext_medusa.store.base import Transaction
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
+from erpnext_medusa.domain.ports import NameSource
 
-NAME_LENGTH = 140
 #: Longest base that still fits " - " and a six-digit suffix.
 _SUFFIXED_LENGTH = NAME_LENGTH - 9
 LEAD_SERIES = "CRM-LEAD-.YYYY.-"
 
 
-def _taken(tx: Transaction, doctype: str, name: str) -> bool:
+def _taken(tx: NameSource, doctype: str, name: str) -> bool:
     return bool(tx.stored_names(doctype, [name]))
 
 
-def customer_name(tx: Transaction, customer_name: str) -> str:
+def customer_name(tx: NameSource, customer_name: str) -> str:
     """ERPNext's default "Customer Name" naming: the name itself, or ``<name> - N`` on a clash, where N is
     one more than the highest numeric suffix in use. A name too long for a suffix is shortened first."""
     base = customer_name.strip()[:NAME_LENGTH]
@@ -35,7 +35,7 @@ def customer_name(tx: Transaction, customer_name: str) -> str:
     return f"{prefix}{number}"
 
 
-def lead_name(tx: Transaction, at: datetime) -> str:
+def lead_name(tx: NameSource, at: datetime) -> str:
     """``CRM-LEAD-YYYY-#####`` from ERPNext's naming-series counter, skipping names already in use."""
     prefix = LEAD_SERIES.replace(".YYYY.", f"{at.year:04d}")
     while True:  # skip numbers taken by Leads that were named by hand (or imported with their names)
@@ -44,7 +44,7 @@ def lead_name(tx: Transaction, at: datetime) -> str:
             return candidate
 
 
-def address_name(tx: Transaction, title: str, address_type: str) -> str:
+def address_name(tx: NameSource, title: str, address_type: str) -> str:
     """``<title>-<type>``; on a clash ``<title>-<type>-N`` from the tabSeries counter ``<title>-<type>-``.
     The title is stripped (as ERPNext does) and shortened so the name always fits varchar(140)."""
     kind = address_type.strip()

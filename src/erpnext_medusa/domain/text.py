@@ -16,3 +16,17 @@ def storable(label: str, value: str) -> str:
     if _UNSTORABLE.search(value):
         raise ValidationError(f"{label} contains a character that is not allowed.")
     return value
+
+
+def check_length(label: str, value: str, limit: int) -> str:
+    """``value`` unchanged, or a ValidationError when it has more than ``limit`` characters."""
+    if len(value) > limit:
+        raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
+    return value
+
+
+def required_name(label: str, value: str) -> str:
+    """``value`` unchanged, or a ValidationError when it is blank or not storable."""
+    if not value.strip():
+        raise ValidationError(f"{label} is required.")
+    return storable(label, value)

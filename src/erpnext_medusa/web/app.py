@@ -27,11 +27,11 @@ from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe, openapi
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address
-from erpnext_medusa.web.methods import METHODS, Context
+from erpnext_medusa.web.methods import METHODS
 from erpnext_medusa.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
-from erpnext_medusa.web.openapi import operation
 from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, make_limiter
+from erpnext_medusa.web.registry import Context
 
 log = logging.getLogger(__name__)
 _ALL_VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
@@ -75,7 +75,7 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
             verdict = guard.limiter.hit(f"{method.path}:{incoming.client}")
             if not verdict.allowed:
                 raise TooManyRequestsError(verdict.retry_after)
-        admitted = guard.policy.admit(method.path, incoming.storefront_key, bearer)
+        admitted = guard.policy.admit(method, incoming.storefront_key, bearer)
         owner = admitted.medusa_actor
         origin = Origin(incoming.client, admitted.storefront_key, admitted.medusa_actor, origin.request_id)
     context = Context(services=services, user=user, call=call, origin=origin, owner_medusa_id=owner)
@@ -97,6 +97,13 @@ async def _method_endpoint(request: Request) -> Response:
         ),
     )
     return await run_in_threadpool(_dispatch, services, request.app.state.guard, call, incoming)
+
+
+async def _index(_request: Request) -> Response:
+    """``GET /``: where to read about the API."""
+    return JSONResponse(
+        {"service": "erpnext-medusa", "version": __version__, "docs": "/docs", "openapi": "/openapi.json"}
+    )
 
 
 async def _service_error(_request: Request, exc: Exception) -> Response:
@@ -137,7 +144,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     """Build the application. Without arguments the settings come from the environment."""
     if services is None:
         services = Services.from_settings(settings or get_settings())
-    owned = services
     config = services.settings
     logs.install(config.secrets())
 
@@ -145,11 +151,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         pruner = None
         if config.audit_retention_days is not None:
-            pruner = asyncio.create_task(_prune_audit_periodically(owned))
+            pruner = asyncio.create_task(_prune_audit_periodically(services))
         yield
         if pruner is not None:
             pruner.cancel()
-        owned.close()
+        services.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -170,18 +176,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    for method in METHODS.values():
-        for verb in method.documented_verbs:
+    for method in METHODS:
+        for verb in method.verbs:
             app.add_api_route(
                 f"/api/method/{method.path}",
                 _method_endpoint,
                 methods=[verb],
                 summary=method.summary,
                 operation_id=f"{method.path.replace('.', '_')}_{verb.lower()}",
-                openapi_extra=operation(method.path, method.allow_guest),
+                openapi_extra=openapi.operation(method, config),
                 response_model=None,
             )
     app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
+    app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
     openapi.install(app)
 
     return app

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from erpnext_medusa.domain.apikeys import authenticate
 from erpnext_medusa.domain.errors import AuthenticationError, InvalidAuthorizationToken
-from erpnext_medusa.store.base import ApiKeyStore
+from erpnext_medusa.domain.ports import ApiKeyStore
 
 GUEST = "Guest"
 

@@ -10,7 +10,7 @@ import html
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -24,35 +24,55 @@ ALLOWED_VERBS = frozenset({"GET", "POST", "PUT", "DELETE"})
 _CONSUMED = ("_", "sid", "csrf_token", "cmd")
 
 
+class _NotJson:
+    """The body of a call that is not JSON (or is empty)."""
+
+
+NOT_JSON = _NotJson()
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body.strip():
+        return NOT_JSON
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return NOT_JSON
+
+
 @dataclass(frozen=True)
 class Call:
-    """One request to ``/api/method/<method>``, with what Frappe would build from it."""
+    """One request to ``/api/method/<method>``, read once into what Frappe would build from it."""
 
     method: str
     verb: str
-    body: bytes
-    is_json: bool
-    form_fields: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
+    #: The body parsed as JSON whatever its content type (:data:`NOT_JSON` when it is not).
+    json_body: Any
+    #: Frappe's ``form_dict``: a JSON object body alone, else query string overlaid with form fields. None
+    #: when a JSON body is neither an object nor a list (Frappe refuses such arguments).
+    args: dict[str, Any] | None
 
-    def args(self) -> dict[str, Any]:
-        """Frappe's ``form_dict``: a JSON object body alone, else query string overlaid with form fields."""
-        if self.is_json and self.body.strip():
-            try:
-                data = json.loads(self.body)
-            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-                raise ValidationError("Invalid request arguments") from None
-            if isinstance(data, dict):
-                args = dict(data)
-            elif isinstance(data, list):
-                args = {"data": data}
-            else:
-                raise ValidationError("Invalid request arguments")
+
+def _form_dict(is_json: bool, body: bytes, parsed: Any, query: dict[str, str], form: dict[str, str]) -> Any:
+    if is_json and body.strip():
+        if isinstance(parsed, dict):
+            args = dict(parsed)
+        elif isinstance(parsed, list):
+            args = {"data": parsed}
         else:
-            args = {**self.query, **self.form_fields}
-        for key in _CONSUMED:
-            args.pop(key, None)
-        return args
+            return None
+    else:
+        args = {**query, **form}
+    for key in _CONSUMED:
+        args.pop(key, None)
+    return args
+
+
+def arguments(call: Call) -> dict[str, Any]:
+    """The call's arguments, or the ValidationError Frappe answers for a JSON body it cannot use."""
+    if call.args is None:
+        raise ValidationError("Invalid request arguments")
+    return call.args
 
 
 async def read_call(request: Request, method: str) -> Call:
@@ -68,13 +88,12 @@ async def read_call(request: Request, method: str) -> Call:
     query: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         query.setdefault(key, value)
+    parsed = _parse_json(body)
     return Call(
         method=method,
         verb=request.method.upper(),
-        body=body,
-        is_json=is_json,
-        form_fields=form_fields,
-        query=query,
+        json_body=parsed,
+        args=_form_dict(is_json, body, parsed, query, form_fields),
     )
 
 

@@ -7,26 +7,21 @@ held to their columns' lengths by the domain.
 from __future__ import annotations
 
 from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import ValidationError
-from erpnext_medusa.store.sql.tables import VARCHAR_LEN
-
-#: Names (a Customer's, a Lead's) are varchar(140) in ERPNext: a longer one cannot exist.
-NAME_LENGTH = VARCHAR_LEN
-
-
-def check_length(label: str, value: str | None, limit: int) -> str | None:
-    if value is not None and len(value) > limit:
-        raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
-    return value
+from erpnext_medusa.domain.text import check_length
 
 
 def check_search(name: str | None, settings: Settings) -> str | None:
     """The typeahead text: no longer than a customer_name column, and at most ``max_search_words`` words."""
+    if name is None:
+        return None
     check_length("name", name, min(settings.max_text_length, NAME_LENGTH))
-    if name is not None and len(name.split()) > settings.max_search_words:
+    if len(name.split()) > settings.max_search_words:
         raise ValidationError(f"name has too many words: at most {settings.max_search_words} are allowed.")
     return name
 
 
 def check_name(label: str, value: str | None) -> str | None:
-    return check_length(label, value, NAME_LENGTH)
+    """A document's name: Customer and Lead names are varchar(140) in ERPNext, so a longer one cannot exist."""
+    return None if value is None else check_length(label, value, NAME_LENGTH)

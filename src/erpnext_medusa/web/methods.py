@@ -1,55 +1,37 @@
-"""The whitelisted methods: Frappe's dotted paths mapped to domain operations.
+"""The whitelisted methods: Frappe's dotted paths mapped to domain operations, and the one registry of them.
 
-Each handler turns Frappe-style arguments into one domain call and returns the value that goes into
-``{"message": ...}``. The one documented quirk of the contract lives here: ``update_address`` answers its
-failures with HTTP 200 and ``{"message": {"error": "..."}}`` instead of an error status.
+Each handler reads its call once into typed arguments, makes one domain call and returns the value that goes
+into ``{"message": ...}``. The wire's strings live here, and so does the one documented quirk of the contract:
+``update_address`` answers its failures with HTTP 200 and ``{"message": {"error": "..."}}``.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from erpnext_medusa.domain.addresses import SUCCESS_MESSAGE, update_billing_address
-from erpnext_medusa.domain.customers import NO_MATCH_MESSAGE, fetch_unlinked_customers
+from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_address
+from erpnext_medusa.domain.customers import fetch_unlinked_customers
+from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
 from erpnext_medusa.domain.errors import AuthenticationError, PermissionError, ServiceError, ValidationError
 from erpnext_medusa.domain.leads import link_medusa_lead
-from erpnext_medusa.domain.models import Origin, Stamp
-from erpnext_medusa.services import Services
+from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
+from erpnext_medusa.domain.text import required_name
 from erpnext_medusa.web import limits
-from erpnext_medusa.web.frappe import Call
+from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments
+from erpnext_medusa.web.registry import Context, Method, Registry, Schema
+
+NO_MATCH_MESSAGE = "No relevant customers found"
+SUCCESS_MESSAGE = "Address updated successfully"
+NOT_AN_OBJECT = "Request body must be a JSON object."
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 #: Larger paging numbers are refused rather than passed to the database (they overflow its integers).
 _LARGEST = 2**31 - 1
 
 
-@dataclass(frozen=True)
-class Context:
-    services: Services
-    user: str
-    call: Call
-    origin: Origin = field(default_factory=Origin)
-    #: A Medusa customer token's actor_id: the only Customer whose address this call may change.
-    owner_medusa_id: str | None = None
-
-    def stamp(self) -> Stamp:
-        return self.services.stamp(self.user, self.origin)
-
-
-@dataclass(frozen=True)
-class Method:
-    path: str
-    handler: Callable[[Context], Any]
-    allow_guest: bool
-    summary: str
-    #: A guest endpoint: the guest access policy and the rate limits apply to guests calling it.
-    guest_endpoint: bool = False
-    #: Verbs shown in the OpenAPI document (every Frappe verb is accepted all the same).
-    documented_verbs: tuple[str, ...] = ("GET", "POST")
+# --- reading arguments ---------------------------------------------------------------------------------------
 
 
 def _text_arg(args: dict[str, Any], key: str) -> str | None:
@@ -82,6 +64,39 @@ def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class AddressUpdate:
+    """An update_address body: the Customer, and the address fields it sends (None clears one)."""
+
+    customer_id: str
+    changes: dict[str, str | None]
+
+
+def _address_text(field: str, value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):  # postal codes often arrive as numbers
+        return str(value)
+    raise ValidationError(f"{ADDRESS_LABELS[field]} must be text.")
+
+
+def read_address_update(call: Call) -> AddressUpdate:
+    """The body of update_address, which is JSON whatever its content type."""
+    body = call.json_body
+    if body is NOT_JSON or not isinstance(body, dict):
+        raise ValidationError(NOT_AN_OBJECT)
+    customer_id = body.get("customer_id")
+    if isinstance(customer_id, int) and not isinstance(customer_id, bool):
+        customer_id = str(customer_id)
+    if not isinstance(customer_id, str):
+        customer_id = ""
+    customer_id = required_name("Customer ID", limits.check_name("Customer ID", customer_id.strip()) or "")
+    return AddressUpdate(customer_id, {f: _address_text(f, body[f]) for f in ADDRESS_FIELDS if f in body})
+
+
+# --- handlers ------------------------------------------------------------------------------------------------
+
+
 def ping(ctx: Context) -> str:
     return "pong"
 
@@ -91,33 +106,24 @@ def get_logged_user(ctx: Context) -> str:
 
 
 def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
-    args = ctx.call.args()
+    args = arguments(ctx.call)
+    settings = ctx.services.settings
     rows = fetch_unlinked_customers(
         ctx.services.store,
-        limits.check_search(_text_arg(args, "name"), ctx.services.settings),
+        limits.check_search(_text_arg(args, "name"), settings),
         limit=_int_arg(args, "limit", "limit_page_length"),
         offset=_int_arg(args, "limit_start"),
-        cap=ctx.services.settings.fetch_max_results,
+        cap=settings.fetch_max_results,
     )
     return [asdict(row) for row in rows] or NO_MATCH_MESSAGE
 
 
-def _json_object_body(call: Call) -> dict[str, Any]:
-    try:
-        data = json.loads(call.body) if call.body.strip() else None
-    except (ValueError, RecursionError):
-        data = None
-    if not isinstance(data, dict):
-        raise ValidationError("Request body must be a JSON object.")
-    return data
-
-
 def update_address(ctx: Context) -> dict[str, str] | str:
     try:
-        body = _json_object_body(ctx.call)
-        if isinstance(body.get("customer_id"), str):
-            limits.check_name("Customer ID", body["customer_id"].strip())
-        update_billing_address(ctx.services.store, body, ctx.stamp(), owner_medusa_id=ctx.owner_medusa_id)
+        update = read_address_update(ctx.call)
+        update_billing_address(
+            ctx.services.store, update.customer_id, update.changes, ctx.stamp(), owner_medusa_id=ctx.owner_medusa_id
+        )
     except (PermissionError, AuthenticationError):  # a refusal keeps Frappe's status, as on every endpoint
         raise
     except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object (plain text)
@@ -126,7 +132,7 @@ def update_address(ctx: Context) -> dict[str, str] | str:
 
 
 def link_lead(ctx: Context) -> dict[str, str]:
-    args = ctx.call.args()
+    args = arguments(ctx.call)
     link_medusa_lead(
         ctx.services.store,
         limits.check_name("Customer", _text_arg(args, "customer")) or "",
@@ -136,31 +142,108 @@ def link_lead(ctx: Context) -> dict[str, str]:
     return {"status": "success"}
 
 
-METHODS: dict[str, Method] = {
-    m.path: m
-    for m in (
-        Method("ping", ping, True, "Health check: answers pong."),
-        Method("frappe.auth.get_logged_user", get_logged_user, False, "The user the API key belongs to."),
-        Method(
-            "medusa_integration.api.fetch_all_customers",
-            fetch_all_customers,
-            True,
-            "Enabled Customers not yet linked to Medusa, filtered by a typeahead name.",
-            guest_endpoint=True,
-        ),
-        Method(
-            "medusa_integration.api.update_address",
-            update_address,
-            True,
-            "Change fields of a Customer's billing address (JSON body).",
-            guest_endpoint=True,
-            documented_verbs=("POST",),
-        ),
-        Method(
-            "medusa_integration.utils.link_medusa_lead",
-            link_lead,
-            False,
-            "Link a Medusa Lead to an existing Customer.",
-        ),
-    )
+# --- the registry --------------------------------------------------------------------------------------------
+
+
+def _query(name: str, description: str, schema: Schema) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+_NAME = {"type": "string", "maxLength": NAME_LENGTH}
+_CUSTOMER = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "customer_name": {"type": "string"},
+        "email_id": {"type": ["string", "null"]},
+        "mobile_no": {"type": ["string", "null"]},
+    },
+    "required": ["name", "customer_name", "email_id", "mobile_no"],
 }
+_PAGING = {"type": "integer", "minimum": 0, "maximum": _LARGEST}
+_ADDRESS_BODY = {
+    "type": "object",
+    "properties": {
+        "customer_id": _NAME,
+        **{f: {"type": ["string", "null"], "maxLength": field_length("Address", f)} for f in ADDRESS_FIELDS},
+    },
+    "required": ["customer_id"],
+}
+_LINK_ARGS = {"type": "object", "properties": {"customer": _NAME, "lead": _NAME}}
+
+METHODS = Registry(
+    Method("ping", ping, "Health check: answers pong.", allow_guest=True, result={"type": "string", "const": "pong"}),
+    Method(
+        "frappe.auth.get_logged_user",
+        get_logged_user,
+        "The user the API key belongs to.",
+        result={"type": "string"},
+        errors=(403,),
+    ),
+    Method(
+        "medusa_integration.api.fetch_all_customers",
+        fetch_all_customers,
+        "Enabled Customers not yet linked to Medusa, filtered by a typeahead name.",
+        description=(
+            "Every whitespace-separated word of `name` must occur in customer_name (case-insensitive, literal "
+            "substring). At most {max_search_words} words and {name_length} characters. Ordered by "
+            "customer_name, then name; at most {fetch_max_results} rows per call, paged with `limit` and "
+            f'`limit_start`. No match answers the text "{NO_MATCH_MESSAGE}".'
+        ),
+        allow_guest=True,
+        guest_endpoint=True,
+        parameters=(
+            _query("name", "Typeahead words.", {"type": "string", "maxLength": NAME_LENGTH}),
+            _query("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", _PAGING),
+            _query("limit_page_length", "Alias of limit.", _PAGING),
+            _query("limit_start", "Rows to skip.", _PAGING),
+        ),
+        result={"oneOf": [{"type": "array", "items": _CUSTOMER}, {"type": "string", "const": NO_MATCH_MESSAGE}]},
+        errors=(403, 417, 429),
+    ),
+    Method(
+        "medusa_integration.api.update_address",
+        update_address,
+        "Change fields of a Customer's billing address (JSON body).",
+        description=(
+            "Only the fields sent change; null or blank clears an optional one, and "
+            f"{', '.join(REQUIRED_FIELDS)} cannot be cleared. The address changed is the Customer's primary "
+            "address, else its preferred Billing address, else its most recently modified one; with none, one "
+            "is created when address_line1, city and country are sent. Country is a name or ISO code. Fields "
+            'may not contain < or >. Failures answer HTTP 200 with {"message": {"error": "..."}}; refusals '
+            "(guest policy, rate limit) keep their status."
+        ),
+        allow_guest=True,
+        guest_endpoint=True,
+        medusa_token=True,
+        verbs=("POST",),
+        request_body={"required": True, "content": {"application/json": {"schema": _ADDRESS_BODY}}},
+        result={
+            "oneOf": [
+                {"type": "string", "const": SUCCESS_MESSAGE},
+                {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
+            ]
+        },
+        errors=(403, 429),
+    ),
+    Method(
+        "medusa_integration.utils.link_medusa_lead",
+        link_lead,
+        "Link a Medusa Lead to an existing Customer.",
+        description=(
+            "Copies the Lead's medusa_id onto the Customer and sets the Lead as its lead_name. Refused when the "
+            "Customer does not exist (404), the Lead does not exist or has no medusa_id, the id is on another "
+            "Customer, or the Customer carries another id (417). Linking the same pair again changes nothing."
+        ),
+        parameters=(_query("customer", "Customer name", _NAME), _query("lead", "Lead name", _NAME)),
+        request_body={
+            "required": False,
+            "content": {
+                "application/json": {"schema": _LINK_ARGS},
+                "application/x-www-form-urlencoded": {"schema": _LINK_ARGS},
+            },
+        },
+        result={"type": "object", "properties": {"status": {"type": "string", "const": "success"}}},
+        errors=(403, 404, 417),
+    ),
+)

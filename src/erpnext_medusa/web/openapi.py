@@ -1,11 +1,17 @@
-"""OpenAPI descriptions of the method routes (arguments are read the Frappe way, so they are described
-here rather than declared as FastAPI parameters)."""
+"""The OpenAPI document, built from the method registry: arguments are read the Frappe way, so each method's
+parameters, body and answers are described by its registry entry rather than declared as FastAPI parameters.
+The limits it states are the ones the running server enforces."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+
+from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
+from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER
+from erpnext_medusa.web.registry import Method
 
 _ERROR = {
     "type": "object",
@@ -18,132 +24,9 @@ _ERROR = {
     },
     "required": ["exc_type"],
 }
-
-
-def _query(name: str, description: str, type_: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": type_}}  # fmt: skip
-
-
-def _json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties, "required": required}
-    return {
-        "required": False,
-        "content": {
-            "application/json": {"schema": schema},
-            "application/x-www-form-urlencoded": {"schema": schema},
-        },
-    }
-
-
-def _message(schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "200": {
-            "description": "Success: Frappe's envelope",
-            "content": {
-                "application/json": {
-                    "schema": {"type": "object", "properties": {"message": schema}, "required": ["message"]}
-                }
-            },
-        }
-    }
-
-
 _RETRY_AFTER = {
     "Retry-After": {"description": "Seconds until the client may call again.", "schema": {"type": "integer"}}
 }
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    """Frappe error bodies for ``codes``; 413 (request too large) can answer any operation."""
-    responses: dict[str, Any] = {}
-    for code in sorted({*codes, 413}):
-        response: dict[str, Any] = {"description": "Frappe error", "content": {"application/json": {"schema": _ERROR}}}
-        if code == 429:
-            response["headers"] = _RETRY_AFTER
-        responses[str(code)] = response
-    return responses
-
-
-_CUSTOMER = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"},
-        "customer_name": {"type": "string"},
-        "email_id": {"type": ["string", "null"]},
-        "mobile_no": {"type": ["string", "null"]},
-    },
-    "required": ["name", "customer_name", "email_id", "mobile_no"],
-}
-_TEXT = {"type": ["string", "null"], "maxLength": 240}
-
-_OPERATIONS: dict[str, dict[str, Any]] = {
-    "ping": {"responses": {**_message({"type": "string", "const": "pong"}), **_errors(400, 401)}},
-    "frappe.auth.get_logged_user": {"responses": {**_message({"type": "string"}), **_errors(400, 401, 403)}},
-    "medusa_integration.api.fetch_all_customers": {
-        "parameters": [
-            _query(
-                "name",
-                "Typeahead: every whitespace-separated word must occur in customer_name (case-insensitive substring).",
-            ),
-            _query("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", "integer"),
-            _query("limit_page_length", "Alias of limit.", "integer"),
-            _query("limit_start", "Rows to skip.", "integer"),
-        ],
-        "responses": {
-            **_message(
-                {
-                    "oneOf": [
-                        {"type": "array", "items": _CUSTOMER},
-                        {"type": "string", "const": "No relevant customers found"},
-                    ]
-                }
-            ),
-            **_errors(400, 401, 403, 417, 429),
-        },
-    },
-    "medusa_integration.api.update_address": {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "customer_id": {"type": "string"},
-                            **{
-                                f: _TEXT
-                                for f in ("address_line1", "address_line2", "city", "state", "country", "pincode")
-                            },
-                        },
-                        "required": ["customer_id"],
-                    }
-                }
-            },
-        },
-        "responses": {
-            **_message(
-                {
-                    "oneOf": [
-                        {"type": "string", "const": "Address updated successfully"},
-                        {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
-                    ]
-                }
-            ),
-            **_errors(400, 401, 403, 429),
-        },
-    },
-    "medusa_integration.utils.link_medusa_lead": {
-        "parameters": [_query("customer", "Customer name"), _query("lead", "Lead name")],
-        "requestBody": _json_body({"customer": {"type": "string"}, "lead": {"type": "string"}}, []),
-        "responses": {
-            **_message({"type": "object", "properties": {"status": {"type": "string", "const": "success"}}}),
-            **_errors(400, 401, 403, 404, 417),
-        },
-    },
-}
-
-
 SECURITY_SCHEMES = {
     "token": {
         "type": "apiKey",
@@ -155,25 +38,69 @@ SECURITY_SCHEMES = {
     "storefrontKey": {
         "type": "apiKey",
         "in": "header",
-        "name": "X-Storefront-Key",
+        "name": STOREFRONT_KEY_HEADER,
         "description": "Guest endpoints with ERPNEXT_MEDUSA_GUEST_ACCESS=key: one of the configured storefront keys.",
     },
     "medusaToken": {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "update_address with ERPNEXT_MEDUSA_GUEST_ACCESS=medusa-token: the Medusa customer's JWT.",
+        "description": "With ERPNEXT_MEDUSA_GUEST_ACCESS=medusa-token: the Medusa customer's JWT.",
     },
 }
-#: Guest endpoints: anyone under the default policy; a storefront key or Medusa token under the others.
-_GUEST_SECURITY: list[dict[str, list[str]]] = [
-    {},
-    {"storefrontKey": []},
-    {"medusaToken": []},
-    {"token": []},
-    {"basic": []},
-]
-_GUEST_ENDPOINTS = ("medusa_integration.api.fetch_all_customers", "medusa_integration.api.update_address")
+
+
+def _errors(codes: set[int]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for code in sorted(codes):
+        response: dict[str, Any] = {"description": "Frappe error", "content": {"application/json": {"schema": _ERROR}}}
+        if code == 429:
+            response["headers"] = _RETRY_AFTER
+        responses[str(code)] = response
+    return responses
+
+
+def _security(method: Method) -> list[dict[str, list[str]]]:
+    keys: list[dict[str, list[str]]] = [{"token": []}, {"basic": []}]
+    if not method.allow_guest:
+        return keys
+    if not method.guest_endpoint:
+        return [{}, *keys]
+    # Anyone under the default policy; a storefront key (or a Medusa token) under the others.
+    guest: list[dict[str, list[str]]] = [{}, {"storefrontKey": []}]
+    if method.medusa_token:
+        guest.append({"medusaToken": []})
+    return [*guest, *keys]
+
+
+def describe(text: str, settings: Settings) -> str:
+    values = {"name_length": NAME_LENGTH, **settings.model_dump()}
+    for key, value in values.items():
+        text = text.replace(f"{{{key}}}", str(value))
+    return text
+
+
+def operation(method: Method, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI operation of one registry entry (summary and operation id are set by the route)."""
+    # 413: any request can be too large; 400/401: a malformed or wrong Authorization header.
+    codes = {400, 401, 413, *method.errors}
+    if method.guest_endpoint:
+        codes |= {403, 429}
+    ok = {"type": "object", "properties": {"message": method.result}, "required": ["message"]}
+    extra: dict[str, Any] = {
+        "responses": {
+            "200": {"description": "Success: Frappe's envelope", "content": {"application/json": {"schema": ok}}},
+            **_errors(codes),
+        },
+        "security": _security(method),
+    }
+    if method.description:
+        extra["description"] = describe(method.description, settings)
+    if method.parameters:
+        extra["parameters"] = list(method.parameters)
+    if method.request_body:
+        extra["requestBody"] = method.request_body
+    return extra
 
 
 def install(app: FastAPI) -> None:
@@ -186,12 +113,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def operation(path: str, allow_guest: bool) -> dict[str, Any]:
-    extra = dict(_OPERATIONS[path])
-    if not allow_guest:
-        extra["security"] = [{"token": []}, {"basic": []}]
-    elif path in _GUEST_ENDPOINTS:
-        extra["security"] = _GUEST_SECURITY
-    return extra

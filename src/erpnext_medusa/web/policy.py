@@ -3,10 +3,10 @@
 - ``open``: anyone, as the contract we replace allows.
 - ``key``: a guest must send one of the storefront keys in ``X-Storefront-Key`` (no key: 403; a wrong key:
   401). The key's id, never the secret, is what the audit trail records.
-- ``medusa-token``: ``update_address`` needs ``Authorization: Bearer <Medusa customer JWT>`` (HS256, signed
-  with the Medusa server's secret, ``actor_type`` ``customer``); the write may touch only the Customer whose
-  medusa_id is the token's ``actor_id``. Missing, expired, forged or foreign tokens are a 403.
-  ``fetch_all_customers`` needs an API key.
+- ``medusa-token``: the methods the registry marks ``medusa_token`` (``update_address``) need
+  ``Authorization: Bearer <Medusa customer JWT>`` (HS256, signed with the Medusa server's secret,
+  ``actor_type`` ``customer``); the write may touch only the Customer whose medusa_id is the token's
+  ``actor_id``. Missing, expired, forged or foreign tokens are a 403. Other guest endpoints need an API key.
 API-key users are never held back by the policy.
 """
 
@@ -21,10 +21,9 @@ import jwt
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.errors import AuthenticationError, PermissionError
 from erpnext_medusa.web.frappe import not_whitelisted
+from erpnext_medusa.web.registry import Method
 
 STOREFRONT_KEY_HEADER = "X-Storefront-Key"
-#: The one guest method a Medusa customer token may call.
-TOKEN_METHOD = "medusa_integration.api.update_address"  # noqa: S105 (a method name, not a password)
 _MAX_ACTOR_ID = 140
 
 
@@ -53,13 +52,13 @@ class GuestPolicy:
         scheme, _, token = authorization.partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
 
-    def admit(self, method: str, storefront_key: str | None, bearer: str | None) -> GuestPass:
+    def admit(self, method: Method, storefront_key: str | None, bearer: str | None) -> GuestPass:
         """Let a guest call ``method`` (a guest endpoint), or raise the refusal."""
         if self.mode == "key":
             return GuestPass(storefront_key=self._match_key(storefront_key))
         if self.mode == "medusa-token":
-            if method != TOKEN_METHOD:
-                raise not_whitelisted(method)
+            if not method.medusa_token:
+                raise not_whitelisted(method.path)
             return GuestPass(medusa_actor=self._actor(bearer))
         return GuestPass()
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
-from erpnext_medusa.store.base import ApiKeyRecord
+from erpnext_medusa.domain.ports import ApiKeyRecord
 from erpnext_medusa.store.sql.tables import api_key as table
 
 

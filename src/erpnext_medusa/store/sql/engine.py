@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
-from erpnext_medusa.store.sql.search import SQLITE_GRAMS_FUNCTION, fold, sqlite_grams
+from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, fold, sqlite_grams
 
 #: Execution option: begin the SQLite transaction with BEGIN IMMEDIATE (take the write lock up front).
 SQLITE_IMMEDIATE = "sqlite_immediate"
@@ -47,7 +47,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         # SQLite's own lower() folds ASCII only; replace it with a Unicode case fold.
         dbapi_conn.create_function("lower", 1, _sqlite_fold, deterministic=True)
-        # The search triggers index names through it (store/sql/search.py).
+        # The search triggers index names through it (store/sql/grams.py).
         dbapi_conn.create_function(SQLITE_GRAMS_FUNCTION, 1, sqlite_grams, deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")

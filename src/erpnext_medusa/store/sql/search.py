@@ -32,12 +32,10 @@ import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     Select,
     String,
     column,
@@ -51,59 +49,10 @@ from sqlalchemy import (
 
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql import tables as t
+from erpnext_medusa.store.sql.catalog import Catalog
+from erpnext_medusa.store.sql.grams import Flavour
 
 log = logging.getLogger(__name__)
-
-#: SQLite: the function the triggers call (registered on every connection of the service).
-SQLITE_GRAMS_FUNCTION = "erpnext_medusa_search_grams"
-#: MariaDB / SQLite: the marker after the last code unit, so that a name's last character starts a pair too.
-END_UNIT = "FFFF"
-
-
-def fold(value: str) -> str:
-    """The service's case fold on SQLite, whose own lower() folds ASCII only. casefold, not lower: lower()
-    depends on context (a final Greek sigma), which breaks substring tests."""
-    return value.casefold()
-
-
-def _units(folded: str) -> list[str]:
-    data = folded.encode("utf-16-be", "surrogatepass").hex().upper()
-    return [data[i : i + 4] for i in range(0, len(data), 4)]
-
-
-def pair_tokens(folded: str) -> list[str]:
-    """A folded name's pair tokens (MariaDB and SQLite): ``b`` + two hex UTF-16 code units, the last unit
-    paired with :data:`END_UNIT`."""
-    units = [*_units(folded), END_UNIT]
-    return [f"b{a}{b}" for a, b in pairwise(units)]
-
-
-def sqlite_grams(value: str | None) -> str:
-    """What SQLite's triggers index for a customer_name: its pair tokens, space-separated."""
-    return " ".join(pair_tokens(fold(value))) if value else ""
-
-
-@dataclass(frozen=True)
-class _Flavour:
-    """How one backend spells grams: the keys a folded word needs, and the keys a folded name holds."""
-
-    utf16_pairs: bool  # MariaDB / SQLite; else PostgreSQL's characters and character pairs
-
-    def word_keys(self, folded: str) -> list[str]:
-        if self.utf16_pairs:
-            units = _units(folded)
-            if len(units) == 1:
-                return [f"b{units[0]}*"]  # every pair the unit starts (the last one pairs with END_UNIT)
-            return sorted({f"b{a}{b}" for a, b in pairwise(units)})
-        if len(folded) == 1:
-            return [folded]
-        return sorted({folded[i : i + 2] for i in range(len(folded) - 1)})
-
-    def name_keys(self, folded: str) -> set[str]:
-        if self.utf16_pairs:
-            units = _units(folded)
-            return {f"b{u}*" for u in units} | {f"b{a}{b}" for a, b in pairwise(units)}
-        return set(folded) | {folded[i : i + 2] for i in range(len(folded) - 1)}
 
 
 @dataclass
@@ -155,11 +104,11 @@ class CustomerSearch:
     sample_size = 20_000
     stats_max_age = 600.0
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect.name
-        self.mariadb = self.dialect in t.MARIADB
-        self.flavour = _Flavour(utf16_pairs=self.dialect != "postgresql")
+    def __init__(self, catalog: Catalog) -> None:
+        self.engine = catalog.engine
+        self.dialect = catalog.dialect
+        self.mariadb = catalog.mariadb
+        self.flavour = Flavour(utf16_pairs=self.dialect != "postgresql")
         if self.mariadb:  # its full-text index is slow to read
             self.gram_cost = 10.0
         self._stats = _Stats()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, MetaData, String, Table
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationError
 from erpnext_medusa.domain.models import CustomerSummary
-from erpnext_medusa.store.sql import tables as t
+from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction
@@ -20,12 +19,6 @@ from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_DOCTYPE_TABLES = {
-    "Customer": t.customer.name,
-    "Lead": t.lead.name,
-    "Address": t.address.name,
-    "Country": t.country.name,
-}
 _MAX_ATTEMPTS = 5
 # Deadlock / serialisation failure / lock wait timeout: the transaction may simply be run again.
 _RETRY_PG_CODES = {"40P01", "40001"}
@@ -57,32 +50,12 @@ def _is_name_taken(exc: IntegrityError) -> bool:
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.dialect = engine.dialect.name
-        #: MariaDB compares names with a case-insensitive collation, as ERPNext relies on.
-        self.case_insensitive_names = self.dialect in t.MARIADB
-        self._reflected: dict[str, Table] = {}
-        self._lock = threading.Lock()
-        self.search = CustomerSearch(engine)
-
-    def exact(self, expression: Any) -> Any:
-        """``expression`` compared character for character: MariaDB's default collation ignores case and
-        accents, which would make ``cafe`` match ``Café`` and ``cus_a`` match ``CUS_A``."""
-        return expression.collate("utf8mb4_bin") if self.case_insensitive_names else expression
-
-    def table(self, doctype: str) -> Table:
-        """The DocType's table as it exists in the database (custom fields included)."""
-        name = _DOCTYPE_TABLES[doctype]
-        with self._lock:
-            if name not in self._reflected:
-                self._reflected[name] = Table(name, MetaData(), autoload_with=self.engine)
-            return self._reflected[name]
+        self.catalog = Catalog(engine)
+        self.dialect = self.catalog.dialect
+        self.search = CustomerSearch(self.catalog)
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
-        return {
-            col.name: int(col.type.length)
-            for col in self.table(doctype).columns
-            if isinstance(col.type, String) and col.type.length
-        }
+        return self.catalog.column_lengths(doctype)
 
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.search.search(words, limit=limit, offset=offset)
@@ -97,7 +70,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM cannot run in a transaction
             for doctype in doctypes:
-                table = conn.dialect.identifier_preparer.quote(_DOCTYPE_TABLES[doctype])
+                table = conn.dialect.identifier_preparer.quote(self.catalog.table_name(doctype))
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
                 else:
@@ -106,7 +79,7 @@ class SqlStore:
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         with self.engine.connect() as conn:
             try:
-                return work(SqlTransaction(self, conn))
+                return work(SqlTransaction(self.catalog, conn))
             finally:
                 conn.rollback()
 
@@ -120,7 +93,7 @@ class SqlStore:
                 with self.engine.connect() as conn:
                     conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
                     with conn.begin():
-                        return work(SqlTransaction(self, conn))
+                        return work(SqlTransaction(self.catalog, conn))
             except MedusaIdTaken as taken:
                 # The transaction is rolled back; the holder is read afresh, outside any old snapshot.
                 holder = self._holder(taken.medusa_id)

@@ -29,10 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeEngine
 
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
+
 metadata = MetaData()
 
 MARIADB = ("mysql", "mariadb")
-VARCHAR_LEN = 140
+VARCHAR_LEN = NAME_LENGTH
 OWN_PREFIX = "erpnext_medusa_"
 
 # Table options Frappe v15 uses for every MariaDB table.

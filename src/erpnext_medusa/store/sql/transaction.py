@@ -1,6 +1,6 @@
 """One unit of work on ERPNext's tables: the reads and writes the domain asks for, on one connection.
 
-Nothing here commits; :class:`~erpnext_medusa.store.sql.store.SqlStore` does, once. Names are compared as
+Nothing here commits; the store does, once. Names are compared as
 the database compares them (MariaDB's ``utf8mb4_unicode_ci`` ignores case and accents, as ERPNext relies
 on), so every "does this exist / is this the same party" question is answered in SQL, not in Python.
 """
@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Connection,
     String,
     and_,
-    column,
     delete,
     exists,
     func,
@@ -34,12 +33,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.audit import AuditEntry
-from erpnext_medusa.domain.errors import ValidationError
 from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
 from erpnext_medusa.store.sql import tables as t
-
-if TYPE_CHECKING:
-    from erpnext_medusa.store.sql.store import SqlStore
+from erpnext_medusa.store.sql.catalog import Catalog
 
 _CHUNK = 500
 _ADDRESS_FIELDS = {
@@ -49,7 +45,7 @@ _ADDRESS_FIELDS = {
 
 
 class MedusaIdTaken(Exception):
-    """The unique index refused a medusa_id; :meth:`SqlStore.write` names the holder after the rollback."""
+    """The unique index refused a medusa_id; the store names the holder after the rollback."""
 
     def __init__(self, medusa_id: str) -> None:
         super().__init__(medusa_id)
@@ -62,8 +58,8 @@ def _address_links() -> Any:
 
 
 class SqlTransaction:
-    def __init__(self, store: SqlStore, conn: Connection) -> None:
-        self._store = store
+    def __init__(self, catalog: Catalog, conn: Connection) -> None:
+        self._catalog = catalog
         self._conn = conn
 
     # --- reads -------------------------------------------------------------------------------------------
@@ -93,31 +89,25 @@ class SqlTransaction:
 
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:
         c = t.customer.c
-        if self._store.case_insensitive_names:
-            # The indexed, binary-collated NULLIF(medusa_id, '') column: exact and no table scan.
-            match = column(t.MEDUSA_ID_KEY_COLUMN, String) == medusa_id
-        else:
-            # Repeat the partial index's predicate so the planner can use it.
-            match = and_(c.medusa_id == medusa_id, c.medusa_id.is_not(None), c.medusa_id != "")
-        query = select(c.name).select_from(t.customer).where(match).order_by(c.name).limit(1)
-        return self._conn.execute(query).scalar()
+        query = select(c.name).select_from(t.customer).where(*self._medusa_id_in([medusa_id]))
+        return self._conn.execute(query.order_by(c.name).limit(1)).scalar()
 
-    def customers_with_medusa_ids(self, medusa_ids: Iterable[str]) -> dict[str, str]:
+    def _medusa_id_in(self, medusa_ids: Sequence[str]) -> list[Any]:
         c = t.customer.c
-        wanted = list(dict.fromkeys(medusa_ids))
-        key = column(t.MEDUSA_ID_KEY_COLUMN, String) if self._store.case_insensitive_names else c.medusa_id
-        found: dict[str, str] = {}
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            query = select(c.medusa_id, c.name).select_from(t.customer).where(key.in_(chunk))
-            if not self._store.case_insensitive_names:  # the partial unique index's predicate
-                query = query.where(c.medusa_id.is_not(None), c.medusa_id != "")
-            for medusa_id, name in self._conn.execute(query):
-                found.setdefault(medusa_id, name)
-        return found
+        conditions = [self._catalog.medusa_id_key().in_(medusa_ids)]
+        if not self._catalog.mariadb:  # repeat the partial unique index's predicate so the planner can use it
+            conditions += [c.medusa_id.is_not(None), c.medusa_id != ""]
+        return conditions
+
+    def _medusa_ids_taken(self, medusa_ids: Sequence[str]) -> bool:
+        c = t.customer.c
+        return any(
+            self._conn.execute(select(c.name).select_from(t.customer).where(*self._medusa_id_in(chunk))).first()
+            for chunk in _chunks(medusa_ids)
+        )
 
     def customer_addresses(self, customer: str) -> list[Address]:
-        addr = self._store.table("Address")
+        addr = self._catalog.table("Address")
         dl = t.dynamic_link.c
         mine = and_(dl.link_doctype == "Customer", dl.link_name == customer)
         linked = select(dl.parent).where(_address_links(), mine)
@@ -148,7 +138,7 @@ class SqlTransaction:
 
     def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
         """For each of ``names`` that exists, the name as stored (the database decides what is equal)."""
-        table = self._store.table(doctype)
+        table = self._catalog.table(doctype)
         wanted = list(dict.fromkeys(names))
         found: dict[str, str] = {}
         for i in range(0, len(wanted), _CHUNK):
@@ -160,16 +150,15 @@ class SqlTransaction:
                 found.setdefault(asked, stored)
         return found
 
-    def any_stored(self, doctype: str, names: Sequence[str]) -> bool:
-        table = self._store.table(doctype)
+    def _any_stored(self, doctype: str, names: Sequence[str]) -> bool:
+        table = self._catalog.table(doctype)
         # No LIMIT: with one, PostgreSQL may expect an early hit and scan the table instead of the key index.
         return any(
-            self._conn.execute(select(table.c.name).where(table.c.name.in_(names[i : i + _CHUNK]))).first()
-            for i in range(0, len(names), _CHUNK)
+            self._conn.execute(select(table.c.name).where(table.c.name.in_(chunk))).first() for chunk in _chunks(names)
         )
 
     def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
-        table = self._store.table(doctype)
+        table = self._catalog.table(doctype)
         query = select(table.c.name).where(table.c.name.startswith(prefix, autoescape=True))
         return list(self._conn.execute(query).scalars())
 
@@ -184,7 +173,7 @@ class SqlTransaction:
         return self._conn.execute(query).scalar()
 
     # --- writes ------------------------------------------------------------------------------------------
-    def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> None:
+    def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> bool:
         c = t.customer.c
         statement = (
             update(t.customer)
@@ -195,8 +184,7 @@ class SqlTransaction:
             result = self._conn.execute(statement)
         except IntegrityError as exc:
             raise MedusaIdTaken(medusa_id) from exc
-        if result.rowcount == 0:
-            raise ValidationError(f"Customer {customer} is already linked to a different Medusa ID")
+        return bool(result.rowcount)
 
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None:
         self._conn.execute(
@@ -206,9 +194,15 @@ class SqlTransaction:
         )
 
     def insert_document(self, doctype: str, row: Mapping[str, Any], stamp: Stamp) -> None:
-        self._conn.execute(insert(self._store.table(doctype)).values(**_with_standard_fields(row, stamp)))
+        self._conn.execute(insert(self._catalog.table(doctype)).values(**_with_standard_fields(row, stamp)))
 
-    def insert_documents(self, doctype: str, rows: Sequence[Mapping[str, Any]], stamp: Stamp) -> bool:
+    def insert_batch(self, doctype: str, rows: Sequence[Mapping[str, Any]], stamp: Stamp) -> bool:
+        names = [row["name"] for row in rows]
+        medusa_ids = [row["medusa_id"] for row in rows if doctype == "Customer" and row.get("medusa_id")]
+        if len(set(names)) < len(names) or len(set(medusa_ids)) < len(medusa_ids):
+            return False
+        if self._any_stored(doctype, names) or (medusa_ids and self._medusa_ids_taken(medusa_ids)):
+            return False
         # One statement per set of columns present: a missing column keeps its database default.
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
@@ -217,7 +211,7 @@ class SqlTransaction:
         savepoint = self._conn.begin_nested()
         try:
             for values_list in by_columns.values():
-                self._conn.execute(insert(self._store.table(doctype)), values_list)
+                self._conn.execute(insert(self._catalog.table(doctype)), values_list)
         except IntegrityError:
             savepoint.rollback()
             return False
@@ -304,8 +298,8 @@ class SqlTransaction:
 
     def next_series_value(self, key: str) -> int:
         s = t.series
-        dialect = self._conn.dialect.name
-        if dialect in t.MARIADB:
+        dialect = self._catalog.dialect
+        if self._catalog.mariadb:
             stmt = mysql_insert(s).values(name=key, current=1)
             self._conn.execute(stmt.on_duplicate_key_update(current=s.c.current + 1))
         else:
@@ -330,6 +324,11 @@ class SqlTransaction:
                 changes=json.dumps(entry.changes, ensure_ascii=False),
             )
         )
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    unique = list(dict.fromkeys(values))
+    return (unique[i : i + _CHUNK] for i in range(0, len(unique), _CHUNK))
 
 
 def _with_standard_fields(row: Mapping[str, Any], stamp: Stamp) -> dict[str, Any]:

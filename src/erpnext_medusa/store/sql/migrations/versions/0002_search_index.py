@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.search import END_UNIT, SQLITE_GRAMS_FUNCTION
+from erpnext_medusa.store.sql.grams import END_UNIT, SQLITE_GRAMS_FUNCTION
 
 revision = "0002"
 down_revision = "0001"

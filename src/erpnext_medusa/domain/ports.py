@@ -1,8 +1,8 @@
-"""The storage port: what the domain needs from a place that holds ERPNext documents.
+"""The ports: what the domain needs from a place that holds ERPNext documents and the service's own records.
 
-An adapter (SQL today, ERPNext's REST API later) implements :class:`Store`. Every write runs inside
-:meth:`Store.write`, one unit of work that is committed once at the end or rolled back whole; nothing in a
-:class:`Transaction` commits on its own.
+An adapter (SQL today, ERPNext's REST API later) implements them; the domain knows nothing else of it. Every
+write runs inside :meth:`Store.write`, one unit of work that is committed once at the end or rolled back
+whole; nothing in a :class:`Transaction` commits on its own.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
+from erpnext_medusa.domain.audit import AuditEntry
 from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, Stamp
 
 T = TypeVar("T")
@@ -21,7 +21,21 @@ T = TypeVar("T")
 Row = Mapping[str, Any]
 
 
-class Transaction(Protocol):
+class NameSource(Protocol):
+    """What naming a new document needs: which names are taken, and ERPNext's series counters."""
+
+    def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
+        """For each of ``names`` that exists as a ``doctype`` document, its name as stored (the database
+        decides what counts as the same name: on MariaDB, ``acme`` is ``Acme``)."""
+
+    def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
+        """Names of ``doctype`` that start with ``prefix`` (a literal prefix, not a pattern)."""
+
+    def next_series_value(self, key: str) -> int:
+        """Increment and return the naming-series counter ``key`` (tabSeries), as ERPNext does."""
+
+
+class Transaction(NameSource, Protocol):
     # --- reads -------------------------------------------------------------------------------------------
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
         """The Customer called ``name``; ``lock`` holds it against concurrent writers until the end."""
@@ -31,41 +45,29 @@ class Transaction(Protocol):
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:
         """The name of the Customer that carries ``medusa_id``, if any."""
 
-    def customers_with_medusa_ids(self, medusa_ids: Iterable[str]) -> dict[str, str]:
-        """For each of ``medusa_ids`` that a Customer carries, that Customer's name."""
-
     def customer_addresses(self, customer: str) -> list[Address]:
         """Enabled Addresses linked to the Customer; ``shared`` tells which are linked to another party too."""
 
     def find_country(self, value: str) -> str | None:
         """The canonical tabCountry name for a name (any case) or an ISO-2 code."""
 
-    def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
-        """For each of ``names`` that exists as a ``doctype`` document, its name as stored (the database
-        decides what counts as the same name: on MariaDB, ``acme`` is ``Acme``)."""
-
-    def any_stored(self, doctype: str, names: Sequence[str]) -> bool:
-        """Whether any of ``names`` exists as a ``doctype`` document (compared as :meth:`stored_names` does)."""
-
-    def names_with_prefix(self, doctype: str, prefix: str) -> list[str]:
-        """Names of ``doctype`` that start with ``prefix`` (a literal prefix, not a pattern)."""
-
     def title_of(self, doctype: str, name: str) -> str | None:
         """The title ERPNext shows for a linked document (a Customer's customer_name)."""
 
     # --- writes ------------------------------------------------------------------------------------------
-    def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> None:
-        """Set medusa_id and lead_name on the Customer. ValidationError if the Customer holds a different id;
-        if the database's unique index refuses the id, :meth:`Store.write` rolls back and raises
+    def link_customer(self, customer: str, medusa_id: str, lead: str, stamp: Stamp) -> bool:
+        """Set medusa_id and lead_name on the Customer unless it holds a different id (then False, nothing
+        changed). If the database's unique index refuses the id, :meth:`Store.write` rolls back and raises
         MedusaIdLinkedElsewhereError naming the Customer that holds it."""
 
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
 
     def insert_document(self, doctype: str, row: Row, stamp: Stamp) -> None: ...
 
-    def insert_documents(self, doctype: str, rows: Sequence[Row], stamp: Stamp) -> bool:
-        """Insert many documents at once. False, with none of them inserted, when one collides with a stored
-        document (a name or a unique key), so that the caller can go one by one to find which."""
+    def insert_batch(self, doctype: str, rows: Sequence[Row], stamp: Stamp) -> bool:
+        """Insert many named documents at once, if none of them collides with a stored document or with
+        another of the batch (by name, or by a unique key such as a Customer's medusa_id). False, with none
+        of them inserted, otherwise: the caller then goes one by one to name the culprit."""
 
     def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
         """Append Dynamic Link child rows to a document."""
@@ -81,9 +83,6 @@ class Transaction(Protocol):
 
     def refresh_primary_address_display(self, customer: str, address: str, display: str, stamp: Stamp) -> None:
         """Store the rendered text on the Customer if its primary Address is ``address``."""
-
-    def next_series_value(self, key: str) -> int:
-        """Increment and return the naming-series counter ``key`` (tabSeries), as ERPNext does."""
 
     def record_audit(self, entry: AuditEntry) -> None:
         """Add an audit row in this transaction: it is committed with the write it describes, or not at all."""
@@ -129,11 +128,3 @@ class ApiKeyStore(Protocol):
 
     def touch_api_key(self, api_key: str, at: datetime) -> None:
         """Record that the key was used at ``at``."""
-
-
-class AuditLog(Protocol):
-    def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
-        """Entries, oldest first (the newest ``limit`` of those that match)."""
-
-    def prune_audit(self, before: datetime) -> int:
-        """Delete entries older than ``before``; the number deleted."""

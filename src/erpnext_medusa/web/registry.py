@@ -1,0 +1,68 @@
+"""The registry of whitelisted methods: one entry per method drives its route, its OpenAPI operation, the
+guest access policy and the rate limits. Adding a method means adding one :class:`Method`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from erpnext_medusa.domain.models import Origin, Stamp
+from erpnext_medusa.services import Services
+from erpnext_medusa.web.frappe import Call
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler gets: the shared services, who calls, and the call itself."""
+
+    services: Services
+    user: str
+    call: Call
+    origin: Origin = field(default_factory=Origin)
+    #: A Medusa customer token's actor_id: the only Customer whose address this call may change.
+    owner_medusa_id: str | None = None
+
+    def stamp(self) -> Stamp:
+        return self.services.stamp(self.user, self.origin)
+
+
+#: JSON Schema of an OpenAPI fragment.
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Method:
+    #: Frappe's dotted path, as in ``/api/method/<path>``.
+    path: str
+    handler: Callable[[Context], Any]
+    summary: str
+    #: The rules the method enforces, for the OpenAPI document; ``{name}`` stands for the setting ``name``'s
+    #: value (``{name_length}`` for the longest name).
+    description: str = ""
+    #: Guests may call it (Frappe's ``allow_guest``).
+    allow_guest: bool = False
+    #: A storefront endpoint: the guest access policy and the rate limits apply to guests calling it.
+    guest_endpoint: bool = False
+    #: In ``medusa-token`` mode, a Medusa customer's token admits a guest (other guest endpoints need a key).
+    medusa_token: bool = False
+    #: Verbs shown in the OpenAPI document (every verb Frappe allows is accepted all the same).
+    verbs: tuple[str, ...] = ("GET", "POST")
+    #: OpenAPI: query parameters, request body, the schema of ``message``, and the error statuses it can answer.
+    parameters: tuple[Schema, ...] = ()
+    request_body: Schema | None = None
+    result: Schema = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+
+
+class Registry:
+    def __init__(self, *methods: Method) -> None:
+        self._methods = {m.path: m for m in methods}
+        if len(self._methods) != len(methods):
+            raise ValueError("two methods share a path")
+
+    def get(self, path: str) -> Method | None:
+        return self._methods.get(path)
+
+    def __iter__(self) -> Iterator[Method]:
+        return iter(self._methods.values())
