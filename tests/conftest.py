@@ -9,17 +9,14 @@ create databases); when a server is unreachable the tests fail, they are never s
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, delete, make_url, text
+from sqlalchemy import delete
 from sqlalchemy.engine import URL
 
 from erpnext_medusa.config import Settings
@@ -29,52 +26,7 @@ from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
-
-ADMIN_URLS = {
-    "postgresql": os.environ.get(
-        "ERPNEXT_MEDUSA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    ),
-    "mariadb": os.environ.get("ERPNEXT_MEDUSA_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"),
-}
-BACKENDS = [b.strip() for b in os.environ.get("ERPNEXT_MEDUSA_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",")]
-
-
-class TestDatabases:
-    """Creates and drops throw-away databases on one backend."""
-
-    def __init__(self, backend: str, tmp: Path) -> None:
-        self.backend = backend
-        self.tmp = tmp
-        self.created: list[URL] = []
-
-    def _admin(self, *statements: str) -> None:
-        """Run statements on the server's administrative connection (identifiers are ours, not input)."""
-        admin = create_engine(ADMIN_URLS[self.backend], isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
-        finally:
-            admin.dispose()
-
-    def new(self) -> URL:
-        name = f"em_test_{uuid.uuid4().hex[:12]}"
-        if self.backend == "sqlite":
-            url = make_url(f"sqlite:///{self.tmp / (name + '.db')}")
-        else:
-            if self.backend == "postgresql":
-                self._admin(f'CREATE DATABASE "{name}"')
-            else:
-                self._admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            url = make_url(ADMIN_URLS[self.backend]).set(database=name)
-        self.created.append(url)
-        return url
-
-    def drop_all(self) -> None:
-        if self.backend == "postgresql":
-            self._admin(*(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)' for url in self.created))
-        elif self.backend == "mariadb":
-            self._admin(*(f"DROP DATABASE IF EXISTS `{url.database}`" for url in self.created))
+from tests.helpers import BACKENDS, TestDatabases
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,16 +1,82 @@
-"""Helpers shared by the tests: seeding documents through the import path and raw SQL access."""
+"""Helpers shared by the tests: throw-away databases, documents seeded through the import path, raw SQL,
+decoding Frappe's error bodies, free ports, and real server processes (``erpnext-medusa serve``)."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+import httpx
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import URL
 
 from erpnext_medusa.domain.importing import import_documents
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
+
+# --- throw-away databases -------------------------------------------------------------------------------------
+
+ADMIN_URLS = {
+    "postgresql": os.environ.get(
+        "ERPNEXT_MEDUSA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+    "mariadb": os.environ.get("ERPNEXT_MEDUSA_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"),
+}
+BACKENDS = [b.strip() for b in os.environ.get("ERPNEXT_MEDUSA_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",")]
+
+
+class TestDatabases:
+    """Creates and drops throw-away databases on one backend."""
+
+    def __init__(self, backend: str, tmp: Path) -> None:
+        self.backend = backend
+        self.tmp = tmp
+        self.created: list[URL] = []
+
+    def _admin(self, *statements: str) -> None:
+        """Run statements on the server's administrative connection (identifiers are ours, not input)."""
+        admin = create_engine(ADMIN_URLS[self.backend], isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+        finally:
+            admin.dispose()
+
+    def new(self) -> URL:
+        name = f"em_test_{uuid.uuid4().hex[:12]}"
+        if self.backend == "sqlite":
+            url = make_url(f"sqlite:///{self.tmp / (name + '.db')}")
+        else:
+            if self.backend == "postgresql":
+                self._admin(f'CREATE DATABASE "{name}"')
+            else:
+                self._admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            url = make_url(ADMIN_URLS[self.backend]).set(database=name)
+        self.created.append(url)
+        return url
+
+    def drop_all(self) -> None:
+        if self.backend == "postgresql":
+            self._admin(*(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)' for url in self.created))
+        elif self.backend == "mariadb":
+            self._admin(*(f"DROP DATABASE IF EXISTS `{url.database}`" for url in self.created))
+
+
+# --- documents and raw SQL -------------------------------------------------------------------------------------
 
 
 def stamp(user: str = "Administrator") -> Stamp:
@@ -58,3 +124,140 @@ def execute(services: Services, sql: str, **params: Any) -> None:
         sql = sql.replace('"', "`")
     with services.store.engine.begin() as conn:
         conn.execute(text(sql), params)
+
+
+def as_datetime(value: Any) -> datetime:
+    """Timestamps read with plain SQL come back as text on SQLite and as datetimes elsewhere."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+# --- Frappe error bodies --------------------------------------------------------------------------------------
+
+
+def server_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Decode Frappe's double-encoded ``_server_messages`` and check each entry's shape."""
+    outer = json.loads(body["_server_messages"])
+    assert isinstance(outer, list) and outer
+    decoded = []
+    for entry in outer:
+        assert isinstance(entry, str)
+        message = json.loads(entry)
+        assert isinstance(message, dict)
+        assert message["indicator"] == "red"
+        assert message["raise_exception"] == 1
+        decoded.append(message)
+    return decoded
+
+
+def message_text(response: Any) -> str:
+    """The text of an error answer's one message."""
+    (message,) = server_messages(response.json())
+    return str(message["message"])
+
+
+# --- ports and server processes ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A free port whose successor is free too."""
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+READY_WITHIN = 60.0
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/method"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_WITHIN
+        while True:
+            try:
+                if httpx.get(f"{self.base}/ping", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None, f"the server exited: {self.log.read_text(errors='replace')[-3000:]}"
+            assert time.monotonic() < deadline, f"the server did not answer within {READY_WITHIN} s"
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no rollback by the server; whatever was in flight is cut off."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def server_env(url: URL, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ERPNEXT_MEDUSA_")}
+    env["ERPNEXT_MEDUSA_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    env.update({f"ERPNEXT_MEDUSA_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def _spawn(workdir: Path, env: dict[str, str], host: str) -> Server:
+    port = free_port()
+    log = workdir / f"server-{port}-{time.monotonic_ns()}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "erpnext_medusa", "serve", "--host", host, "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(proc, port, log)
+
+
+@contextmanager
+def start_servers(workdir: Path, env: dict[str, str], count: int, host: str = "127.0.0.1") -> Iterator[list[Server]]:
+    """``count`` ``erpnext-medusa serve`` processes on one database, started together; their output goes to
+    files in ``workdir``."""
+    with ExitStack() as stack:
+        servers = []
+        for _ in range(count):
+            server = _spawn(workdir, env, host)
+            stack.callback(server.stop)
+            servers.append(server)
+        for server in servers:
+            server.wait_ready()
+        yield servers
+
+
+@contextmanager
+def start_server(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
+    with start_servers(workdir, env, 1) as (server,):
+        yield server

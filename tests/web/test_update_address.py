@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.web.app import create_app
-from tests.helpers import address, customer, execute, lead, rows, seed, stamp
+from tests.helpers import address, as_datetime, customer, execute, lead, rows, seed, stamp
 
 URL = "/api/method/medusa_integration.api.update_address"
 OK = {"message": "Address updated successfully"}
@@ -21,11 +21,6 @@ SEEDED_AT = stamp().at
 
 def post(client, body: Any, **kwargs: Any):
     return client.post(URL, json=body, **kwargs)
-
-
-def as_dt(value: Any) -> datetime:
-    """Timestamps read with plain SQL come back as strings on SQLite."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def addresses(services) -> list[dict[str, Any]]:
@@ -178,21 +173,15 @@ def test_every_field_changes(client, services, acme):
     )
 
 
-def test_values_are_stripped(client, services, acme):
-    assert post(client, {"customer_id": " Acme ", "city": "  Al Ain\t", "pincode": " 123 "}).json() == OK
-    row = address_row(services, acme)
-    assert (row["city"], row["pincode"]) == ("Al Ain", "123")
-
-
 def test_guest_write_stamps_modified(client, services, acme):
     before = address_row(services, acme)
     r = post(client, {"customer_id": "Acme", "state": "Sharjah"})
     assert r.json() == OK
     after = address_row(services, acme)
     assert after["modified_by"] == "Guest"
-    assert as_dt(before["modified"]) == SEEDED_AT
-    assert as_dt(after["modified"]) > SEEDED_AT
-    assert (after["owner"], as_dt(after["creation"])) == (before["owner"], as_dt(before["creation"]))
+    assert as_datetime(before["modified"]) == SEEDED_AT
+    assert as_datetime(after["modified"]) > SEEDED_AT
+    assert (after["owner"], as_datetime(after["creation"])) == (before["owner"], as_datetime(before["creation"]))
 
 
 def test_api_key_write_stamps_the_keys_user(client, services, acme, auth_header):
@@ -248,81 +237,6 @@ def test_primary_pointer_to_an_unlinked_address_is_ignored(client, services):
     assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
     assert address_row(services, "Acme-Shipping")["city"] == "Fujairah"
     assert address_row(services, "Other-Billing") == other_before
-
-
-def test_billing_preferred_over_other_types(client, services):
-    seed(
-        services,
-        customer("Acme"),
-        address("A Ship", "Acme", address_type="Shipping", is_primary_address=1),
-        address("Z Bill", "Acme"),
-    )
-    set_modified(services, "A Ship-Shipping", "2026-05-01 00:00:00")
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert address_row(services, "Z Bill-Billing")["city"] == "Fujairah"
-    assert address_row(services, "A Ship-Shipping")["city"] == "Dubai"
-
-
-def test_preferred_billing_first_even_if_older(client, services):
-    seed(services, customer("Acme"), address("A", "Acme"), address("Z", "Acme"))
-    set_flag(services, "Z-Billing", "is_primary_address", 1)
-    set_modified(services, "Z-Billing", "2025-01-01 00:00:00")
-    set_modified(services, "A-Billing", "2026-05-01 00:00:00")
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert address_row(services, "Z-Billing")["city"] == "Fujairah"
-    assert address_row(services, "A-Billing")["city"] == "Dubai"
-
-
-@pytest.mark.parametrize(("newer", "older"), [("A-Billing", "Z-Billing"), ("Z-Billing", "A-Billing")])
-def test_most_recently_modified_billing(client, services, newer, older):
-    seed(services, customer("Acme"), address("A", "Acme"), address("Z", "Acme"))
-    set_modified(services, newer, "2026-05-01 10:00:00.500000")
-    set_modified(services, older, "2026-05-01 10:00:00.100000")
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert address_row(services, newer)["city"] == "Fujairah"
-    assert address_row(services, older)["city"] == "Dubai"
-
-
-def test_both_preferred_newest_wins(client, services):
-    seed(services, customer("Acme"), address("A", "Acme"), address("B", "Acme"), address("C", "Acme"))
-    set_flag(services, "A-Billing", "is_primary_address", 1)
-    set_flag(services, "B-Billing", "is_primary_address", 1)
-    set_modified(services, "A-Billing", "2026-01-01 00:00:00")
-    set_modified(services, "B-Billing", "2026-02-01 00:00:00")
-    set_modified(services, "C-Billing", "2026-09-01 00:00:00")
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert [a["city"] for a in addresses(services)] == ["Dubai", "Fujairah", "Dubai"]
-
-
-def test_null_modified_sorts_after_dated(client, services):
-    seed(services, customer("Acme"), address("A", "Acme"), address("B", "Acme"))
-    execute(services, 'UPDATE "tabAddress" SET modified = NULL WHERE name = :n', n="A-Billing")
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert [a["city"] for a in addresses(services)] == ["Dubai", "Fujairah"]
-
-
-def test_name_breaks_ties(client, services):
-    seed(services, customer("Acme"), address("C", "Acme"), address("B", "Acme"), address("D", "Acme"))
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert [a["city"] for a in addresses(services)] == ["Fujairah", "Dubai", "Dubai"]
-
-
-def test_without_billing_any_address_in_the_same_order(client, services):
-    seed(
-        services,
-        customer("Acme"),
-        address("A", "Acme", address_type="Shipping"),
-        address("B", "Acme", address_type="Office"),
-        address("C", "Acme", address_type="Personal"),
-    )
-    set_modified(services, "C-Personal", "2026-05-01 00:00:00")
-    assert post(client, {"customer_id": "Acme", "city": "Fujairah"}).json() == OK
-    assert address_row(services, "C-Personal")["city"] == "Fujairah"
-
-    set_flag(services, "B-Office", "is_primary_address", 1)
-    assert post(client, {"customer_id": "Acme", "city": "Sharjah"}).json() == OK
-    assert address_row(services, "B-Office")["city"] == "Sharjah"
-    assert address_row(services, "A-Shipping")["city"] == "Dubai"
 
 
 def test_disabled_addresses_are_never_chosen(client, services):
@@ -587,14 +501,6 @@ def test_arabic_city_at_the_limit(client, services, acme):
     assert snapshot(services) == before
 
 
-@pytest.mark.parametrize("field", ["address_line1", "city", "country"])
-@pytest.mark.parametrize("value", ["", None, "   "])
-def test_required_fields_cannot_be_blanked(client, services, acme, field, value):
-    before = snapshot(services)
-    assert_error(post(client, {"customer_id": "Acme", field: value}))
-    assert snapshot(services) == before
-
-
 @pytest.mark.parametrize("field", ["address_line2", "state", "pincode"])
 @pytest.mark.parametrize("value", ["", None, "  "])
 def test_optional_fields_can_be_cleared(client, services, acme, field, value):
@@ -605,24 +511,9 @@ def test_optional_fields_can_be_cleared(client, services, acme, field, value):
     assert row["city"] == "Dubai"
 
 
-@pytest.mark.parametrize("field", ["address_line1", "city", "pincode", "country"])
-@pytest.mark.parametrize("value", [["Dubai"], {"name": "Dubai"}, True, False])
-def test_non_text_values_rejected(client, services, acme, field, value):
-    before = snapshot(services)
-    assert_error(post(client, {"customer_id": "Acme", field: value}))
-    assert snapshot(services) == before
-
-
 def test_integer_pincode_stored_as_text(client, services, acme):
     assert post(client, {"customer_id": "Acme", "pincode": 12345}).json() == OK
     assert address_row(services, acme)["pincode"] == "12345"
-
-
-@pytest.mark.parametrize("field", ["address_line1", "address_line2", "city", "state", "country", "pincode"])
-def test_nul_character_is_an_error_not_a_500(client, services, acme, field):
-    before = snapshot(services)
-    assert_error(post(client, {"customer_id": "Acme", field: "Du\x00bai"}))
-    assert snapshot(services) == before
 
 
 def test_nul_in_customer_id_is_an_error_not_a_500(client, services, acme):
@@ -778,11 +669,3 @@ def test_fork_renumbers_the_originals_remaining_links(client, services, shared):
     assert post(client, {"customer_id": "Acme", "city": "Abu Dhabi"}).json() == OK
     remaining = rows(services, "SELECT idx, link_name FROM \"tabDynamic Link\" WHERE parent = 'Shared-Billing'")
     assert remaining == [{"idx": 1, "link_name": "Other"}]
-
-
-@pytest.mark.parametrize("field", ["address_line1", "address_line2", "city", "state", "pincode"])
-def test_markup_characters_are_refused_in_guest_input(client, services, acme, field):
-    before = snapshot(services)
-    r = post(client, {"customer_id": "Acme", field: "<img src=x onerror=alert(1)>"})
-    assert "cannot contain angle brackets" in r.json()["message"]["error"]
-    assert snapshot(services) == before

@@ -3,7 +3,6 @@ rate limits shared through Redis. Each test gets its own fresh database, built b
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -22,10 +21,19 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
-from tests.conftest import BACKENDS
-from tests.conftest import TestDatabases as Databases
-from tests.helpers import address, customer, lead, rows, seed
-from tests.servers import server_env, start_server, start_servers
+from tests.helpers import (
+    BACKENDS,
+    address,
+    customer,
+    lead,
+    message_text,
+    rows,
+    seed,
+    server_env,
+    start_server,
+    start_servers,
+)
+from tests.helpers import TestDatabases as Databases
 
 LINK = "medusa_integration.utils.link_medusa_lead"
 UPDATE = "medusa_integration.api.update_address"
@@ -50,10 +58,6 @@ def _migrated(backend: str, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
     finally:
         services.close()
         dbs.drop_all()
-
-
-def _message(response: httpx.Response) -> str:
-    return json.loads(json.loads(response.json()["_server_messages"])[0])["message"]
 
 
 @pytest.mark.slow
@@ -85,7 +89,7 @@ def test_fifty_links_of_one_lead_over_two_processes_make_exactly_one(fresh_db, t
     for r in responses:
         if r.status_code == 417:
             assert r.json()["exc_type"] == "ValidationError"
-            assert _message(r) == f"This Medusa Lead is already linked to another Customer: {holder}"
+            assert message_text(r) == f"This Medusa Lead is already linked to another Customer: {holder}"
     linked = rows(services, "SELECT name, lead_name FROM \"tabCustomer\" WHERE medusa_id = 'cus_race'")
     assert linked == [{"name": holder, "lead_name": "L-RACE"}]
     (entry,) = services.audit.list_audit(customer=None, since=None, limit=100)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from erpnext_medusa.cli import app
+from tests.helpers import free_port
 
 runner = CliRunner()
 
@@ -339,15 +339,9 @@ def test_settings_are_read_from_a_dot_env_file(db_file, tmp_path, monkeypatch):
     assert not db_file.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_demo_answers_on_demo_data(tmp_path):
     """The README's first command, end to end: a real server process on a new SQLite file."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ERPNEXT_MEDUSA_")}
     env["ERPNEXT_MEDUSA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
     proc = subprocess.Popen(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
 
 from erpnext_medusa.domain.apikeys import create_api_key
-from tests.helpers import rows
+from tests.helpers import rows, server_messages
 
 USER = "admin@example.com"
 LOGGED_USER = "/api/method/frappe.auth.get_logged_user"
@@ -29,7 +28,7 @@ def basic(text: str) -> dict[str, str]:
 def first_message(r: Any) -> dict[str, Any]:
     body = r.json()
     assert "exc" not in body and "exception" not in body
-    return json.loads(json.loads(body["_server_messages"])[0])
+    return server_messages(body)[0]
 
 
 def assert_401(r: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from erpnext_medusa.web.app import create_app
-from tests.helpers import customer, seed
+from tests.helpers import customer, seed, server_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 METHOD_PATHS = {
@@ -27,20 +26,12 @@ def assert_json(r: Any) -> None:
     assert r.headers["content-type"].split(";")[0].strip() == "application/json"
 
 
-def server_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Decode Frappe's double-encoded ``_server_messages`` and check each entry's shape."""
-    outer = json.loads(body["_server_messages"])
-    assert isinstance(outer, list) and outer
-    decoded = []
-    for entry in outer:
-        assert isinstance(entry, str)
-        msg = json.loads(entry)
-        assert isinstance(msg, dict)
-        assert msg["indicator"] == "red"
-        assert msg["raise_exception"] == 1
+def wire_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The decoded messages, with the fields every Frappe v15 message carries."""
+    decoded = server_messages(body)
+    for msg in decoded:
         assert EXC_ID.match(msg["__frappe_exc_id"]), msg["__frappe_exc_id"]
         assert isinstance(msg["message"], str) and isinstance(msg["title"], str)
-        decoded.append(msg)
     return decoded
 
 
@@ -52,7 +43,7 @@ def assert_frappe_error(r: Any, status: int, exc_type: str, message: str | None 
     assert body["exc_type"] == exc_type
     assert "exc" not in body and "exception" not in body
     assert "Traceback" not in r.text
-    msg = server_messages(body)[0]
+    msg = wire_messages(body)[0]
     if message is not None:
         assert msg["message"] == message
     return msg
@@ -295,7 +286,7 @@ def test_user_input_in_error_messages_is_html_escaped(client, auth_header):
         params={"customer": "<img src=x onerror=alert(1)>", "lead": "L"},
         headers=auth_header,
     )
-    (msg,) = server_messages(r.json())
+    (msg,) = wire_messages(r.json())
     assert "<img" not in msg["message"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in msg["message"]
 
@@ -310,5 +301,5 @@ def test_an_unexpected_failure_is_a_500_without_internals(services, monkeypatch)
     assert r.status_code == 500
     assert "secret internal detail" not in r.text
     assert "Traceback" not in r.text and "RuntimeError" not in r.text
-    (msg,) = server_messages(r.json())
+    (msg,) = wire_messages(r.json())
     assert "logged on the server" in msg["message"]

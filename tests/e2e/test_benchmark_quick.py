@@ -4,7 +4,6 @@ and the baseline, and fails when any answer of the service differs from the base
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,25 +12,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ADMIN_URLS
+from tests.helpers import ADMIN_URLS, free_port_pair
 
 if TYPE_CHECKING:
-    from tests.conftest import TestDatabases
+    from tests.helpers import TestDatabases
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port_pair() -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return int(port)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _database_exists(backend: str, name: str) -> bool:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tests.helpers import customer, execute, seed
+from tests.helpers import customer, execute, seed, server_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 NO_MATCH = {"message": "No relevant customers found"}
@@ -38,8 +37,8 @@ def assert_417(r: Any) -> None:
     body = r.json()
     assert body["exc_type"] == "ValidationError"
     assert "exc" not in body and "exception" not in body
-    msg = json.loads(json.loads(body["_server_messages"])[0])
-    assert msg["message"] and msg["indicator"] == "red"
+    (msg,) = server_messages(body)
+    assert msg["message"]
 
 
 # --- which customers --------------------------------------------------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.errors import ValidationError
 from erpnext_medusa.domain.leads import link_medusa_lead
-from tests.helpers import customer, execute, lead, rows, seed, stamp
+from tests.helpers import as_datetime, customer, execute, lead, message_text, rows, seed, stamp
 
 URL = "/api/method/medusa_integration.utils.link_medusa_lead"
 SEEDED_AT = stamp().at
@@ -24,15 +22,6 @@ def call(client, headers: dict[str, str] | None, how: str = "json", **args: str)
     if how == "form":
         return client.post(URL, data=args, headers=headers or {})
     return client.post(URL, json=args, headers=headers or {})
-
-
-def server_message(response) -> str:
-    messages = json.loads(response.json()["_server_messages"])
-    assert len(messages) == 1
-    entry = json.loads(messages[0])
-    assert entry["indicator"] == "red"
-    assert entry["raise_exception"] == 1
-    return entry["message"]
 
 
 def snapshot(services) -> dict[str, list[dict[str, Any]]]:
@@ -47,17 +36,12 @@ def get_customer(services, name: str) -> dict[str, Any]:
     return row
 
 
-def as_datetime(value: Any) -> datetime:
-    """Raw SQL on SQLite gives timestamps as text; the other backends give datetimes."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 def assert_error(response, status: int, exc_type: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()
     assert body["exc_type"] == exc_type
     assert "exc" not in body and "exception" not in body
-    return server_message(response)
+    return message_text(response)
 
 
 # --- the checks, in order -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from erpnext_medusa.domain.errors import InvalidDocumentError
 from erpnext_medusa.domain.importing import import_documents, read_documents
 from erpnext_medusa.domain.models import Stamp
-from tests.helpers import address, customer, lead, rows, seed, stamp
+from tests.helpers import address, as_datetime, customer, lead, rows, seed, stamp
 
 TABLES = ("tabCustomer", "tabLead", "tabAddress", "tabDynamic Link", "tabCountry", "tabSeries")
 
@@ -23,10 +23,6 @@ def counts(services) -> dict[str, int]:
 
 def names(services, table: str) -> list[str]:
     return [r["name"] for r in rows(services, f'SELECT name FROM "{table}" ORDER BY name')]
-
-
-def as_datetime(value: Any) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def without(doc: dict[str, Any], key: str) -> dict[str, Any]:
