@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -133,6 +134,9 @@ def as_datetime(value: Any) -> datetime:
 
 # --- Frappe error bodies --------------------------------------------------------------------------------------
 
+#: Frappe v15's ``__frappe_exc_id``: 56 hex digits.
+EXC_ID = re.compile(r"^[0-9a-f]{56}$")
+
 
 def server_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Decode Frappe's double-encoded ``_server_messages`` and check each entry's shape."""
@@ -147,6 +151,33 @@ def server_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
         assert message["raise_exception"] == 1
         decoded.append(message)
     return decoded
+
+
+def assert_json(r: Any) -> None:
+    assert r.headers["content-type"].split(";")[0].strip() == "application/json"
+
+
+def wire_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The decoded messages, with the fields every Frappe v15 message carries."""
+    decoded = server_messages(body)
+    for msg in decoded:
+        assert EXC_ID.match(msg["__frappe_exc_id"]), msg["__frappe_exc_id"]
+        assert isinstance(msg["message"], str) and isinstance(msg["title"], str)
+    return decoded
+
+
+def assert_frappe_error(r: Any, status: int, exc_type: str, message: str | None = None) -> dict[str, Any]:
+    """A Frappe v15 error with tracebacks off; returns the (first) decoded message."""
+    assert r.status_code == status, r.text
+    assert_json(r)
+    body = r.json()
+    assert body["exc_type"] == exc_type
+    assert "exc" not in body and "exception" not in body
+    assert "Traceback" not in r.text
+    msg = wire_messages(body)[0]
+    if message is not None:
+        assert msg["message"] == message
+    return msg
 
 
 def message_text(response: Any) -> str:

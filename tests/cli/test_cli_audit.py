@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.web.app import create_app
+from tests.cli.test_cli import assert_clean_exit, assert_clean_failure, create_key, db_file, flat, invoke, query
 from tests.helpers import address, customer, seed
-from tests.test_cli import assert_clean_exit, assert_clean_failure, create_key, db_file, flat, invoke, query
 
 __all__ = ["db_file"]  # the fixture, shared with test_cli
 

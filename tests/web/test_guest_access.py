@@ -8,8 +8,7 @@ import jwt
 import pytest
 
 from erpnext_medusa.config import Settings
-from tests.helpers import address, customer, rows, seed
-from tests.test_wire import assert_frappe_error
+from tests.helpers import address, assert_frappe_error, customer, rows, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 UPDATE = "/api/method/medusa_integration.api.update_address"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from erpnext_medusa.config import Settings
-from tests.helpers import address, customer, lead, rows, seed
-from tests.test_wire import assert_frappe_error
+from tests.helpers import address, assert_frappe_error, customer, lead, rows, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 UPDATE = "/api/method/medusa_integration.api.update_address"

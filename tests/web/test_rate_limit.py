@@ -11,8 +11,7 @@ import redis
 
 from erpnext_medusa.web.client import client_address
 from erpnext_medusa.web.ratelimit import MemoryRateLimiter, RedisRateLimiter, connect
-from tests.helpers import address, customer, rows, seed
-from tests.test_wire import assert_frappe_error
+from tests.helpers import address, assert_frappe_error, customer, rows, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 UPDATE = "/api/method/medusa_integration.api.update_address"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from erpnext_medusa.web.app import create_app
-from tests.helpers import customer, seed, server_messages
+from tests.helpers import assert_frappe_error, assert_json, customer, seed, wire_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 METHOD_PATHS = {
@@ -19,34 +18,6 @@ METHOD_PATHS = {
     "/api/method/medusa_integration.api.update_address",
     "/api/method/medusa_integration.utils.link_medusa_lead",
 }
-EXC_ID = re.compile(r"^[0-9a-f]{56}$")
-
-
-def assert_json(r: Any) -> None:
-    assert r.headers["content-type"].split(";")[0].strip() == "application/json"
-
-
-def wire_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The decoded messages, with the fields every Frappe v15 message carries."""
-    decoded = server_messages(body)
-    for msg in decoded:
-        assert EXC_ID.match(msg["__frappe_exc_id"]), msg["__frappe_exc_id"]
-        assert isinstance(msg["message"], str) and isinstance(msg["title"], str)
-    return decoded
-
-
-def assert_frappe_error(r: Any, status: int, exc_type: str, message: str | None = None) -> dict[str, Any]:
-    """A Frappe v15 error with tracebacks off; returns the (first) decoded message."""
-    assert r.status_code == status, r.text
-    assert_json(r)
-    body = r.json()
-    assert body["exc_type"] == exc_type
-    assert "exc" not in body and "exception" not in body
-    assert "Traceback" not in r.text
-    msg = wire_messages(body)[0]
-    if message is not None:
-        assert msg["message"] == message
-    return msg
 
 
 def names(r: Any) -> list[str]:
