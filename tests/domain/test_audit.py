@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
@@ -231,13 +230,10 @@ def test_a_revoked_key_is_refused_even_before_it_expires(services, client):
 def test_upgrading_a_baseline_database_adds_expiry_and_the_audit_table_keeping_keys(databases):
     engine = make_engine(databases.new())
     try:
-        config = migrate._config()
-        with engine.connect() as conn, conn.begin():
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0001")
+        upgrade(engine, revision="0001")
+        assert "expires_at" not in {c["name"] for c in sa.inspect(engine).get_columns("erpnext_medusa_api_key")}
         quote = "`" if engine.dialect.name in ("mysql", "mariadb") else '"'
         with engine.begin() as conn:
-            conn.execute(sa.text(f"ALTER TABLE {quote}erpnext_medusa_api_key{quote} DROP COLUMN expires_at"))
             conn.execute(
                 sa.text(
                     f"INSERT INTO {quote}erpnext_medusa_api_key{quote} (api_key, {quote}user{quote}, secret_sha256, "

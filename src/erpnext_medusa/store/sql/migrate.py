@@ -32,15 +32,15 @@ def _config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, *, stamp_time: datetime | None = None) -> None:
-    """Create or upgrade the schema to the newest revision."""
+def upgrade(engine: Engine, *, stamp_time: datetime | None = None, revision: str = "head") -> None:
+    """Create or upgrade the schema to the newest revision (or to ``revision``, for tests of the history)."""
     config = _config()
     with engine.connect() as conn:
         conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})  # SQLite: the write lock serialises runs
         with _exclusive(conn), conn.begin():  # the lock outlives the commit
             config.attributes["connection"] = conn
             config.attributes["stamp_time"] = stamp_time
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
 
 @contextmanager
