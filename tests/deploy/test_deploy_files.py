@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from erpnext_medusa.config import Settings
-from tests.servers import Server, free_port, server_env
+from tests.helpers import Server, free_port, server_env
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 UNIT = DEPLOY / "erpnext-medusa.service"
