@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import customer, execute, seed, server_messages
+from tests.helpers import customer, execute, message_text, seed, server_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 NO_MATCH = {"message": "No relevant customers found"}
@@ -292,7 +292,7 @@ def test_limit_with_name_filter(client, five):
 
 def test_page_past_the_end(client, five):
     assert fetch(client, limit=2, limit_start=5) == NO_MATCH
-    assert fetch(client, limit_start=100) == NO_MATCH
+    assert fetch(client, limit_start=49) == NO_MATCH
 
 
 def test_blank_limit_is_no_limit(client, five):
@@ -327,9 +327,29 @@ def test_limit_above_cap_is_capped(client, sixty):
     assert fetch_names(client, limit=0) == sixty[:50]
 
 
-def test_cap_applies_per_page(client, sixty):
-    assert fetch_names(client, limit_start=50) == sixty[50:]
-    assert fetch_names(client, limit=20, limit_start=40) == sixty[40:60]
+def test_pages_reach_the_first_cap_matches_and_no_further(client, sixty):
+    assert fetch_names(client, limit_start=40) == sixty[40:50]
+    assert fetch_names(client, limit=10, limit_start=40) == sixty[40:50]
+    pages = [fetch_names(client, limit=25, limit_start=start) for start in (0, 25)]
+    assert pages[0] + pages[1] == sixty[:50]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"limit_start": 50}, "limit_start must be less than 50: a search reaches only its first 50 customers; "
+                              "type more of the name to narrow it."),
+        ({"limit_start": 2147483647, "limit": 50}, None),
+        ({"limit": 20, "limit_start": 40}, "limit_start + limit must be at most 50: a search reaches only its first "
+                                           "50 customers (ask for limit 10 or less here)."),
+        ({"limit": 100, "limit_start": 1}, None),
+    ],
+)  # fmt: skip
+def test_a_page_beyond_the_cap_is_417(client, sixty, params, message):
+    r = client.get(FETCH, params=params)
+    assert_417(r)
+    if message is not None:
+        assert message_text(r) == message
 
 
 def services_cap_is_50(client: Any) -> bool:
@@ -373,3 +393,17 @@ def test_repeated_query_argument_keeps_the_first_value_as_frappe_does(client, se
 def test_odd_paging_numbers_are_417_not_500(client, services, params):
     seed(services, customer("Ali Hassan"))
     assert_417(client.get(FETCH, params=params))
+
+
+@pytest.mark.parametrize("value", [True, False, 1.5, [3], {"n": 3}])
+@pytest.mark.parametrize("key", ["limit", "limit_page_length", "limit_start"])
+def test_paging_arguments_follow_one_rule_in_json_too(client, five, key, value):
+    """true in a JSON body is refused as limit=true in a query is, rather than meaning "no limit"."""
+    assert_417(client.post(FETCH, json={key: value}))
+    assert_417(client.get(FETCH, params={key: str(value).lower()}))
+
+
+def test_paging_numbers_as_json_numbers_or_strings_mean_the_same(client, five):
+    assert fetch_names(client, limit=2) == five[:2]
+    assert [r["name"] for r in client.post(FETCH, json={"limit": 2}).json()["message"]] == five[:2]
+    assert [r["name"] for r in client.post(FETCH, json={"limit": "2"}).json()["message"]] == five[:2]

@@ -14,12 +14,28 @@ def search_words(name: str | None) -> list[str]:
 
 
 def page_bounds(limit: int | None, offset: int | None, cap: int) -> tuple[int, int]:
-    """(limit, offset) for one page: no limit (or 0, as in Frappe) means everything up to ``cap``."""
+    """(limit, offset) for one page. A search reaches its first ``cap`` matches and no further, so that every
+    search has a bounded cost: the page must lie within them. No limit (or 0, as in Frappe) means the rest of
+    them; a limit above ``cap`` counts as ``cap``."""
     if limit is not None and limit < 0:
         raise ValidationError("limit must be a whole number, 0 or more")
     if offset is not None and offset < 0:
         raise ValidationError("limit_start must be a whole number, 0 or more")
-    return (min(limit, cap) if limit else cap), (offset or 0)
+    offset = offset or 0
+    if offset >= cap:
+        raise ValidationError(
+            f"limit_start must be less than {cap}: a search reaches only its first {cap} customers; "
+            "type more of the name to narrow it."
+        )
+    if not limit:
+        return cap - offset, offset
+    limit = min(limit, cap)
+    if offset + limit > cap:
+        raise ValidationError(
+            f"limit_start + limit must be at most {cap}: a search reaches only its first {cap} customers "
+            f"(ask for limit {cap - offset} or less here)."
+        )
+    return limit, offset
 
 
 def fetch_unlinked_customers(

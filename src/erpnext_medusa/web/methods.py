@@ -44,13 +44,14 @@ def _text_arg(args: dict[str, Any], key: str) -> str | None:
 
 
 def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
-    """The first of ``keys`` present, as a whole number (blank means absent)."""
+    """The first of ``keys`` present, as a whole number (blank means absent). One rule for every encoding: a
+    JSON number or a string of digits, in a query, a form or a JSON body alike; true, false and 1.5 are not."""
     for key in keys:
         value = args.get(key)
         if value is None or value == "":
             continue
         if isinstance(value, bool):
-            break
+            raise ValidationError(f"{key} must be a whole number")
         if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
             digits = value.strip().lstrip("+-")
             if len(digits.lstrip("0")) > len(str(_LARGEST)):  # before int(): Python refuses 4,300+ digits
