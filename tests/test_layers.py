@@ -24,7 +24,8 @@ LAYERS = {
     "logs": set(),
     "services": {"config", "domain", "store"},
     "web": {"config", "domain", "logs", "services"},
-    "cli": {"config", "domain", "logs", "services", "store"},
+    # The CLI creates and upgrades databases (store) and starts the HTTP server (web).
+    "cli": {"config", "domain", "logs", "services", "store", "web"},
     "__main__": {"cli"},
     "__init__": set(),
 }

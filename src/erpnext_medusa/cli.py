@@ -140,6 +140,8 @@ def serve(
     """Apply pending migrations, optionally load the demo data, and serve HTTP."""
     import uvicorn
 
+    from erpnext_medusa.web.server import BoundedHttpToolsProtocol
+
     with _services() as services:
         if demo:
             loaded = load_demo(services)
@@ -151,10 +153,11 @@ def serve(
     if warning:
         log.warning(warning)
     err.print(f"Serving on http://{host}:{port} (API docs at /docs)")
-    # proxy_headers off: X-Forwarded-For is believed only from ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
+    # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only from
+    # ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
     uvicorn.run(
         "erpnext_medusa.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, log_config=log_config, proxy_headers=False,
+        log_level=settings.log_level, log_config=log_config, proxy_headers=False, http=BoundedHttpToolsProtocol,
     )  # fmt: skip
 
 
@@ -253,7 +256,10 @@ def _audit_line(record: AuditRecord) -> str:
         who += f" key {record.storefront_key}"
     if record.medusa_actor:
         who += f" medusa {record.medusa_actor}"
-    head = f"{record.at:%Y-%m-%d %H:%M:%S}  {record.action}  {who}  request {record.request_id or '-'}"
+    request = record.request_id or "-"
+    if record.client_request_id:
+        request += f" (client's id {record.client_request_id})"
+    head = f"{record.at:%Y-%m-%d %H:%M:%S}  {record.action}  {who}  request {request}"
     body = [
         f"    {document}: " + (", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in fields.items()) or "touched")
         for document, fields in record.changes.items()

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     time_zone: str = "UTC"
     #: Connection pool size per worker (PostgreSQL / MariaDB).
     pool_size: int = Field(default=10, ge=1, le=200)
+    #: Seconds a request waits for a free database connection before it is answered 503 (Retry-After).
+    pool_timeout: float = Field(default=2.0, ge=0.1, le=60)
+    #: Longest a search statement may run (milliseconds) before it is stopped and answered with an error.
+    statement_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
+    #: Guest searches one process runs at once, in total and per client address; others wait briefly, then 503.
+    search_concurrency: int = Field(default=4, ge=1, le=100)
+    search_concurrency_per_client: int = Field(default=2, ge=1, le=100)
     log_level: str = "info"
 
     # --- guest endpoints ---------------------------------------------------------------------------------
@@ -115,12 +122,20 @@ class Settings(BaseSettings):
     #: Guest calls per client address and method in one window; 0 turns the limit off.
     rate_limit: int = Field(default=120, ge=0, le=1_000_000)
     rate_limit_window: int = Field(default=60, ge=1, le=86_400)
+    #: Failed authentications (bad API key or secret) per client address in one window before a 429; 0: off.
+    auth_failure_limit: int = Field(default=20, ge=0, le=1_000_000)
+    #: Browser origins allowed to call the service from another site: ``*`` or a comma-separated list. Unsafe
+    #: requests (POST, PUT, DELETE, PATCH) from any other site are refused.
+    allow_cors: str = ""
     #: Counters shared by every process (redis://host:port/db); unset: each process counts alone.
     redis_url: str = Field(default="", repr=False)
     redis_prefix: str = Field(default="erpnext_medusa", pattern=r"^[A-Za-z0-9:._-]{1,64}$")
 
     # --- input limits --------------------------------------------------------------------------------------
     max_body_bytes: int = Field(default=65_536, ge=1_024, le=16_777_216)
+    #: Request headers: total bytes and number of fields (431 beyond either).
+    max_header_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
+    max_headers: int = Field(default=100, ge=10, le=1_000)
     #: Longest text argument (characters); update_address fields are bounded by their columns as well.
     max_text_length: int = Field(default=1_000, ge=140, le=100_000)
     #: Most words a fetch_all_customers ``name`` may have.

@@ -22,8 +22,13 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        engine = make_engine(settings.url, pool_size=settings.pool_size)
-        return cls(settings=settings, store=SqlStore(engine), keys=SqlApiKeys(engine), audit=SqlAuditLog(engine))
+        engine = make_engine(settings.url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout)
+        return cls(
+            settings=settings,
+            store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms),
+            keys=SqlApiKeys(engine),
+            audit=SqlAuditLog(engine),
+        )
 
     def now(self) -> datetime:
         """The current time as ERPNext stores it: naive, in the site's time zone."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -36,7 +37,7 @@ def test_audit_lists_every_write_with_who_what_and_request(db_file):
     result = invoke("audit")
     assert_clean_exit(result)
     text = flat(result.output)
-    assert "update_address Guest from testclient request r-acme" in text
+    assert re.search(r"update_address Guest from testclient request [0-9a-f]{32} \(client's id r-acme\)", text)
     assert "Address/Acme-Billing: city: 'Dubai' -> 'Sharjah'" in text
     assert "Address/Bolt-Billing: city: 'Dubai' -> 'Ajman'" in text
     assert text.index("r-acme") < text.index("r-bolt")  # oldest first
@@ -48,7 +49,8 @@ def test_audit_json_and_filters(db_file):
     assert_clean_exit(result)
     (line,) = result.stdout.splitlines()
     entry = json.loads(line)
-    assert (entry["customer"], entry["request_id"], entry["user"]) == ("Bolt", "r-bolt", "Guest")
+    assert (entry["customer"], entry["client_request_id"], entry["user"]) == ("Bolt", "r-bolt", "Guest")
+    assert len(entry["request_id"]) == 32
     assert entry["changes"] == {"Address/Bolt-Billing": {"city": ["Dubai", "Ajman"]}}
     assert len(invoke("audit", "--since", "1h", "--json").stdout.splitlines()) == 2
     assert invoke("audit", "--since", "2999-01-01", "--json").stdout == ""
@@ -67,14 +69,14 @@ def test_audit_prune_needs_a_retention_and_deletes_older_rows(db_file, monkeypat
     assert_clean_failure(invoke("audit", "prune"))
     old = (datetime.now() - timedelta(days=40)).strftime("%Y-%m-%d %H:%M:%S")
     conn = sqlite3.connect(db_file)
-    conn.execute("UPDATE erpnext_medusa_audit SET at = ? WHERE request_id = 'r-acme'", (old,))
+    conn.execute("UPDATE erpnext_medusa_audit SET at = ? WHERE client_request_id = 'r-acme'", (old,))
     conn.commit()
     conn.close()
     monkeypatch.setenv("ERPNEXT_MEDUSA_AUDIT_RETENTION_DAYS", "30")
     result = invoke("audit", "prune")
     assert_clean_exit(result)
     assert "Deleted 1 audit rows" in flat(result.output)
-    assert query(db_file, "SELECT request_id FROM erpnext_medusa_audit") == [("r-bolt",)]
+    assert query(db_file, "SELECT client_request_id FROM erpnext_medusa_audit") == [("r-bolt",)]
 
 
 def test_api_key_create_with_expiry_and_list_shows_it(db_file):

@@ -279,7 +279,7 @@ def test_the_site_sets_the_headers_and_limits_the_service_relies_on():
         "proxy_set_header X-Forwarded-For $remote_addr;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
         "proxy_set_header Host $host;",
-        "proxy_set_header X-Request-Id $erpnext_medusa_request_id;",
+        "proxy_set_header X-Request-Id $http_x_request_id;",
         "client_max_body_size 64k;",
         "keepalive 16;",
     ]:
@@ -380,11 +380,12 @@ def test_the_service_behind_nginx_answers_over_tls_and_counts_real_clients_not_f
         with running_nginx(nginx), https_client(nginx) as client, https_client(nginx, "127.0.0.2") as neighbour:
             ping = client.get("/api/method/ping", headers={"X-Request-Id": "deploy-ping-1"})
             assert (ping.status_code, ping.json()) == (200, {"message": "pong"})
-            assert ping.headers.get_list("X-Request-Id") == ["deploy-ping-1"]  # passed through, and only once
+            (ping_id,) = ping.headers.get_list("X-Request-Id")  # the service's own id, and only once
+            assert re.fullmatch(r"[0-9a-f]{32}", ping_id), ping_id
             assert ping.headers["Server"] == "nginx"  # no version, and not uvicorn's header
             assert ping.headers["Strict-Transport-Security"] == "max-age=31536000"
 
-            # No id, or one the service would not keep: nginx makes one, and the service uses it too.
+            # Without an id of the client's, or with one the service would not keep, the service assigns one too.
             made = [
                 client.get("/api/method/ping", headers=h).headers.get_list("X-Request-Id")
                 for h in ({}, {"X-Request-Id": "no spaces!"})
@@ -413,11 +414,13 @@ def test_the_service_behind_nginx_answers_over_tls_and_counts_real_clients_not_f
             )
             assert too_big.status_code == 413
             assert "nginx" in too_big.text  # nginx's own page: the body never reached the service
-            assert too_big.headers.get_list("X-Request-Id") == ["big-1"]
+            (nginx_id,) = too_big.headers.get_list("X-Request-Id")  # nginx's own answer carries nginx's own id
+            assert re.fullmatch(r"[0-9a-f]{32}", nginx_id), nginx_id
 
     access = nginx.access_log.read_text()
-    assert "request_id=deploy-ping-1" in access
-    for (rid,) in made:  # the same id in nginx's access log and in the service's log lines
+    assert f"request_id={ping_id} client_request_id=deploy-ping-1" in access
+    assert f"request_id={nginx_id} client_request_id=big-1" in access
+    for (rid,) in [[ping_id], *made]:  # the same id in nginx's access log and in the service's log lines
         assert f"request_id={rid}" in access
         assert f"[{rid}]" in server.output()
     assert re.search(r"^127\.0\.0\.2 .*request_id=", access, re.MULTILINE)

@@ -3,6 +3,7 @@ rate limits shared through Redis. Each test gets its own fresh database, built b
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -93,7 +94,7 @@ def test_fifty_links_of_one_lead_over_two_processes_make_exactly_one(fresh_db, t
     linked = rows(services, "SELECT name, lead_name FROM \"tabCustomer\" WHERE medusa_id = 'cus_race'")
     assert linked == [{"name": holder, "lead_name": "L-RACE"}]
     (entry,) = services.audit.list_audit(customer=None, since=None, limit=100)
-    assert (entry.action, entry.customer, entry.user, entry.request_id) == (
+    assert (entry.action, entry.customer, entry.user, entry.client_request_id) == (
         "link_medusa_lead",
         holder,
         "race@example.com",
@@ -170,7 +171,7 @@ def test_sigkill_under_address_updates_leaves_whole_rows_and_a_matching_audit_tr
         assert {f: row[f] for f in FIELDS} == _values(_tag_of(row))
 
     entries = services.audit.list_audit(customer=None, since=None, limit=100_000)
-    audited = {e.request_id for e in entries}
+    audited = {e.client_request_id for e in entries}
     assert set(acknowledged) | {"after"} <= audited  # every acknowledged write has its audit row
     for name in names:
         document = f"Address/{name}-Billing"
@@ -268,7 +269,8 @@ def test_each_policy_and_a_rate_limit_shared_by_two_processes_through_redis(poli
     # The logs carry request ids but no secret and no customer name from the query or body.
     assert STOREFRONT_SECRET not in logged and JWT_SECRET not in logged and "eyJ" not in logged
     assert "Ali Hassan" not in logged
-    assert "[policy-0]" in logged  # the access line of the first call carries its request id
+    # The access line of each call carries the id the server gave it.
+    assert re.search(r"\[[0-9a-f]{32}\] access: ", logged)
 
 
 @pytest.mark.slow

@@ -74,6 +74,8 @@ class AuditRecord:
     customer: str | None
     documents: list[str]
     changes: dict[str, dict[str, Change]]
+    #: The id the client sent with the request, kept beside the server's own.
+    client_request_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,7 @@ class AuditRecord:
             "storefront_key": self.storefront_key,
             "medusa_actor": self.medusa_actor,
             "request_id": self.request_id,
+            "client_request_id": self.client_request_id,
             "customer": self.customer,
             "documents": self.documents,
             "changes": self.changes,

@@ -28,6 +28,15 @@ class DoesNotExistError(ValidationError):
     exc_type = "DoesNotExistError"
 
 
+class QueryTimeoutError(ValidationError):
+    """A search ran past its time limit and was stopped."""
+
+    exc_type = "QueryTimeoutError"
+
+    def __init__(self) -> None:
+        super().__init__("The search took too long and was stopped; type more of the name to narrow it.")
+
+
 class MedusaIdLinkedElsewhereError(ValidationError):
     """A medusa_id is already on another Customer (the database's unique index has the last word)."""
 
@@ -63,6 +72,18 @@ class TooManyRequestsError(ServiceError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("You hit the rate limit because of too many requests. Please try after sometime.")
         #: Seconds until the client may try again (the Retry-After header).
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ServiceError):
+    """The database cannot serve now (unreachable, read-only, every connection busy); the caller may retry."""
+
+    http_status = 503
+    exc_type = "ServiceUnavailable"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        #: Seconds after which a retry may succeed (the Retry-After header).
         self.retry_after = retry_after
 
 

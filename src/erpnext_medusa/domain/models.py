@@ -28,7 +28,9 @@ class Origin:
     storefront_key: str | None = None
     #: The Medusa customer (``actor_id``) whose token a guest presented.
     medusa_actor: str | None = None
+    #: The id the server gave the request, and the one the client sent with it (if any).
     request_id: str | None = None
+    client_request_id: str | None = None
 
 
 @dataclass(frozen=True)

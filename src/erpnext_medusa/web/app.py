@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,9 @@ from starlette.responses import JSONResponse, Response
 from erpnext_medusa import __version__, logs
 from erpnext_medusa.config import Settings, get_settings
 from erpnext_medusa.domain.errors import (
+    AuthenticationError,
     DoesNotExistError,
+    InvalidAuthorizationToken,
     PermissionError,
     ServiceError,
     TooManyRequestsError,
@@ -28,10 +30,11 @@ from erpnext_medusa.web import frappe, openapi
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address
 from erpnext_medusa.web.methods import METHODS
-from erpnext_medusa.web.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware
 from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, make_limiter
 from erpnext_medusa.web.registry import Context
+from erpnext_medusa.web.slots import SearchSlots
 
 log = logging.getLogger(__name__)
 _ALL_VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
@@ -41,10 +44,13 @@ AUDIT_PRUNE_EVERY = 3600.0
 
 @dataclass(frozen=True)
 class Guard:
-    """What stands in front of the guest endpoints: the access policy and the rate limiter."""
+    """What stands in front of the methods: the guest access policy, the rate limiters (guest calls per method,
+    failed authentications) and the bound on costly guest calls running at once."""
 
     policy: GuestPolicy
     limiter: RateLimiter | None
+    auth_failures: RateLimiter | None
+    slots: SearchSlots
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,27 @@ class Incoming:
     client: str
 
 
+def _authenticate(services: Services, guard: Guard, authorization: str | None, client: str) -> str:
+    """The caller's user; failed attempts count toward the client's budget, and past it the answer is 429
+    without any credential being checked (so keys cannot be guessed at speed)."""
+    if not authorization or guard.auth_failures is None:
+        return user_for(authorization, services.keys, services.now())
+    key = f"auth-failure:{client}"
+    verdict = guard.auth_failures.peek(key)
+    if not verdict.allowed:
+        raise TooManyRequestsError(verdict.retry_after)
+    try:
+        return user_for(authorization, services.keys, services.now())
+    except (AuthenticationError, InvalidAuthorizationToken):
+        guard.auth_failures.hit(key)
+        raise
+
+
 def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming) -> JSONResponse:
     """Authenticate, check the whitelist and the verb (in Frappe's order), apply the guest policy and rate
     limit to guests of guest endpoints, then run the method."""
     bearer = guard.policy.bearer_token(incoming.authorization)
-    user = user_for(None if bearer is not None else incoming.authorization, services.keys, services.now())
+    user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
     method = METHODS.get(call.method)
     if method is None:
         raise ValidationError(f"Failed to get method for command {call.method} with: no such method")
@@ -68,7 +90,7 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
         raise frappe.not_whitelisted(call.method)
     if call.verb not in frappe.ALLOWED_VERBS:
         raise PermissionError("Not permitted")
-    origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get())
+    origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
     owner = None
     if method.guest_endpoint and user == GUEST:
         if guard.limiter is not None:
@@ -77,7 +99,7 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
                 raise TooManyRequestsError(verdict.retry_after)
         admitted = guard.policy.admit(method, incoming.storefront_key, bearer)
         owner = admitted.medusa_actor
-        origin = Origin(incoming.client, admitted.storefront_key, admitted.medusa_actor, origin.request_id)
+        origin = replace(origin, storefront_key=admitted.storefront_key, medusa_actor=admitted.medusa_actor)
     context = Context(services=services, user=user, call=call, origin=origin, owner_medusa_id=owner)
     return frappe.message(method.handler(context))
 
@@ -96,7 +118,12 @@ async def _method_endpoint(request: Request) -> Response:
             services.settings.trusted_networks,
         ),
     )
-    return await run_in_threadpool(_dispatch, services, request.app.state.guard, call, incoming)
+    guard: Guard = request.app.state.guard
+    registered = METHODS.get(method)
+    if registered is not None and registered.costly and guard.policy.is_guest(incoming.authorization):
+        async with guard.slots.hold(incoming.client):
+            return await run_in_threadpool(_dispatch, services, guard, call, incoming)
+    return await run_in_threadpool(_dispatch, services, guard, call, incoming)
 
 
 async def _index(_request: Request) -> Response:
@@ -108,9 +135,8 @@ async def _index(_request: Request) -> Response:
 
 async def _service_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    if isinstance(exc, TooManyRequestsError):
-        return frappe.error(exc, {"Retry-After": str(exc.retry_after)})
-    return frappe.error(exc)
+    retry_after = getattr(exc, "retry_after", None)
+    return frappe.error(exc, {"Retry-After": str(retry_after)} if retry_after is not None else None)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -118,14 +144,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and request.url.path.startswith("/api/"):
         return JSONResponse({"exc_type": DoesNotExistError.exc_type}, status_code=404)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _unexpected_error(_request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
-    return frappe.error(
-        ServiceError("Something went wrong. The error was logged on the server."),
-        {REQUEST_ID_HEADER: logs.REQUEST_ID.get()},
-    )
 
 
 async def _prune_audit_periodically(services: Services) -> None:
@@ -170,11 +188,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.guard = Guard(
         policy=GuestPolicy(config),
         limiter=make_limiter(config.rate_limit, config.rate_limit_window, config.redis_url, config.redis_prefix),
+        auth_failures=make_limiter(
+            config.auth_failure_limit, config.rate_limit_window, config.redis_url, config.redis_prefix
+        ),
+        slots=SearchSlots(config.search_concurrency, config.search_concurrency_per_client, config.pool_timeout),
     )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, settings=config)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
 
     for method in METHODS:
         for verb in method.verbs:

@@ -193,6 +193,7 @@ METHODS = Registry(
         ),
         allow_guest=True,
         guest_endpoint=True,
+        costly=True,
         parameters=(
             _query("name", "Typeahead words.", {"type": "string", "maxLength": NAME_LENGTH}),
             _query("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", _PAGING),

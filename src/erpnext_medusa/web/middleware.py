@@ -1,57 +1,120 @@
-"""Per-request context, before any route runs: the request id and the size limits.
+"""Per-request context, before any route runs: request ids, size limits, browsers' cross-site requests, and
+the last word on errors.
 
-Every response carries ``X-Request-Id``: the client's own when it is sane (1-64 of ``A-Z a-z 0-9 . _ -``),
-otherwise a new one. The id is what log lines and audit rows are tagged with.
-
-A body larger than ``ERPNEXT_MEDUSA_MAX_BODY_BYTES`` is refused with 413 before it is read: at once when
-``Content-Length`` says so, or as soon as the bytes received pass the limit (chunked uploads). The query
-string is held to the same limit.
+- Every response carries ``X-Request-Id``: an id the server assigns, which log lines and audit rows are tagged
+  with. A sane id the client sent (1-64 of ``A-Z a-z 0-9 . _ -``) is kept beside it (audit rows record both),
+  never instead of it.
+- A body larger than ``ERPNEXT_MEDUSA_MAX_BODY_BYTES`` is refused with 413 before it is read: at once when
+  ``Content-Length`` says so, or as soon as the bytes received pass the limit (chunked uploads). The query
+  string is held to the same limit.
+- ``OPTIONS`` is an empty 200 before routing and authentication, as in Frappe. For an origin in
+  ``ERPNEXT_MEDUSA_ALLOW_CORS`` every response carries the CORS headers. An unsafe request (POST, PUT, DELETE,
+  PATCH) that a browser marks as coming from another site (``Origin`` / ``Sec-Fetch-Site``) is refused with
+  403 unless its origin is allowed: a page elsewhere cannot make a visitor's browser change an address. Clients
+  that send neither header (servers, curl) are not affected.
+- An unexpected error is answered with a Frappe-shaped 500 that names the request id, and the connection stays
+  usable (it is not dropped as it would be if the error reached the server).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+from contextvars import ContextVar
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from erpnext_medusa.domain.errors import RequestTooLargeError
+from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.errors import PermissionError, RequestTooLargeError, ServiceError
 from erpnext_medusa.logs import REQUEST_ID
 from erpnext_medusa.web import frappe
 
+log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
+#: The id the client sent with the request, when it was sane.
+CLIENT_REQUEST_ID: ContextVar[str | None] = ContextVar("erpnext_medusa_client_request_id", default=None)
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
-def request_id(sent: str | None) -> str:
-    return sent if sent and _SANE_ID.fullmatch(sent) else secrets.token_hex(16)
+def client_request_id(sent: str | None) -> str | None:
+    return sent if sent and _SANE_ID.fullmatch(sent) else None
+
+
+class Origins:
+    """``ERPNEXT_MEDUSA_ALLOW_CORS``: ``*`` or a comma-separated list of origins (empty: none)."""
+
+    def __init__(self, setting: str) -> None:
+        entries = {entry.strip().rstrip("/") for entry in setting.split(",") if entry.strip()}
+        self.any = "*" in entries
+        self.listed = frozenset(entries - {"*"})
+
+    def allows(self, origin: str | None) -> bool:
+        return bool(origin) and (self.any or origin in self.listed)
+
+
+def _cross_site(headers: Headers) -> bool:
+    """Whether a browser says the request comes from a page on another site (``Sec-Fetch-Site``, or for older
+    browsers an ``Origin`` whose host is not the one the request was sent to; the scheme is not compared, since
+    a TLS proxy may stand in front)."""
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "cross-site"
+    origin = headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != headers.get("host")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes = settings.max_body_bytes
+        self.origins = Origins(settings.allow_cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        rid = request_id(headers.get("x-request-id"))
-        # Each request runs in its own task, so the id stays with it (and reaches the threads it uses).
+        rid = secrets.token_hex(16)
+        # Each request runs in its own task, so the ids stay with it (and reach the threads it uses).
         REQUEST_ID.set(rid)
+        CLIENT_REQUEST_ID.set(client_request_id(headers.get("x-request-id")))
+        origin = headers.get("origin")
+        allowed = self.origins.allows(origin)
+        started = False
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_context(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                started = True
+                out = MutableHeaders(scope=message)
+                out[REQUEST_ID_HEADER] = rid
+                if allowed and origin is not None:
+                    out["Access-Control-Allow-Origin"] = origin
+                    out["Access-Control-Allow-Credentials"] = "true"
+                    out.append("Vary", "Origin")
+                    if scope["method"] == "OPTIONS":
+                        out["Access-Control-Allow-Methods"] = headers.get("access-control-request-method", "")
+                        if "access-control-request-headers" in headers:
+                            out["Access-Control-Allow-Headers"] = headers["access-control-request-headers"]
+                        out["Access-Control-Max-Age"] = "86400"
             await send(message)
 
+        if scope["method"] == "OPTIONS":
+            await Response(status_code=200)(scope, receive, send_with_context)
+            return
+        if scope["method"] in _UNSAFE and not allowed and _cross_site(headers):
+            refusal = PermissionError("Requests from another site are not allowed.")
+            await frappe.error(refusal)(scope, receive, send_with_context)
+            return
         limit = self.max_body_bytes
         declared = headers.get("content-length", "")
         if (declared.isdigit() and int(declared) > limit) or len(scope.get("query_string", b"")) > limit:
-            response = frappe.error(self.too_large())
-            await response(scope, receive, send_with_id)
+            await frappe.error(self.too_large())(scope, receive, send_with_context)
             return
 
         received = 0
@@ -65,7 +128,14 @@ class RequestContextMiddleware:
                     raise self.too_large()
             return message
 
-        await self.app(scope, limited_receive, send_with_id)
+        try:
+            await self.app(scope, limited_receive, send_with_context)
+        except Exception:
+            log.exception("unhandled error")
+            if started:  # too late to answer: the server closes the connection
+                raise
+            failure = ServiceError("Something went wrong. The error was logged on the server.")
+            await frappe.error(failure, {REQUEST_ID_HEADER: rid})(scope, receive, send_with_context)
 
     def too_large(self) -> RequestTooLargeError:
         return RequestTooLargeError(f"The request is too large: at most {self.max_body_bytes} bytes are accepted.")

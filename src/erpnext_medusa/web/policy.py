@@ -52,6 +52,10 @@ class GuestPolicy:
         scheme, _, token = authorization.partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
 
+    def is_guest(self, authorization: str | None) -> bool:
+        """Whether a request with this header is a guest's (no API key; a Medusa token is a guest's too)."""
+        return not authorization or self.bearer_token(authorization) is not None
+
     def admit(self, method: Method, storefront_key: str | None, bearer: str | None) -> GuestPass:
         """Let a guest call ``method`` (a guest endpoint), or raise the refusal."""
         if self.mode == "key":

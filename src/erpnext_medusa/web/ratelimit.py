@@ -46,6 +46,9 @@ class RateLimiter(Protocol):
     def hit(self, key: str) -> Verdict:
         """Count one call under ``key`` and say whether it is within the limit."""
 
+    def peek(self, key: str) -> Verdict:
+        """Whether one more call under ``key`` would be within the limit, without counting it."""
+
 
 class MemoryRateLimiter:
     def __init__(self, limit: int, window: int, clock: Callable[[], float] = time.monotonic) -> None:
@@ -65,10 +68,19 @@ class MemoryRateLimiter:
             self._windows[key] = (end, calls)
         return Verdict(calls <= self.limit, max(1, math.ceil(end - now)))
 
+    def peek(self, key: str) -> Verdict:
+        now = self._clock()
+        with self._lock:
+            end, calls = self._windows.get(key, (0.0, 0))
+        if end <= now:
+            return Verdict(True, self.window)
+        return Verdict(calls < self.limit, max(1, math.ceil(end - now)))
+
 
 class RedisRateLimiter:
     def __init__(self, client: redis.Redis, prefix: str, limit: int, window: int) -> None:
         self.limit, self.window, self.prefix = limit, window, prefix
+        self._client = client
         self._script = client.register_script(_HIT_SCRIPT)
         self._fallback = MemoryRateLimiter(limit, window)
         self._warned_at = -math.inf
@@ -87,6 +99,17 @@ class RedisRateLimiter:
                 log.warning("Redis is unreachable (%s): rate limits are counted per process", type(exc).__name__)
             return self._fallback.hit(key)
         return Verdict(int(calls) <= self.limit, max(1, int(ttl)))
+
+    def peek(self, key: str) -> Verdict:
+        now = time.monotonic()
+        if now < self._down_until:
+            return self._fallback.peek(key)
+        try:
+            calls, ttl = self._client.get(f"{self.prefix}:rate:{key}"), self._client.ttl(f"{self.prefix}:rate:{key}")
+        except redis.RedisError:
+            self._down_until = now + _RETRY_REDIS_AFTER
+            return self._fallback.peek(key)
+        return Verdict(int(calls or 0) < self.limit, max(1, int(ttl)))
 
 
 def connect(redis_url: str) -> redis.Redis:

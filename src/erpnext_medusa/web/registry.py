@@ -46,6 +46,8 @@ class Method:
     guest_endpoint: bool = False
     #: In ``medusa-token`` mode, a Medusa customer's token admits a guest (other guest endpoints need a key).
     medusa_token: bool = False
+    #: Costly for the database: guests' calls run under the search concurrency bound.
+    costly: bool = False
     #: Verbs shown in the OpenAPI document (every verb Frappe allows is accepted all the same).
     verbs: tuple[str, ...] = ("GET", "POST")
     #: OpenAPI: query parameters, request body, the schema of ``message``, and the error statuses it can answer.

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, select
 
 from erpnext_medusa.domain.audit import AuditRecord
+from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.tables import audit as table
 
 
@@ -16,6 +17,7 @@ class SqlAuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @translated
     def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
         c = table.c
         query = select(table).order_by(c.id.desc()).limit(limit)
@@ -35,6 +37,7 @@ class SqlAuditLog:
                 storefront_key=r["storefront_key"],
                 medusa_actor=r["medusa_actor"],
                 request_id=r["request_id"],
+                client_request_id=r["client_request_id"],
                 customer=r["customer"],
                 documents=json.loads(r["documents"]),
                 changes=json.loads(r["changes"]),
@@ -42,6 +45,7 @@ class SqlAuditLog:
             for r in reversed(rows)
         ]
 
+    @translated
     def prune_audit(self, before: datetime) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(delete(table).where(table.c.at < before))

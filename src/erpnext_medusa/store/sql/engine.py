@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
+from erpnext_medusa.store.sql.errors import discard_broken_connections
 from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, fold, sqlite_grams
 
 #: Execution option: begin the SQLite transaction with BEGIN IMMEDIATE (take the write lock up front).
@@ -18,9 +19,11 @@ def _sqlite_fold(value: str | None) -> str | None:
     return None if value is None else fold(value)
 
 
-def make_engine(url: URL, *, pool_size: int = 10) -> Engine:
+def make_engine(url: URL, *, pool_size: int = 10, pool_timeout: float = 2.0) -> Engine:
+    """``pool_timeout``: how long a request waits for a free connection before it is told to come back later."""
     backend = url.get_backend_name()
-    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}  # no values (PII) in error logs
+    # No values (PII) in error logs.
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True, "pool_timeout": pool_timeout}
     if backend == "sqlite":
         # One connection per checkout keeps threads apart; a busy timeout instead of "database is locked".
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -35,6 +38,7 @@ def make_engine(url: URL, *, pool_size: int = 10) -> Engine:
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
         _configure_sqlite(engine)
+        discard_broken_connections(engine)
     elif backend in ("mysql", "mariadb"):
         _configure_mariadb(engine)
     return engine

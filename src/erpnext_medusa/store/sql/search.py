@@ -30,7 +30,8 @@ import logging
 import threading
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,9 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
+from erpnext_medusa.domain.errors import QueryTimeoutError
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
@@ -104,7 +107,8 @@ class CustomerSearch:
     sample_size = 20_000
     stats_max_age = 600.0
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, statement_timeout_ms: int = 5_000) -> None:
+        self.timeout = statement_timeout_ms / 1000
         self.engine = catalog.engine
         self.dialect = catalog.dialect
         self.mariadb = catalog.mariadb
@@ -136,8 +140,36 @@ class CustomerSearch:
         return select(c.name, c.customer_name)
 
     def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, self._time_limit(conn):
             return self._details(conn, self._page(conn, words, limit=limit, offset=offset))
+
+    @contextmanager
+    def _time_limit(self, conn: Connection) -> Iterator[None]:
+        """Stop the search's statements once they have run for ``timeout`` seconds, each database its own way:
+        PostgreSQL's statement_timeout for this transaction, MariaDB's max_statement_time for this session (put
+        back afterwards), SQLite's progress handler."""
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(int(self.timeout * 1000))}
+            )
+        elif self.mariadb:
+            conn.execute(text("SET SESSION max_statement_time = :s"), {"s": self.timeout})
+        else:
+            deadline = time.monotonic() + self.timeout
+            raw: Any = conn.connection.driver_connection
+            raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        try:
+            yield
+        except DBAPIError as exc:
+            if _timed_out(exc):
+                raise QueryTimeoutError() from None
+            raise
+        finally:
+            if self.mariadb:
+                conn.execute(text("SET SESSION max_statement_time = 0"))
+            elif self.dialect == "sqlite":
+                sqlite_conn: Any = conn.connection.driver_connection
+                sqlite_conn.set_progress_handler(None, 0)
 
     def _page(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> list[str]:
         """The names on the page, in order."""
@@ -262,6 +294,16 @@ class CustomerSearch:
             for key in self.flavour.name_keys(name):
                 postings.setdefault(key, array("I")).append(index)
         return _Stats(total, names, postings, time.monotonic())
+
+
+def _timed_out(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "57014":  # PostgreSQL: query_canceled
+        return True
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    if args and args[0] == 1969:  # MariaDB: max_statement_time exceeded
+        return True
+    return "interrupted" in str(orig)  # SQLite: the progress handler stopped it
 
 
 def _summary(row: Any) -> CustomerSummary:

@@ -13,6 +13,7 @@ from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElse
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
+from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction
 
@@ -48,15 +49,16 @@ def _is_name_taken(exc: IntegrityError) -> bool:
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, statement_timeout_ms: int = 5_000) -> None:
         self.engine = engine
         self.catalog = Catalog(engine)
         self.dialect = self.catalog.dialect
-        self.search = CustomerSearch(self.catalog)
+        self.search = CustomerSearch(self.catalog, statement_timeout_ms)
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         return self.catalog.column_lengths(doctype)
 
+    @translated
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.search.search(words, limit=limit, offset=offset)
 
@@ -76,6 +78,7 @@ class SqlStore:
                 else:
                     conn.exec_driver_sql(f"ANALYZE TABLE {table}")
 
+    @translated
     def read(self, work: Callable[[SqlTransaction], T]) -> T:
         with self.engine.connect() as conn:
             try:
@@ -86,6 +89,7 @@ class SqlStore:
     def _holder(self, medusa_id: str) -> str | None:
         return self.read(lambda tx: tx.customer_with_medusa_id(medusa_id))
 
+    @translated
     def write(self, work: Callable[[SqlTransaction], T]) -> T:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             last = attempt == _MAX_ATTEMPTS

@@ -307,6 +307,7 @@ audit = Table(
     Column("documents", Text, nullable=False),
     #: JSON object: "DocType/name" -> {field: [old, new]}.
     Column("changes", Text, nullable=False),
+    Column("client_request_id", String(64)),  # added by migration 0004
     Index(f"{OWN_PREFIX}audit_at", "at"),
     Index(f"{OWN_PREFIX}audit_customer", "customer", "at"),
     **_MARIADB_TABLE,

@@ -319,6 +319,7 @@ class SqlTransaction:
                 storefront_key=origin.storefront_key,
                 medusa_actor=origin.medusa_actor,
                 request_id=origin.request_id,
+                client_request_id=origin.client_request_id,
                 customer=entry.customer,
                 documents=json.dumps(entry.documents, ensure_ascii=False),
                 changes=json.dumps(entry.changes, ensure_ascii=False),

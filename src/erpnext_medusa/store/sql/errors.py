@@ -1,0 +1,62 @@
+"""Database failures the caller can do something about, as domain errors.
+
+A connection the database broke (a restarted server, a terminated backend, an SQLite file that turned
+read-only or vanished) is discarded by the pool, so the next request opens a fresh one and the service recovers
+by itself as soon as the database is usable again; meanwhile callers get a 503 with Retry-After rather than a
+500. A pool with every connection busy answers the same way, quickly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from erpnext_medusa.domain.errors import ServiceUnavailableError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: SQLite errors after which a connection is no use: it stays read-only, or its file is gone.
+_SQLITE_BROKEN = ("readonly database", "disk i/o error", "unable to open database")
+
+
+def discard_broken_connections(engine: Engine) -> None:
+    """Treat SQLite failures that outlive their cause as disconnects, so the pool drops those connections
+    (the other backends' drivers report their disconnects themselves)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        error = context.original_exception
+        if isinstance(error, sqlite3.OperationalError) and any(m in str(error).lower() for m in _SQLITE_BROKEN):
+            context.is_disconnect = True
+
+
+@contextmanager
+def unavailable_as_503() -> Iterator[None]:
+    try:
+        yield
+    except PoolTimeout:
+        raise ServiceUnavailableError("Every database connection is busy; try again in a moment.", 1) from None
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise ServiceUnavailableError("The database is unavailable; try again in a moment.", 5) from None
+        raise
+
+
+def translated(method: Callable[P, T]) -> Callable[P, T]:
+    """A storage method whose unavailable-database failures are :class:`ServiceUnavailableError`."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        with unavailable_as_503():
+            return method(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,47 @@
+"""How many costly guest calls (searches) one process runs at once: in total, and per client address.
+
+The bound sits below the connection pool and the thread pool, so however many slow searches arrive, writes,
+``ping`` and API-key callers still find a thread and a connection. A client over its own share is told to slow
+down (429); when every slot is taken a call waits briefly for one, then is told to come back (503). Both carry
+``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from erpnext_medusa.domain.errors import ServiceUnavailableError, TooManyRequestsError
+
+_BUSY = "The service is busy with other searches; try again in a moment."
+
+
+class SearchSlots:
+    def __init__(self, total: int, per_client: int, wait: float) -> None:
+        self.per_client = per_client
+        self.wait = wait
+        self._free = asyncio.Semaphore(total)
+        self._held: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, client: str) -> AsyncIterator[None]:
+        if self._held[client] >= self.per_client:
+            raise TooManyRequestsError(1)
+        self._held[client] += 1
+        try:
+            try:
+                await asyncio.wait_for(self._free.acquire(), self.wait)
+            except TimeoutError:
+                raise ServiceUnavailableError(
+                    "The service is busy with other searches; try again in a moment."
+                ) from None
+            try:
+                yield
+            finally:
+                self._free.release()
+        finally:
+            self._held[client] -= 1
+            if not self._held[client]:
+                del self._held[client]
