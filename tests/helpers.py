@@ -84,8 +84,8 @@ def stamp(user: str = "Administrator") -> Stamp:
     return Stamp(user=user, at=datetime(2026, 1, 2, 3, 4, 5))
 
 
-def seed(services: Services, *docs: dict[str, Any]) -> dict[str, int]:
-    """Load documents through the import path (Frappe fixture shape)."""
+def seed(services: Services, *docs: dict[str, Any]) -> dict[str, list[str]]:
+    """Load documents through the import path (Frappe fixture shape); the names created, per DocType."""
     return import_documents(services.store, list(docs), stamp())
 
 

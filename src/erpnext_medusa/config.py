@@ -1,18 +1,33 @@
-"""Settings: environment variables prefixed ``ERPNEXT_MEDUSA_`` (and an optional ``.env``), validated at start-up."""
+"""Settings: environment variables prefixed ``ERPNEXT_MEDUSA_`` (and an optional ``.env``), validated at start-up.
+
+The values that have a structure (the database URL, the time zone, storefront keys, trusted proxies) are
+parsed once, when the settings are built, into the typed values the service reads: ``url``, ``zone``,
+``storefront_key_map``, ``trusted_networks`` and ``secrets()``.
+"""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from dotenv import dotenv_values
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "ERPNEXT_MEDUSA_"
+ENV_FILE = ".env"
+#: Variables with these prefixes belong to the test suite and the benchmarks, not to the service.
+_TOOL_PREFIXES = (f"{ENV_PREFIX}TEST_", f"{ENV_PREFIX}BENCH_")
 
 DEFAULT_DATABASE_URL = "sqlite:///erpnext-medusa.db"
 
@@ -23,10 +38,32 @@ SUPPORTED_DRIVERS = {
     "mysql": {"pymysql"},
     "mariadb": {"pymysql"},
 }
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_T = TypeVar("_T")
 
 
 class SettingsError(ValueError):
-    """A setting that the service refuses to start with."""
+    """A setting that the service refuses to start with; ``setting`` names it (a field name such as
+    ``storefront_keys``) when the error is not raised by that field's own validator."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+def variable(setting: str) -> str:
+    """The environment variable of a setting: ``guest_access`` is ``ERPNEXT_MEDUSA_GUEST_ACCESS``."""
+    return ENV_PREFIX + setting.upper()
+
+
+#: The port of a URL, as written (user and password skipped), for a message about it.
+_PORT = re.compile(r"^[\w+]+://(?:[^@]*@)?(?:\[[^\]]*\]|[^/:?]*):(?P<port>[^/?]*)")
+
+
+def _bad_port(value: str) -> SettingsError:
+    match = _PORT.match(value)
+    port = f"port {match['port']!r}" if match else "the port"
+    return SettingsError(f"{port} is not valid: a port is a number from 1 to 65535")
 
 
 def parse_database_url(value: str) -> URL:
@@ -35,6 +72,13 @@ def parse_database_url(value: str) -> URL:
         url = make_url(value)
     except ArgumentError as exc:
         raise SettingsError("not a valid SQLAlchemy URL (dialect+driver://user:password@host/database)") from exc
+    except ValueError:  # a port that is not a number
+        raise _bad_port(value) from None
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise _bad_port(value)
+    dialect, plus, driver_name = url.drivername.partition("+")
+    if dialect == "postgres":  # libpq's and many hosting providers' spelling
+        url = url.set(drivername=f"postgresql{plus}{driver_name}")
     backend = url.get_backend_name()
     if backend not in SUPPORTED_DRIVERS:
         raise SettingsError(f"backend {backend!r} is not supported; use sqlite, postgresql+psycopg or mariadb+pymysql")
@@ -50,7 +94,19 @@ def parse_database_url(value: str) -> URL:
         url = url.set(drivername=f"{backend}+pymysql")
     if backend != "sqlite" and not url.database:
         raise SettingsError("the URL must name a database")
+    if backend == "sqlite":
+        _check_sqlite_directory(url)
     return url
+
+
+def _check_sqlite_directory(url: URL) -> None:
+    """SQLite creates the database file, but not the directory it goes in."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    directory = Path(database).parent
+    if not directory.is_dir():
+        raise SettingsError(f"the directory {directory} does not exist; create it or choose another path")
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
@@ -78,7 +134,7 @@ def parse_storefront_keys(value: str) -> dict[str, str]:
     return keys
 
 
-def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def parse_networks(value: str) -> tuple[Network, ...]:
     """Comma-separated addresses or CIDR blocks."""
     networks = []
     for entry in (part.strip() for part in value.split(",")):
@@ -90,9 +146,24 @@ def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
     return tuple(networks)
 
 
+def parse_time_zone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"{value!r} is not an IANA time zone name") from exc
+
+
+def _parse(setting: str, parse: Callable[[str], _T], value: str) -> _T:
+    """``parse(value)``, its error naming the setting."""
+    try:
+        return parse(value)
+    except SettingsError as exc:
+        raise SettingsError(str(exc), setting) from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ERPNEXT_MEDUSA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the ERPNext tables")
@@ -145,20 +216,11 @@ class Settings(BaseSettings):
     #: Audit rows older than this many days are deleted; unset keeps them forever.
     audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
-    @field_validator("database_url")
-    @classmethod
-    def _check_database_url(cls, value: str) -> str:
-        parse_database_url(value)
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _check_time_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(f"{value!r} is not an IANA time zone name") from exc
-        return value
+    _url: URL = PrivateAttr()
+    _zone: ZoneInfo = PrivateAttr()
+    _storefront_keys: dict[str, str] = PrivateAttr()
+    _networks: tuple[Network, ...] = PrivateAttr()
+    _secrets: tuple[str, ...] = PrivateAttr()
 
     @field_validator("log_level")
     @classmethod
@@ -166,18 +228,6 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"critical", "error", "warning", "info", "debug"}:
             raise SettingsError(f"{value!r} is not one of critical, error, warning, info, debug")
-        return value
-
-    @field_validator("storefront_keys")
-    @classmethod
-    def _check_storefront_keys(cls, value: str) -> str:
-        parse_storefront_keys(value)
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _check_trusted_proxies(cls, value: str) -> str:
-        parse_networks(value)
         return value
 
     @field_validator("redis_url")
@@ -188,43 +238,47 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_guest_access(self) -> Settings:
-        if self.guest_access == "key" and not self.storefront_key_map:
-            raise SettingsError("guest_access=key needs ERPNEXT_MEDUSA_STOREFRONT_KEYS (id:secret,...)")
+    def _parse_values(self) -> Settings:
+        """Parse the structured values once, into the typed values the service reads; an error names its setting."""
+        self._url = _parse("database_url", parse_database_url, self.database_url)
+        self._zone = _parse("time_zone", parse_time_zone, self.time_zone)
+        self._storefront_keys = _parse("storefront_keys", parse_storefront_keys, self.storefront_keys)
+        self._networks = _parse("trusted_proxies", parse_networks, self.trusted_proxies)
+        if self.guest_access == "key" and not self._storefront_keys:
+            raise SettingsError(
+                f"guest_access=key needs {variable('storefront_keys')} (id:secret,...)", "storefront_keys"
+            )
         if self.guest_access == "medusa-token" and len(self.medusa_jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
             raise SettingsError(
-                f"guest_access=medusa-token needs ERPNEXT_MEDUSA_MEDUSA_JWT_SECRET (at least {MIN_JWT_SECRET_BYTES} "
-                "bytes, the Medusa server's JWT_SECRET)"
+                f"guest_access=medusa-token needs {variable('medusa_jwt_secret')} (at least {MIN_JWT_SECRET_BYTES} "
+                "bytes, the Medusa server's JWT_SECRET)",
+                "medusa_jwt_secret",
             )
+        secrets = [*self._storefront_keys.values(), self.medusa_jwt_secret, self._url.password or ""]
+        if self.redis_url:
+            secrets.append(make_url_password(self.redis_url) or "")
+        self._secrets = tuple(str(secret) for secret in secrets if secret)
         return self
 
     @property
-    def storefront_key_map(self) -> dict[str, str]:
-        return parse_storefront_keys(self.storefront_keys)
-
-    @property
-    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return parse_networks(self.trusted_proxies)
-
-    def secrets(self) -> list[str]:
-        """Every secret the settings hold, so that log lines can be scrubbed of them."""
-        values = [*self.storefront_key_map.values(), self.medusa_jwt_secret]
-        password = self.url.password
-        if password:
-            values.append(str(password))
-        if self.redis_url:
-            redis_password = make_url_password(self.redis_url)
-            if redis_password:
-                values.append(redis_password)
-        return [v for v in values if v]
-
-    @property
     def url(self) -> URL:
-        return parse_database_url(self.database_url)
+        return self._url
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+        return self._zone
+
+    @property
+    def storefront_key_map(self) -> dict[str, str]:
+        return dict(self._storefront_keys)
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return self._networks
+
+    def secrets(self) -> list[str]:
+        """Every secret the settings hold, so that log lines can be scrubbed of them."""
+        return list(self._secrets)
 
 
 def make_url_password(url: str) -> str | None:
@@ -235,6 +289,51 @@ def make_url_password(url: str) -> str | None:
         return None
 
 
+def problems(exc: ValidationError) -> list[str]:
+    """The settings errors, one line each, each naming its environment variable."""
+    lines = []
+    for error in exc.errors():
+        cause = error.get("ctx", {}).get("error")
+        setting = getattr(cause, "setting", None) or "_".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable(setting)}: {message}" if setting else message)
+    return lines
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings from the environment and ``.env`` (``values`` override them); a bad value is a
+    :class:`SettingsError` whose message names the variable."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(problems(exc))) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
+
+
+def environment(env_file: str | Path = ENV_FILE) -> dict[str, str | None]:
+    """The variables the settings are read from: the ``.env`` file's entries, overridden by the process's own."""
+    path = Path(env_file)
+    from_file = dotenv_values(path) if path.is_file() else {}
+    return {**from_file, **os.environ}
+
+
+def unknown_variables(environ: Mapping[str, object]) -> list[str]:
+    """A warning for each ``ERPNEXT_MEDUSA_*`` variable that is not a setting (a misspelt one is otherwise
+    silently ignored), naming the closest setting. The test suite's and benchmarks' own variables are not."""
+    settings = [name.upper() for name in Settings.model_fields]
+    warnings = []
+    for name in sorted(environ):
+        key = name.upper()
+        if not key.startswith(ENV_PREFIX) or key.startswith(_TOOL_PREFIXES):
+            continue
+        setting = key.removeprefix(ENV_PREFIX)
+        if setting in settings:
+            continue
+        close = difflib.get_close_matches(setting, settings, n=1)
+        hint = f"; did you mean {ENV_PREFIX}{close[0]}?" if close else " (README.md, Configuration, lists them)"
+        warnings.append(f"{name} is not a setting{hint}")
+    return warnings

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import typer
+from alembic import command as alembic_command
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from erpnext_medusa.cli import app
+from erpnext_medusa.store.sql import migrate
+from erpnext_medusa.store.sql.engine import make_engine
+from tests.erpnext_ddl import create_erpnext_schema
 from tests.helpers import free_port
 
 runner = CliRunner()
@@ -80,12 +88,54 @@ def assert_clean_failure(result) -> None:
 # --- help --------------------------------------------------------------------------------------------------
 
 
+#: What Typer prints for a parameter without a metavar: its Python type (<list[Path]>, <bool>, <int range>) or, in
+#: the usage line, a required argument in braces ({paths}).
+TYPE_TOKEN = re.compile(r"<[A-Za-z][^<>]*>|\{[^{}]*\}")
+
+
+def command_paths(command: object = None, path: tuple[str, ...] = ()) -> list[list[str]]:
+    """Every command and group of the CLI, as argument lists."""
+    command = command or typer.main.get_command(app)
+    found = [list(path)]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += command_paths(sub, (*path, name))
+    return found
+
+
+def test_help_commands_cover_the_whole_cli():
+    assert sorted(map(tuple, command_paths())) == sorted(map(tuple, HELP_COMMANDS))
+
+
 @pytest.mark.parametrize("command", HELP_COMMANDS, ids=lambda c: " ".join(c) or "top")
 def test_help_of_every_command(db_file, command):
     result = invoke(*command, "--help")
     assert_clean_exit(result)
     assert "Usage" in result.output
     assert not db_file.exists(), "--help must not touch the database"
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS, ids=lambda c: " ".join(c) or "top")
+@pytest.mark.parametrize("columns", ["250", "80"])
+def test_help_shows_metavars_and_no_python_types(db_file, monkeypatch, command, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    result = invoke(*command, "--help")
+    assert_clean_exit(result)
+    assert TYPE_TOKEN.findall(result.output) == [], result.output
+    for internal in ("list[", "Path", "<bool>", "<str>", "<int"):
+        assert internal not in result.output
+
+
+def test_help_names_arguments_and_options_by_what_they_take(db_file):
+    assert "Usage: root import [OPTIONS] FILE..." in invoke("import", "--help").output
+    assert "Usage: root api-key revoke [OPTIONS] API_KEY" in invoke("api-key", "revoke", "--help").output
+    serve = flat(invoke("serve", "--help").output)
+    assert "--host ADDRESS" in serve and "--port PORT" in serve and "--workers COUNT [x>=1]" in serve
+    assert "--expires WHEN" in flat(invoke("api-key", "create", "--help").output)
+    assert "--since WHEN" in flat(invoke("audit", "--help").output)
+    missing = invoke("import")
+    assert missing.exit_code == 2
+    assert "Usage: root import [OPTIONS] FILE..." in missing.output
+    assert "Missing argument 'FILE...'" in missing.output
 
 
 def test_python_dash_m_help():
@@ -101,8 +151,13 @@ def test_python_dash_m_help():
 # --- db upgrade --------------------------------------------------------------------------------------------
 
 
+HEAD = ScriptDirectory.from_config(migrate._config()).get_current_head()
+
+
 def test_db_upgrade_creates_tables_and_can_run_twice(db_file):
-    assert_clean_exit(invoke("db", "upgrade"))
+    first = invoke("db", "upgrade")
+    assert_clean_exit(first)
+    assert flat(first.output).startswith(f"Created the schema (revisions 0001-{HEAD}): tables ")
     tables = {r[0] for r in query(db_file, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"tabCustomer", "tabLead", "tabAddress", "tabDynamic Link", "tabCountry"} <= tables
     assert any(t.startswith("erpnext_medusa_") for t in tables)
@@ -113,8 +168,63 @@ def test_db_upgrade_creates_tables_and_can_run_twice(db_file):
 
     again = invoke("db", "upgrade")
     assert_clean_exit(again)
+    assert flat(again.output) == f"Schema is up to date (revision {HEAD})."
     assert {r[0] for r in query(db_file, "SELECT name FROM sqlite_master WHERE type = 'table'")} == tables
     assert count(db_file, "tabCountry") == countries
+
+
+def _migrate_to(url, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        config = migrate._config()
+        with engine.connect() as conn, conn.begin():
+            config.attributes["connection"] = conn
+            alembic_command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _created_tables(message: str, lead: str) -> list[str]:
+    assert message.startswith(lead), message
+    return message.removeprefix(lead).removesuffix(".").split(", ")
+
+
+@pytest.mark.parametrize("start", ["empty", "at 0002", "ERPNext tables"])
+def test_db_upgrade_says_what_it_did_on_every_backend(databases, db_file, monkeypatch, start):
+    url = databases.new()
+    written = url.render_as_string(hide_password=False)
+    if databases.backend == "postgresql":  # the spelling of libpq and many hosts, accepted as psycopg
+        written = written.replace("postgresql+psycopg://", "postgres://", 1)
+    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", written)
+    if start == "at 0002":
+        _migrate_to(url, "0002")
+    elif start == "ERPNext tables":
+        engine = make_engine(url)
+        create_erpnext_schema(engine)
+        engine.dispose()
+
+    result = invoke("db", "upgrade")
+    assert_clean_exit(result)
+    message = flat(result.output)
+    if start == "empty":
+        tables = _created_tables(message, f"Created the schema (revisions 0001-{HEAD}): tables ")
+        assert {"tabCustomer", "tabLead", "tabAddress", "tabDynamic Link", "tabCountry", "tabSeries"} <= set(tables)
+        assert {"erpnext_medusa_api_key", "erpnext_medusa_audit"} <= set(tables)
+        assert tables == sorted(tables)
+    elif start == "at 0002":
+        tables = _created_tables(message, f"Upgraded from 0002 to {HEAD}; new tables ")
+        assert "erpnext_medusa_audit" in tables
+        assert not [t for t in tables if t.startswith("tab")]
+    else:  # ERPNext's tables were there: only ours are new
+        tables = _created_tables(message, f"Created the schema (revisions 0001-{HEAD}): tables ")
+        assert "erpnext_medusa_api_key" in tables
+        assert not [t for t in tables if t.startswith("tab")]
+    assert "erpnext_medusa_alembic_version" not in tables
+    assert not [t for t in tables if t.endswith(("_data", "_idx", "_docsize", "_config"))], "SQLite FTS5 internals"
+
+    again = invoke("db", "upgrade")
+    assert_clean_exit(again)
+    assert flat(again.output) == f"Schema is up to date (revision {HEAD})."
 
 
 # --- demo --------------------------------------------------------------------------------------------------
@@ -150,16 +260,75 @@ SMALL = [
 ]
 
 
-def test_import_loads_a_small_file(db_file, tmp_path):
+def test_import_loads_a_small_file_and_lists_the_names_it_gave(db_file, tmp_path):
     path = tmp_path / "small.json"
     path.write_text(json.dumps(SMALL), encoding="utf-8")
     result = invoke("import", str(path))
     assert_clean_exit(result)
-    assert "imported" in result.output
+    assert result.stdout.splitlines() == [
+        f"{path}: imported 1 Customer, 1 Lead, 1 Address",
+        "  Customer: Ali Hassan",
+        "  Lead: LEAD-1",
+        "  Address: Home-Billing",
+    ]
     assert query(db_file, 'SELECT name, customer_name FROM "tabCustomer"') == [("Ali Hassan", "Ali Hassan")]
     assert query(db_file, 'SELECT name, medusa_id FROM "tabLead"') == [("LEAD-1", "cus_1")]
     assert query(db_file, 'SELECT name FROM "tabAddress"') == [("Home-Billing",)]
     assert query(db_file, 'SELECT link_name FROM "tabDynamic Link"') == [("Ali Hassan",)]
+
+
+def test_import_json_prints_one_object_per_file_with_every_name(db_file, tmp_path):
+    first, second = tmp_path / "first.json", tmp_path / "second.jsonl"
+    first.write_text(json.dumps(SMALL), encoding="utf-8")
+    unnamed = [{"doctype": "Customer", "customer_name": "Ali Hassan"}] * 2 + [{"doctype": "Lead", "first_name": "Zoe"}]
+    second.write_text("\n".join(json.dumps(d) for d in unnamed), encoding="utf-8")
+    result = invoke("import", "--json", str(first), str(second))
+    assert_clean_exit(result)
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"file": str(first), "created": {"Customer": ["Ali Hassan"], "Lead": ["LEAD-1"], "Address": ["Home-Billing"]}},
+        {
+            "file": str(second),
+            "created": {
+                "Customer": ["Ali Hassan - 1", "Ali Hassan - 2"],
+                "Lead": [f"CRM-LEAD-{datetime.now(UTC).year}-00001"],
+            },
+        },
+    ]
+
+
+def test_import_lists_at_most_ten_names_per_doctype_in_text(db_file, tmp_path):
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(json.dumps({"doctype": "Customer", "customer_name": f"C{i:02}"}) for i in range(25)))
+    result = invoke("import", str(path))
+    assert_clean_exit(result)
+    assert result.stdout.splitlines() == [
+        f"{path}: imported 25 Customer",
+        "  Customer: " + ", ".join(f"C{i:02}" for i in range(10)) + " and 15 more",
+    ]
+    assert count(db_file, "tabCustomer") == 25
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "[]"], ids=["empty", "blank", "empty array"])
+def test_import_of_a_file_without_documents_fails_naming_the_file(db_file, tmp_path, text):
+    good, empty = tmp_path / "good.json", tmp_path / "empty.json"
+    good.write_text(json.dumps(SMALL), encoding="utf-8")
+    empty.write_text(text, encoding="utf-8")
+    result = invoke("import", str(good), str(empty))
+    assert_clean_failure(result)
+    assert f"error: {empty}: the file holds no documents" in flat(result.output)
+    assert count(db_file, "tabCustomer") == 1  # each file is its own transaction: the good one went in
+
+
+def test_import_checks_customer_emails(db_file, tmp_path):
+    path = tmp_path / "customers.json"
+    bad = {"doctype": "Customer", "name": "Bad Mail", "customer_name": "Bad Mail", "email_id": "bad mail@example"}
+    path.write_text(json.dumps([SMALL[0], bad]), encoding="utf-8")
+    result = invoke("import", str(path))
+    assert_clean_failure(result)
+    assert "document 2 (Bad Mail), field email_id: 'bad mail@example' is not a valid e-mail address" in flat(
+        result.output
+    )
+    assert count(db_file, "tabCustomer") == 0
 
 
 def test_import_json_lines_file(db_file, tmp_path):
@@ -185,12 +354,26 @@ def test_import_bad_file_fails_names_the_document_and_writes_nothing(db_file, tm
     assert {t: count(db_file, t) for t in before} == before
 
 
-def test_import_invalid_json_fails_cleanly(db_file, tmp_path):
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[{"doctype": "Customer", ', "document 1: not valid JSON (line 1 column 26: Expecting property name"),
+        (
+            '{"doctype": "Lead", "first_name": "A"}\n{"doctype": ',
+            "document 2: not valid JSON (line 2: Expecting value)",
+        ),
+    ],
+    ids=["array", "json lines"],
+)
+def test_import_invalid_json_fails_naming_the_file_once_and_the_document(db_file, tmp_path, text, problem):
     path = tmp_path / "broken.json"
-    path.write_text('[{"doctype": "Customer", ', encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     result = invoke("import", str(path))
     assert_clean_failure(result)
-    assert "JSON" in result.output
+    message = flat(result.output)
+    assert message.startswith(f"error: {path}: {problem}")
+    assert message.endswith("nothing from this file was written")
+    assert message.count("broken.json") == 1
 
 
 def test_import_missing_file_fails(db_file, tmp_path):
@@ -315,6 +498,104 @@ def test_bad_number_setting_names_the_variable(db_file, monkeypatch):
     assert "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS" in flat(result.output)
 
 
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"ERPNEXT_MEDUSA_GUEST_ACCESS": "key"},
+            "ERPNEXT_MEDUSA_STOREFRONT_KEYS: guest_access=key needs ERPNEXT_MEDUSA_STOREFRONT_KEYS (id:secret,...)",
+        ),
+        (
+            {"ERPNEXT_MEDUSA_GUEST_ACCESS": "medusa-token", "ERPNEXT_MEDUSA_MEDUSA_JWT_SECRET": "too-short"},
+            "ERPNEXT_MEDUSA_MEDUSA_JWT_SECRET: guest_access=medusa-token needs ERPNEXT_MEDUSA_MEDUSA_JWT_SECRET",
+        ),
+        (
+            {"ERPNEXT_MEDUSA_STOREFRONT_KEYS": "web:short"},
+            "ERPNEXT_MEDUSA_STOREFRONT_KEYS: storefront key web: the secret needs at least 16 characters",
+        ),
+        (
+            {"ERPNEXT_MEDUSA_TRUSTED_PROXIES": "10.0.0.0/33"},
+            "ERPNEXT_MEDUSA_TRUSTED_PROXIES: '10.0.0.0/33' is not an IP address or CIDR block",
+        ),
+        ({"ERPNEXT_MEDUSA_TIME_ZONE": "Mars/Olympus"}, "ERPNEXT_MEDUSA_TIME_ZONE: 'Mars/Olympus' is not an IANA"),
+        (
+            {"ERPNEXT_MEDUSA_DATABASE_URL": "postgresql+psycopg://app:S3cretPw@db.example:99999/erp"},
+            "ERPNEXT_MEDUSA_DATABASE_URL: port '99999' is not valid: a port is a number from 1 to 65535",
+        ),
+        (
+            {"ERPNEXT_MEDUSA_DATABASE_URL": "postgresql://app:S3cretPw@db.example:abc/erp"},
+            "ERPNEXT_MEDUSA_DATABASE_URL: port 'abc' is not valid: a port is a number from 1 to 65535",
+        ),
+    ],
+    ids=[
+        "key without keys",
+        "short jwt secret",
+        "short storefront secret",
+        "bad proxy",
+        "bad zone",
+        "port",
+        "port abc",
+    ],
+)
+def test_a_bad_setting_is_refused_naming_its_variable(db_file, monkeypatch, variables, message):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    assert f"error: invalid settings: {message}" in flat(result.output)
+    assert "ERPNEXT_MEDUSA_:" not in result.output
+    assert "S3cretPw" not in result.output
+    assert not db_file.exists()
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_refused_and_the_directory_not_created(db_file, tmp_path, monkeypatch):
+    missing = tmp_path / "no" / "such"
+    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", f"sqlite:///{missing}/shop.db")
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    assert f"ERPNEXT_MEDUSA_DATABASE_URL: the directory {missing} does not exist" in flat(result.output)
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["db", "upgrade"], ["demo"], ["api-key", "list"], ["api-key", "create", "--user", "u@x"], ["audit"]],
+    ids=lambda c: " ".join(c),
+)
+def test_every_command_warns_of_a_misspelt_variable(db_file, monkeypatch, command):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_GUEST_ACCES", "key")
+    result = invoke(*command)
+    assert_clean_exit(result)
+    warning = "warning: ERPNEXT_MEDUSA_GUEST_ACCES is not a setting; did you mean ERPNEXT_MEDUSA_GUEST_ACCESS?"
+    assert warning in result.stderr
+    assert warning not in result.stdout  # JSON and listings stay clean for pipes
+
+
+def test_a_misspelt_variable_in_dot_env_is_a_warning_too_and_settings_still_fail_on_bad_values(
+    db_file, tmp_path, monkeypatch
+):
+    (tmp_path / ".env").write_text(
+        "ERPNEXT_MEDUSA_GUEST_ACCESS=key\nERPNEXT_MEDUSA_STOREFRONT_KEY=web:0123456789abcdef\n"
+    )
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    text = flat(result.output)
+    assert "ERPNEXT_MEDUSA_STOREFRONT_KEY is not a setting; did you mean ERPNEXT_MEDUSA_STOREFRONT_KEYS?" in text
+    assert "ERPNEXT_MEDUSA_STOREFRONT_KEYS: guest_access=key needs" in text
+    assert text.index("warning:") < text.index("error:")  # the hint comes before the failure it explains
+    assert "0123456789abcdef" not in result.output
+
+
+def test_test_and_benchmark_variables_and_real_settings_are_not_warned_of(db_file, monkeypatch):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_TEST_BACKENDS", "sqlite")
+    monkeypatch.setenv("ERPNEXT_MEDUSA_TEST_SOMETHING_NEW", "x")
+    monkeypatch.setenv("ERPNEXT_MEDUSA_BENCH_POSTGRES_URL", "x")
+    monkeypatch.setenv("erpnext_medusa_log_level", "warning")  # settings are read whatever the case
+    result = invoke("db", "upgrade")
+    assert_clean_exit(result)
+    assert "warning" not in result.output.lower()
+
+
 def test_markup_in_file_content_is_printed_literally(db_file, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"doctype": "Customer", "name": "x[/]", "customer_name": "[bold]Y", "nope": 1}]))
@@ -344,6 +625,7 @@ def test_serve_demo_answers_on_demo_data(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ERPNEXT_MEDUSA_")}
     env["ERPNEXT_MEDUSA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    env["ERPNEXT_MEDUSA_RATE_LIMT"] = "5"  # misspelt: warned of once, by the command, not again by the app
     proc = subprocess.Popen(
         [sys.executable, "-m", "erpnext_medusa", "serve", "--demo", "--port", str(port)],
         cwd=tmp_path,
@@ -373,5 +655,7 @@ def test_serve_demo_answers_on_demo_data(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()
+    assert stderr.count("ERPNEXT_MEDUSA_RATE_LIMT is not a setting; did you mean ERPNEXT_MEDUSA_RATE_LIMIT?") == 1

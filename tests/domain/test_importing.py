@@ -1,4 +1,4 @@
-"""Importing Frappe-style documents: naming, validation, all-or-nothing, file formats and the demo set."""
+"""Importing Frappe-style documents: naming, validation, all-or-nothing, the names returned and the demo set."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from erpnext_medusa.cli.documents import read_documents
 from erpnext_medusa.domain.errors import InvalidDocumentError
-from erpnext_medusa.domain.importing import import_documents, read_documents
+from erpnext_medusa.domain.importing import import_documents
 from erpnext_medusa.domain.models import Stamp
 from tests.helpers import address, as_datetime, customer, lead, rows, seed, stamp
 
@@ -32,7 +33,7 @@ def without(doc: dict[str, Any], key: str) -> dict[str, Any]:
 # --- a valid file ----------------------------------------------------------------------------------------
 
 
-def test_mixed_file_imports_and_returns_counts(services):
+def test_mixed_file_imports_and_returns_the_names_per_doctype_in_file_order(services):
     docs = [
         {"doctype": "Country", "country_name": "Atlantis", "code": "xa"},
         lead("LEAD-A", medusa_id="cus_a", email_id="a@example.com"),
@@ -44,7 +45,13 @@ def test_mixed_file_imports_and_returns_counts(services):
     ]
     before = counts(services)
     result = import_documents(services.store, docs, stamp())
-    assert result == {"Country": 1, "Lead": 2, "Customer": 2, "Address": 2}
+    assert result == {
+        "Country": ["Atlantis"],
+        "Lead": ["LEAD-A", "CRM-LEAD-2026-00001"],
+        "Customer": ["Ali Hassan", "شركة النور"],
+        "Address": ["Ali Home-Shipping", "Shared-Billing"],
+    }
+    assert list(result) == ["Country", "Lead", "Customer", "Address"]
     after = counts(services)
     assert after["tabCustomer"] - before["tabCustomer"] == 2
     assert after["tabLead"] - before["tabLead"] == 2
@@ -100,8 +107,8 @@ def test_mixed_file_imports_and_returns_counts(services):
 
 def test_customer_named_by_customer_name_with_suffixes_on_clash(services):
     doc = {"doctype": "Customer", "customer_name": "Ali Hassan"}
-    assert import_documents(services.store, [doc, doc], stamp()) == {"Customer": 2}
-    assert import_documents(services.store, [doc], stamp()) == {"Customer": 1}
+    assert import_documents(services.store, [doc, doc], stamp()) == {"Customer": ["Ali Hassan", "Ali Hassan - 1"]}
+    assert import_documents(services.store, [doc], stamp()) == {"Customer": ["Ali Hassan - 2"]}
     assert names(services, "tabCustomer") == ["Ali Hassan", "Ali Hassan - 1", "Ali Hassan - 2"]
     found = rows(services, 'SELECT DISTINCT customer_name FROM "tabCustomer"')
     assert found == [{"customer_name": "Ali Hassan"}]
@@ -109,7 +116,9 @@ def test_customer_named_by_customer_name_with_suffixes_on_clash(services):
 
 def test_lead_named_by_series_of_the_stamp_year(services):
     doc = {"doctype": "Lead", "first_name": "Sara"}
-    assert import_documents(services.store, [doc, doc], stamp()) == {"Lead": 2}
+    assert import_documents(services.store, [doc, doc], stamp()) == {
+        "Lead": ["CRM-LEAD-2026-00001", "CRM-LEAD-2026-00002"]
+    }
     import_documents(services.store, [doc], stamp())
     later = Stamp(user="Administrator", at=datetime(2031, 5, 6, 7, 8, 9))
     import_documents(services.store, [doc], later)
@@ -147,7 +156,7 @@ def test_customer_with_a_medusa_id_already_in_use_is_a_clear_error(services, whe
 def test_address_named_by_title_and_type_with_suffix_on_clash(services):
     seed(services, customer("Ali Hassan"))
     home = without(address("Home", "Ali Hassan"), "name")
-    assert import_documents(services.store, [home, home], stamp()) == {"Address": 2}
+    assert import_documents(services.store, [home, home], stamp()) == {"Address": ["Home-Billing", "Home-Billing-1"]}
     import_documents(services.store, [address("Home", "Ali Hassan", address_type="Shipping")], stamp())
     assert names(services, "tabAddress") == ["Home-Billing", "Home-Billing-1", "Home-Shipping"]
 
@@ -155,7 +164,7 @@ def test_address_named_by_title_and_type_with_suffix_on_clash(services):
 def test_address_without_title_takes_the_first_links_name(services):
     seed(services, customer("Ali Hassan"), customer("Bob"))
     doc = without(address("ignored", "Ali Hassan", "Bob"), "address_title")
-    assert import_documents(services.store, [doc], stamp()) == {"Address": 1}
+    assert import_documents(services.store, [doc], stamp()) == {"Address": ["Ali Hassan-Billing"]}
     (row,) = rows(services, 'SELECT name, address_title FROM "tabAddress"')
     assert row == {"name": "Ali Hassan-Billing", "address_title": "Ali Hassan"}
 
@@ -175,6 +184,7 @@ BAD_CASES = [
     ("too long customer_name", customer("Bad Co", customer_name="x" * 141), "customer_name", "Bad Co"),
     ("too long city", address("Bad", "Good Co", city="c" * 141), "city", None),
     ("invalid email", lead("BAD-LEAD", email_id="not-an-email"), "email_id", "BAD-LEAD"),
+    ("invalid customer email", customer("Bad Co", email_id="bad co@example"), "email_id", "Bad Co"),
     ("missing country target", address("Bad", "Good Co", country="Atlantis"), "country", "Bad-Billing"),
     ("missing link target", address("Bad", "Nobody Ltd"), "link_name", "Bad-Billing"),
     ("missing lead target", customer("Bad Co", lead_name="NO-SUCH-LEAD"), "lead_name", "Bad Co"),
@@ -227,14 +237,18 @@ def test_forward_reference_to_a_lead_later_in_the_file_is_accepted(services):
         address("Home", "Ali Hassan"),
         lead("LEAD-LATER", medusa_id="cus_later"),
     ]
-    assert import_documents(services.store, docs, stamp()) == {"Customer": 1, "Address": 1, "Lead": 1}
+    assert import_documents(services.store, docs, stamp()) == {
+        "Customer": ["Ali Hassan"],
+        "Address": ["Home-Billing"],
+        "Lead": ["LEAD-LATER"],
+    }
     (row,) = rows(services, """SELECT lead_name FROM "tabCustomer" WHERE name = 'Ali Hassan'""")
     assert row["lead_name"] == "LEAD-LATER"
 
 
 def test_forward_reference_to_an_address_customer_later_in_the_file_is_accepted(services):
     docs = [address("Home", "Late Co"), customer("Late Co")]
-    assert import_documents(services.store, docs, stamp()) == {"Address": 1, "Customer": 1}
+    assert import_documents(services.store, docs, stamp()) == {"Address": ["Home-Billing"], "Customer": ["Late Co"]}
     links = rows(services, 'SELECT link_name FROM "tabDynamic Link"')
     assert links == [{"link_name": "Late Co"}]
 
@@ -248,43 +262,6 @@ SAMPLE = [
 ]
 
 
-def test_read_json_array(tmp_path):
-    path = tmp_path / "docs.json"
-    path.write_text(json.dumps(SAMPLE, ensure_ascii=False, indent=2), encoding="utf-8")
-    assert read_documents(path) == SAMPLE
-
-
-def test_read_json_lines(tmp_path):
-    path = tmp_path / "docs.jsonl"
-    path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in SAMPLE) + "\n\n", encoding="utf-8")
-    assert read_documents(path) == SAMPLE
-
-
-def test_read_json_array_with_leading_whitespace_and_unicode(tmp_path):
-    docs = [customer("شركة النور")]
-    path = tmp_path / "docs.json"
-    path.write_text("\n  " + json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    assert read_documents(path) == docs
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        '[{"doctype": "Customer", "name": "A", "customer_name": "A"}',
-        '[{"doctype": "Customer",}]',
-        '{"doctype": "Customer", "name": "A", "customer_name": "A"}\n{"doctype": "Customer", "name": ',
-        "not json at all",
-    ],
-    ids=["unterminated array", "trailing comma", "broken json line", "garbage"],
-)
-def test_read_invalid_json_raises_invalid_document_error(tmp_path, text):
-    path = tmp_path / "bad.json"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(InvalidDocumentError) as caught:
-        read_documents(path)
-    assert "JSON" in str(caught.value)
-
-
 @pytest.mark.parametrize("fmt", ["array", "lines"])
 def test_read_then_import_both_formats(services, tmp_path, fmt):
     path = tmp_path / f"docs.{fmt}"
@@ -293,7 +270,7 @@ def test_read_then_import_both_formats(services, tmp_path, fmt):
     else:
         path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in SAMPLE), encoding="utf-8")
     result = import_documents(services.store, read_documents(path), stamp())
-    assert result == {"Customer": 1, "Lead": 1, "Address": 1}
+    assert result == {"Customer": ["Ali Hassan"], "Lead": ["LEAD-1"], "Address": ["Home-Billing"]}
     assert names(services, "tabAddress") == ["Home-Billing"]
 
 
@@ -303,7 +280,9 @@ def test_read_then_import_both_formats(services, tmp_path, fmt):
 def test_demo_data_imports_with_documented_counts(services):
     docs = json.loads(files("erpnext_medusa").joinpath("data/demo.json").read_text(encoding="utf-8"))
     before = counts(services)
-    assert import_documents(services.store, docs, stamp()) == {"Lead": 8, "Customer": 14, "Address": 16}
+    created = import_documents(services.store, docs, stamp())
+    assert {doctype: len(names) for doctype, names in created.items()} == {"Lead": 8, "Customer": 14, "Address": 16}
+    assert created["Customer"] == [d["name"] for d in docs if d["doctype"] == "Customer"]
     after = counts(services)
     assert after["tabLead"] - before["tabLead"] == 8
     assert after["tabCustomer"] - before["tabCustomer"] == 14
@@ -422,4 +401,4 @@ def test_names_differing_in_case_follow_the_database_in_one_batch(services, back
             import_documents(services.store, docs, stamp())
         assert (caught.value.position, caught.value.field) == (2, "name")
     else:
-        assert import_documents(services.store, docs, stamp()) == {"Customer": 2}
+        assert import_documents(services.store, docs, stamp()) == {"Customer": ["Acme Corp", "ACME CORP"]}

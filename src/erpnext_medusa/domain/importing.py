@@ -8,12 +8,9 @@ Link targets may appear later in the same file; they are checked once every docu
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from erpnext_medusa.domain import naming
@@ -37,31 +34,6 @@ class _PendingLink:
     field: str
     target: str
     value: str
-
-
-def read_documents(path: Path) -> list[Any]:
-    """A JSON array of documents, or JSON lines (one document per line)."""
-    text = path.read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            docs = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDocumentError(
-                0, None, None, f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
-            ) from None
-        return list(docs)
-    docs = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            docs.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InvalidDocumentError(
-                len(docs) + 1, None, None, f"{path} line {lineno}: not valid JSON ({exc.msg})"
-            ) from None
-    return docs
 
 
 def _clean_value(field: Field, value: Any, limit: int) -> Any:
@@ -175,7 +147,9 @@ class _Importer:
         self.stamp = stamp
         self.lengths = {doctype: store.column_lengths(doctype) for doctype in FIELDS}
         self.pending: list[_PendingLink] = []
-        self.counts: Counter[str] = Counter()
+        #: The names inserted, per DocType, and where each DocType first appears in the file.
+        self.created: dict[str, list[str]] = {}
+        self.first_position: dict[str, int] = {}
         self.batch: list[tuple[int, str, dict[str, Any]]] = []
 
     def add(self, position: int, doc: Any) -> None:
@@ -255,11 +229,17 @@ class _Importer:
             )
 
     def _note(self, position: int, doctype: str, row: dict[str, Any]) -> None:
-        """Count an inserted document and remember its Link values for :meth:`check_links`."""
+        """Record an inserted document's name and remember its Link values for :meth:`check_links`."""
         for field in FIELDS[doctype]:
             if field.kind == "link" and row.get(field.name):
                 self.pending.append(_PendingLink(position, row["name"], field.name, str(field.target), row[field.name]))
-        self.counts[doctype] += 1
+        # Batches insert each DocType in file order, so a DocType's first note is its first document.
+        self.first_position.setdefault(doctype, position)
+        self.created.setdefault(doctype, []).append(row["name"])
+
+    def created_names(self) -> dict[str, list[str]]:
+        """The names inserted per DocType, the DocTypes in the order they first appear in the file."""
+        return {doctype: self.created[doctype] for doctype in sorted(self.created, key=self.first_position.__getitem__)}
 
     def _name(self, doctype: str, row: dict[str, Any], links: list[Link], position: int) -> str:
         if row.get("name"):
@@ -303,11 +283,11 @@ def import_documents(
     documents: Iterable[Any],
     stamp: Stamp,
     progress: Callable[[int], None] | None = None,  # called with the number of documents done
-) -> dict[str, int]:
-    """Insert the documents in one transaction; returns how many of each DocType were added."""
+) -> dict[str, list[str]]:
+    """Insert the documents in one transaction; returns the names given to them per DocType, in file order."""
     docs = list(documents)
 
-    def work(tx: Transaction) -> dict[str, int]:
+    def work(tx: Transaction) -> dict[str, list[str]]:
         importer = _Importer(tx, store, stamp)
         for position, doc in enumerate(docs, start=1):
             importer.add(position, doc)
@@ -315,6 +295,6 @@ def import_documents(
                 progress(position)  # documents done so far (a retried transaction starts again)
         importer.flush()
         importer.check_links()
-        return dict(importer.counts)
+        return importer.created_names()
 
     return store.write(work)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from erpnext_medusa import __version__, logs
-from erpnext_medusa.config import Settings, get_settings
+from erpnext_medusa.config import Settings, environment, get_settings, unknown_variables
 from erpnext_medusa.domain.errors import (
     AuthenticationError,
     DoesNotExistError,
@@ -159,11 +159,18 @@ async def _prune_audit_periodically(services: Services) -> None:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the application. Without arguments the settings come from the environment."""
+    """Build the application. Without arguments the settings come from the environment, and a variable that
+    looks like a setting but is not one is logged as a warning."""
+    warnings = []
     if services is None:
-        services = Services.from_settings(settings or get_settings())
+        if settings is None:
+            settings = get_settings()
+            warnings = unknown_variables(environment())
+        services = Services.from_settings(settings)
     config = services.settings
     logs.install(config.secrets())
+    for warning in warnings:
+        log.warning(warning)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -213,3 +220,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     openapi.install(app)
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The factory ``erpnext-medusa serve`` gives uvicorn: the command has already reported unknown variables."""
+    return create_app(get_settings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.tables import MARIADB, OWN_PREFIX
@@ -32,15 +33,50 @@ def _config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, *, stamp_time: datetime | None = None, revision: str = "head") -> None:
-    """Create or upgrade the schema to the newest revision (or to ``revision``, for tests of the history)."""
+@dataclass(frozen=True)
+class UpgradeReport:
+    """What :func:`upgrade` did."""
+
+    before: str | None  # the revision the database was at (None: no schema of ours yet)
+    after: str | None  # the revision it is at now
+    applied: tuple[str, ...]  # the revisions applied, oldest first (empty: it was up to date)
+    created_tables: tuple[str, ...]  # the tables that did not exist before, by name
+
+
+def upgrade(engine: Engine, *, stamp_time: datetime | None = None, revision: str = "head") -> UpgradeReport:
+    """Create or upgrade the schema to the newest revision (or to ``revision``, for tests of the history); say
+    what was done."""
     config = _config()
     with engine.connect() as conn:
         conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})  # SQLite: the write lock serialises runs
         with _exclusive(conn), conn.begin():  # the lock outlives the commit
+            before, tables_before = _revision(conn), _tables(conn)
             config.attributes["connection"] = conn
             config.attributes["stamp_time"] = stamp_time
             command.upgrade(config, revision)
+            after, tables_after = _revision(conn), _tables(conn)
+    script = ScriptDirectory.from_config(config)
+    applied = tuple(reversed([r.revision for r in script.iterate_revisions(after, before)])) if after else ()
+    created = tuple(sorted(tables_after - tables_before - {VERSION_TABLE}))
+    return UpgradeReport(before=before, after=after, applied=applied, created_tables=created)
+
+
+def _revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def _tables(conn: Connection) -> set[str]:
+    names = set(inspect(conn).get_table_names())
+    if conn.dialect.name == "sqlite":  # the tables where an FTS5 index keeps its data are not worth naming
+        shadow = text("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")
+        names -= set(conn.execute(shadow).scalars())
+    return names
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None when it holds no schema of ours."""
+    with engine.connect() as conn:
+        return _revision(conn)
 
 
 @contextmanager
@@ -72,7 +108,4 @@ def _exclusive(conn: Connection) -> Iterator[None]:
 
 def pending(engine: Engine) -> bool:
     """Whether the database is behind the newest revision."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
-    return current != head
+    return current_revision(engine) != ScriptDirectory.from_config(_config()).get_current_head()

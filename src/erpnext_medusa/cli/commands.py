@@ -14,7 +14,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
-import pydantic
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -22,19 +21,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpnext_medusa import logs
-from erpnext_medusa.config import Settings, SettingsError
+from erpnext_medusa.cli.documents import DocumentsFileError, read_documents
+from erpnext_medusa.cli.help import PlainCommand, PlainGroup
+from erpnext_medusa.config import Settings, SettingsError, environment, load_settings, unknown_variables
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.domain.errors import ServiceError
-from erpnext_medusa.domain.importing import import_documents, read_documents
+from erpnext_medusa.domain.importing import import_documents
 from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
-from erpnext_medusa.store.sql.migrate import MigrationError, upgrade
+from erpnext_medusa.store.sql.migrate import MigrationError, UpgradeReport, upgrade
 
-app = typer.Typer(help="ERPNext <-> Medusa customer service (Frappe-compatible HTTP API).", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-key_app = typer.Typer(help="API keys (Frappe-style key:secret pairs).", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit trail of writes.", invoke_without_command=True)
+app = typer.Typer(
+    cls=PlainGroup, help="ERPNext <-> Medusa customer service (Frappe-compatible HTTP API).", no_args_is_help=True
+)
+db_app = typer.Typer(cls=PlainGroup, help="Database schema.", no_args_is_help=True)
+key_app = typer.Typer(cls=PlainGroup, help="API keys (Frappe-style key:secret pairs).", no_args_is_help=True)
+audit_app = typer.Typer(cls=PlainGroup, help="The audit trail of writes.", invoke_without_command=True)
 app.add_typer(db_app, name="db")
 app.add_typer(key_app, name="api-key")
 app.add_typer(audit_app, name="audit")
@@ -58,19 +61,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _settings() -> Settings:
+    """The settings every command starts from; a variable that looks like a setting but is not one is a warning,
+    a bad value an error naming its variable."""
+    for warning in unknown_variables(environment()):
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(f"invalid settings: {exc}") from None
+
+
 @contextmanager
 def _services(migrate: bool = True) -> Iterator[Services]:
     """Settings, engine and (by default) an up-to-date schema; every failure is one clear line."""
-    try:
-        settings = Settings()
-    except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"ERPNEXT_MEDUSA_{'_'.join(str(part) for part in e['loc']).upper()}: "
-            + str(e["msg"]).removeprefix("Value error, ")
-            for e in exc.errors()
-        )
-        raise _fail(f"invalid settings: {problems}") from None
-    services = Services.from_settings(settings)
+    services = Services.from_settings(_settings())
     try:
         if migrate:
             upgrade(services.store.engine, stamp_time=services.now())
@@ -85,18 +90,18 @@ def _services(migrate: bool = True) -> Iterator[Services]:
         services.close()
 
 
-def _load(services: Services, docs: list[object], label: str) -> dict[str, int]:
+def _load(services: Services, docs: list[object], label: str) -> dict[str, list[str]]:
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=err, transient=True, disable=len(docs) < _PROGRESS_FROM,
     ) as progress:  # fmt: skip
         task = progress.add_task(escape(label), total=len(docs))
-        counts = import_documents(
+        created = import_documents(
             services.store, docs, services.stamp("Administrator"), lambda done: progress.update(task, completed=done)
         )
     if len(docs) >= _ANALYZE_FROM:  # a big load changes the tables' shape: let the planner see it now
-        services.store.analyze(list(counts))
-    return counts
+        services.store.analyze(list(created))
+    return created
 
 
 def open_guest_warning(settings: Settings, host: str) -> str | None:
@@ -116,8 +121,31 @@ def open_guest_warning(settings: Settings, host: str) -> str | None:
     )
 
 
-def _summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {doctype}" for doctype, n in sorted(counts.items())) or "nothing"
+#: The import lists at most this many names per DocType (``--json`` lists them all).
+_NAMES_SHOWN = 10
+
+
+def _created_lines(created: dict[str, list[str]]) -> list[str]:
+    """What an import created, for a person: how many of each DocType, then their names."""
+    lines = ["imported " + ", ".join(f"{len(names):,} {doctype}" for doctype, names in created.items())]
+    for doctype, names in created.items():
+        line = f"  {doctype}: " + ", ".join(names[:_NAMES_SHOWN])
+        if len(names) > _NAMES_SHOWN:
+            line += f" and {len(names) - _NAMES_SHOWN:,} more"
+        lines.append(line)
+    return lines
+
+
+def _upgrade_message(report: UpgradeReport) -> str:
+    """What ``db upgrade`` did, in one line."""
+    if not report.applied:
+        return f"Schema is up to date (revision {report.after})."
+    first, last = report.applied[0], report.applied[-1]
+    revisions = f"revision {first}" if first == last else f"revisions {first}-{last}"
+    tables = ", ".join(report.created_tables)
+    if report.before is None:
+        return f"Created the schema ({revisions}): tables {tables or 'none new, they all existed'}."
+    return f"Upgraded from {report.before} to {report.after}" + (f"; new tables {tables}." if tables else ".")
 
 
 def load_demo(services: Services) -> bool:
@@ -130,11 +158,11 @@ def load_demo(services: Services) -> bool:
     return True
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, metavar="COUNT", help="Worker processes.")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="Load the bundled demo data first.")] = False,
 ) -> None:
     """Apply pending migrations, optionally load the demo data, and serve HTTP."""
@@ -156,35 +184,47 @@ def serve(
     # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only from
     # ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
     uvicorn.run(
-        "erpnext_medusa.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "erpnext_medusa.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level, log_config=log_config, proxy_headers=False, http=BoundedHttpToolsProtocol,
     )  # fmt: skip
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=PlainCommand)
 def db_upgrade() -> None:
     """Create or upgrade the schema (never drops or retypes an ERPNext column)."""
-    with _services():
-        err.print("Schema is up to date.")
+    with _services(migrate=False) as services:
+        report = upgrade(services.store.engine, stamp_time=services.now())
+    err.print(_upgrade_message(report), markup=False, highlight=False)
 
 
-@app.command("import")
+@app.command("import", cls=PlainCommand)
 def import_files(
-    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON or JSON-lines files.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, metavar="FILE...", help="JSON or JSON-lines files."),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per file: the file and the names created per DocType.")
+    ] = False,
 ) -> None:
-    """Load Frappe-style documents; each file is loaded whole or not at all."""
+    """Load Frappe-style documents; each file is loaded whole or not at all. Lists the names given."""
     with _services() as services:
         for path in paths:
             try:
-                counts = _load(services, read_documents(path), path.name)
+                created = _load(services, read_documents(path), path.name)
             except ServiceError as exc:
                 raise _fail(f"{path}: {exc.message}; nothing from this file was written") from None
+            except DocumentsFileError as exc:
+                raise _fail(f"{path}: {exc}; nothing from this file was written") from None
             except SQLAlchemyError as exc:
                 raise _fail(f"{path}: {_first_line(exc)}; nothing from this file was written") from None
-            err.print(f"{path}: imported {_summary(counts)}", markup=False, highlight=False)
+            if as_json:
+                sys.stdout.write(json.dumps({"file": str(path), "created": created}, ensure_ascii=False) + "\n")
+            else:
+                out.print(f"{path}: " + "\n".join(_created_lines(created)), markup=False, highlight=False)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def demo() -> None:
     """Load the bundled demo data set."""
     with _services() as services:
@@ -192,11 +232,14 @@ def demo() -> None:
         err.print("Demo data loaded." if loaded else "Demo data already present; nothing to do.")
 
 
-@key_app.command("create")
+@key_app.command("create", cls=PlainCommand)
 def api_key_create(
-    user: Annotated[str, typer.Option(help="The user the key acts as (e.g. an e-mail address).")],
+    user: Annotated[str, typer.Option(metavar="USER", help="The user the key acts as (e.g. an e-mail address).")],
     expires: Annotated[
-        str | None, typer.Option(help="Refuse the key from then on: a duration (90m, 12h, 30d, 2w) or ISO date-time.")
+        str | None,
+        typer.Option(
+            metavar="WHEN", help="Refuse the key from then on: a duration (90m, 12h, 30d, 2w) or ISO date-time."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
@@ -219,7 +262,7 @@ def api_key_create(
     err.print(f"Send it as: Authorization: token {new.api_key}:<api_secret>. The secret is not shown again.")
 
 
-@key_app.command("list")
+@key_app.command("list", cls=PlainCommand)
 def api_key_list() -> None:
     """List keys (never their secrets): creation, last use, expiry and revocation."""
     with _services() as services:
@@ -239,8 +282,8 @@ def api_key_list() -> None:
         sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n")
 
 
-@key_app.command("revoke")
-def api_key_revoke(key: Annotated[str, typer.Argument(help="The api_key to revoke.")]) -> None:
+@key_app.command("revoke", cls=PlainCommand)
+def api_key_revoke(key: Annotated[str, typer.Argument(metavar="API_KEY", help="The api_key to revoke.")]) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     with _services() as services:
         if not services.keys.revoke_api_key(key, services.now()):
@@ -270,11 +313,14 @@ def _audit_line(record: AuditRecord) -> str:
 @audit_app.callback()
 def audit(
     ctx: typer.Context,
-    customer: Annotated[str | None, typer.Option(help="Only writes to this Customer (its name).")] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only writes since then: a duration (90m, 12h, 30d, 2w) or ISO date-time.")
+    customer: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only writes to this Customer (its name).")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many (the newest).")] = 1000,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="WHEN", help="Only writes since then: a duration (90m, 12h, 30d, 2w) or ISO date-time."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, metavar="COUNT", help="At most this many (the newest).")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """List the audit trail, oldest first: who changed what, when, from where, from what to what."""
@@ -290,7 +336,7 @@ def audit(
             out.print(_audit_line(record), markup=False, highlight=False)
 
 
-@audit_app.command("prune")
+@audit_app.command("prune", cls=PlainCommand)
 def audit_prune() -> None:
     """Delete audit rows older than ERPNEXT_MEDUSA_AUDIT_RETENTION_DAYS."""
     with _services() as services:

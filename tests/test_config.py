@@ -1,0 +1,185 @@
+"""Settings: parsed once into typed values, every error naming its variable, unknown variables warned of."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from erpnext_medusa import config
+from erpnext_medusa.config import Settings, SettingsError, environment, get_settings, load_settings, unknown_variables
+from erpnext_medusa.web.app import create_app, create_served_app
+
+KEY = "0123456789abcdef-web"
+JWT = "j" * 32
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(tmp_path, monkeypatch):
+    """No ERPNEXT_MEDUSA_* variable of the developer's and no .env; a SQLite file in a folder of its own."""
+    for name in list(os.environ):
+        if name.upper().startswith("ERPNEXT_MEDUSA_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", f"sqlite:///{tmp_path / 'config.db'}")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+# --- parsed once ---------------------------------------------------------------------------------------------
+
+
+def test_structured_values_are_typed_and_parsed_when_the_settings_are_built(monkeypatch):
+    settings = Settings(
+        database_url="postgresql+psycopg://app:db-password@db.example:6432/erp",
+        time_zone="Asia/Dubai",
+        guest_access="key",
+        storefront_keys=f"web:{KEY}, app:{KEY}-app",
+        trusted_proxies="10.0.0.0/8, ::1",
+        redis_url="redis://:redis-password@cache:6379/0",
+    )
+    # From here on nothing parses: the parsers may as well be gone.
+    for parser in ("parse_database_url", "parse_time_zone", "parse_storefront_keys", "parse_networks", "make_url"):
+        monkeypatch.setattr(config, parser, lambda *_: pytest.fail("parsed again"))
+    assert (settings.url.host, settings.url.port, settings.url.database) == ("db.example", 6432, "erp")
+    assert settings.zone == ZoneInfo("Asia/Dubai")
+    assert settings.storefront_key_map == {"web": KEY, "app": f"{KEY}-app"}
+    assert settings.trusted_networks == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"))
+    assert sorted(settings.secrets()) == sorted([KEY, f"{KEY}-app", "db-password", "redis-password"])
+    assert settings.trusted_networks is settings.trusted_networks
+
+
+def test_the_typed_values_cannot_be_changed_through_their_accessors():
+    settings = Settings(guest_access="key", storefront_keys=f"web:{KEY}")
+    settings.storefront_key_map["evil"] = KEY
+    settings.secrets().append("x")
+    assert settings.storefront_key_map == {"web": KEY}
+    assert settings.secrets() == [KEY]
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["postgres://app@db.example/erp", "postgresql://app@db.example/erp", "postgres+psycopg://app@db.example/erp"],
+)
+def test_postgres_urls_are_served_by_psycopg(written):
+    url = Settings(database_url=written).url
+    assert (url.get_backend_name(), url.get_driver_name(), url.database) == ("postgresql", "psycopg", "erp")
+
+
+def test_a_mariadb_url_without_a_driver_gets_pymysql():
+    assert Settings(database_url="mariadb://app@db.example/erp").url.drivername == "mariadb+pymysql"
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///relative.db"])
+def test_sqlite_urls_in_memory_or_in_the_working_directory_are_accepted(url):
+    assert Settings(database_url=url).url.get_backend_name() == "sqlite"
+
+
+# --- errors name the variable --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"guest_access": "key"},
+            "ERPNEXT_MEDUSA_STOREFRONT_KEYS: guest_access=key needs ERPNEXT_MEDUSA_STOREFRONT_KEYS",
+        ),
+        ({"guest_access": "medusa-token"}, "ERPNEXT_MEDUSA_MEDUSA_JWT_SECRET: guest_access=medusa-token needs"),
+        ({"storefront_keys": "no-secret-here"}, "ERPNEXT_MEDUSA_STOREFRONT_KEYS: each storefront key is written"),
+        ({"trusted_proxies": "10.0.0.0/33"}, "ERPNEXT_MEDUSA_TRUSTED_PROXIES: '10.0.0.0/33' is not an IP address"),
+        ({"time_zone": "Mars/Olympus"}, "ERPNEXT_MEDUSA_TIME_ZONE: 'Mars/Olympus' is not an IANA time zone name"),
+        ({"database_url": "nosuchdb://x"}, "ERPNEXT_MEDUSA_DATABASE_URL: backend 'nosuchdb' is not supported"),
+        ({"database_url": "postgresql://u:pw@h:99999/db"}, "ERPNEXT_MEDUSA_DATABASE_URL: port '99999' is not valid"),
+        ({"database_url": "postgresql://u:pw@h:0/db"}, "ERPNEXT_MEDUSA_DATABASE_URL: port '0' is not valid"),
+        ({"database_url": "postgresql://u:p/w@h:abc/db"}, "ERPNEXT_MEDUSA_DATABASE_URL: port 'abc' is not valid"),
+        ({"database_url": "mariadb://u@[::1]:7x/db"}, "ERPNEXT_MEDUSA_DATABASE_URL: port '7x' is not valid"),
+        ({"fetch_max_results": "many"}, "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS: Input should be a valid integer"),
+        ({"log_level": "loud"}, "ERPNEXT_MEDUSA_LOG_LEVEL: 'loud' is not one of"),
+    ],
+)
+def test_each_error_names_its_environment_variable(values, message):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**values)
+    assert str(caught.value).startswith(message)
+    assert "pw" not in str(caught.value)
+
+
+def test_two_bad_values_are_both_named():
+    with pytest.raises(SettingsError) as caught:
+        load_settings(pool_size=0, rate_limit=-1)
+    assert str(caught.value).startswith("ERPNEXT_MEDUSA_POOL_SIZE: ")
+    assert "; ERPNEXT_MEDUSA_RATE_LIMIT: " in str(caught.value)
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(monkeypatch):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_GUEST_ACCESS", "key")
+    with pytest.raises(SettingsError, match=r"^ERPNEXT_MEDUSA_STOREFRONT_KEYS: guest_access=key needs"):
+        get_settings()
+
+
+def test_the_directory_of_a_sqlite_file_must_exist_and_is_not_created(tmp_path):
+    missing = tmp_path / "data" / "shop"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(database_url=f"sqlite:///{missing}/erpnext-medusa.db")
+    assert str(caught.value) == (
+        f"ERPNEXT_MEDUSA_DATABASE_URL: the directory {missing} does not exist; create it or choose another path"
+    )
+    assert not (tmp_path / "data").exists()
+
+
+# --- unknown variables -------------------------------------------------------------------------------------------
+
+
+def test_unknown_variables_name_the_closest_setting():
+    environ = {
+        "ERPNEXT_MEDUSA_GUEST_ACCES": "key",
+        "erpnext_medusa_trusted_proxy": "10.0.0.1",
+        "ERPNEXT_MEDUSA_FETCH_MAX": "10",
+        "ERPNEXT_MEDUSA_COLOUR": "blue",
+        "ERPNEXT_MEDUSA_GUEST_ACCESS": "open",
+        "erpnext_medusa_log_level": "debug",
+        "ERPNEXT_MEDUSA_TEST_BACKENDS": "sqlite",
+        "ERPNEXT_MEDUSA_TEST_POSTGRES_URL": "postgresql://x/y",
+        "ERPNEXT_MEDUSA_BENCH_MARIADB_URL": "mariadb://x/y",
+        "PATH": "/usr/bin",
+        "MEDUSA_GUEST_ACCESS": "key",
+    }
+    assert unknown_variables(environ) == [
+        "ERPNEXT_MEDUSA_COLOUR is not a setting (README.md, Configuration, lists them)",
+        "ERPNEXT_MEDUSA_FETCH_MAX is not a setting; did you mean ERPNEXT_MEDUSA_FETCH_MAX_RESULTS?",
+        "ERPNEXT_MEDUSA_GUEST_ACCES is not a setting; did you mean ERPNEXT_MEDUSA_GUEST_ACCESS?",
+        "erpnext_medusa_trusted_proxy is not a setting; did you mean ERPNEXT_MEDUSA_TRUSTED_PROXIES?",
+    ]
+
+
+def test_every_setting_is_known():
+    assert unknown_variables({f"ERPNEXT_MEDUSA_{name.upper()}": "" for name in Settings.model_fields}) == []
+
+
+def test_environment_is_the_dot_env_file_overridden_by_the_process(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("ERPNEXT_MEDUSA_LOG_LEVL=debug\nERPNEXT_MEDUSA_POOL_SIZE=3\n")
+    monkeypatch.setenv("ERPNEXT_MEDUSA_POOL_SIZE", "4")
+    env = environment()
+    assert (env["ERPNEXT_MEDUSA_LOG_LEVL"], env["ERPNEXT_MEDUSA_POOL_SIZE"]) == ("debug", "4")
+    assert unknown_variables(env) == [
+        "ERPNEXT_MEDUSA_LOG_LEVL is not a setting; did you mean ERPNEXT_MEDUSA_LOG_LEVEL?"
+    ]
+
+
+def test_an_app_built_from_the_environment_logs_unknown_variables(monkeypatch, caplog):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_RATE_LIMT", "5")
+    with caplog.at_level(logging.WARNING, logger="erpnext_medusa"):
+        create_app()
+    warning = "ERPNEXT_MEDUSA_RATE_LIMT is not a setting; did you mean ERPNEXT_MEDUSA_RATE_LIMIT?"
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [warning]
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="erpnext_medusa"):
+        create_app(get_settings())  # settings given: whoever built them has reported the environment
+        create_served_app()  # the factory behind `erpnext-medusa serve`, which prints the warning itself
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == []
