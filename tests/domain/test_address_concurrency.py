@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from erpnext_medusa.domain.addresses import update_billing_address
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from tests.helpers import address, customer, rows, seed, stamp
 
 WORKERS = 8
@@ -21,7 +21,7 @@ def _race(services, bodies):
         try:
             changes = {k: v for k, v in body.items() if k != "customer_id"}
             update_billing_address(services.store, body["customer_id"], changes, stamp("Guest"))
-        except ValidationError as exc:
+        except ValidationFailedError as exc:
             return exc.message
         return None
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from erpnext_medusa.domain.addresses import check_changes, choose_address, render_address
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS, Address, Customer, Link
 
 LENGTHS = {"address_line1": 240, "address_line2": 240, "city": 140, "state": 140, "country": 140, "pincode": 140}
@@ -152,7 +152,7 @@ def test_check_changes_blank_optional_clears(field, value):
 @pytest.mark.parametrize("field", ["address_line1", "city", "country"])
 @pytest.mark.parametrize("value", [None, "", "  \n "])
 def test_check_changes_required_cannot_be_blanked(field, value):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         check_changes({field: value}, LENGTHS)
     assert err.value.message == f"{ADDRESS_LABELS[field]} cannot be empty."
 
@@ -163,10 +163,10 @@ def test_check_changes_lengths_come_from_the_columns():
         "city": "abcde",
         "address_line1": "abc",
     }
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         check_changes({"city": "abcdef"}, lengths)
     assert err.value.message == "City is too long: at most 5 characters are allowed."
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         check_changes({"address_line1": "abcd"}, lengths)
 
 
@@ -178,35 +178,35 @@ def test_check_changes_length_is_counted_after_strip_and_in_characters():
 
 def test_check_changes_without_a_column_length_the_doctype_limit_holds():
     assert check_changes({"state": "s" * 140}, {}) == {"state": "s" * 140}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         check_changes({"state": "s" * 141}, {})
     wide = dict.fromkeys(ADDRESS_FIELDS, 1000)  # a wider column never lifts the DocType's own limit
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         check_changes({"address_line1": "x" * 241}, wide)
 
 
 def test_check_changes_real_column_sizes():
     assert check_changes({"address_line1": "x" * 240}, LENGTHS) == {"address_line1": "x" * 240}
     for field, limit in LENGTHS.items():
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationFailedError):
             check_changes({field: "x" * (limit + 1)}, LENGTHS)
 
 
 @pytest.mark.parametrize("field", ADDRESS_FIELDS)
 def test_check_changes_nul_rejected(field):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         check_changes({field: "a\x00b"}, LENGTHS)
 
 
 @pytest.mark.parametrize("field", ADDRESS_FIELDS)
 def test_check_changes_markup_rejected(field):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         check_changes({field: "<b>x</b>"}, LENGTHS)
     assert err.value.message == f"{ADDRESS_LABELS[field]} cannot contain angle brackets."
 
 
 def test_check_changes_one_bad_field_fails_the_whole_set():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         check_changes({"city": "Dubai", "pincode": "1" * 141}, LENGTHS)
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.audit import AuditEntry
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.models import Origin, Stamp
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import migrate
@@ -128,9 +128,9 @@ def test_the_audit_row_is_rolled_back_with_a_write_that_fails(services):
     def work(tx):
         tx.update_address("Acme-Billing", {"city": "Nowhere"}, stamp)
         tx.record_audit(AuditEntry.start("update_address", stamp, "Acme").touch("Address", "Acme-Billing", {}, {}))
-        raise ValidationError("a later step fails")
+        raise ValidationFailedError("a later step fails")
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         services.store.write(work)
     assert audit(services) == []
     assert rows(services, 'SELECT city FROM "tabAddress"') == [{"city": "Dubai"}]
@@ -215,7 +215,7 @@ def test_an_expired_key_is_refused_like_an_invalid_one(services, client):
     r = client.get(who, headers={"Authorization": f"token {dying.api_key}:{dying.api_secret}"})
     assert r.status_code == 401
     assert r.json() == {"exc_type": "AuthenticationError"}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailedError):
         create_api_key(services.keys, "late@example.com", now, now - timedelta(days=1))
 
 

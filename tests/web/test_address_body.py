@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.web.frappe import NOT_JSON, Call
 from erpnext_medusa.web.methods import AddressUpdate, read_address_update
 
@@ -23,7 +23,7 @@ def read(body: object) -> AddressUpdate:
 
 @pytest.mark.parametrize("body", [NOT_JSON, [], "text", 42, None])
 def test_a_body_that_is_not_a_json_object_is_refused(body):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         read(body)
     assert err.value.message == "Request body must be a JSON object."
 
@@ -32,7 +32,7 @@ def test_a_body_that_is_not_a_json_object_is_refused(body):
                                   {"customer_id": ["Acme"]}, {"customer_id": {"name": "Acme"}},
                                   {"customer_id": True}, {"customer": "Acme"}])  # fmt: skip
 def test_the_customer_id_is_required(body):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         read(body)
     assert err.value.message == "Customer ID is required."
 
@@ -43,7 +43,7 @@ def test_the_customer_id_is_stripped_and_numbers_are_taken_as_text():
 
 
 def test_a_customer_id_longer_than_a_name_is_refused():
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         read({"customer_id": "x" * 141})
     assert err.value.message == "Customer ID is too long: at most 140 characters are allowed."
 
@@ -62,13 +62,13 @@ def test_whole_numbers_are_taken_as_text():
 @pytest.mark.parametrize("value", [True, False, ["Dubai"], {"name": "Dubai"}, 1.5])
 @pytest.mark.parametrize(("field", "label"), [("city", "City"), ("pincode", "Postal Code")])
 def test_other_json_types_are_refused(field, label, value):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         read({"customer_id": "Acme", field: value})
     assert err.value.message == f"{label} must be text."
 
 
 def test_the_customer_id_is_checked_before_the_fields():
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ValidationFailedError) as err:
         read({"city": 1.5})
     assert err.value.message == "Customer ID is required."
 

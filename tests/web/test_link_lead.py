@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.leads import link_medusa_lead
 from tests.helpers import as_datetime, customer, execute, lead, message_text, rows, seed, stamp
 
@@ -230,7 +230,7 @@ def test_concurrent_links_of_one_lead_to_many_customers(services):
     errors = [exc for status, exc in results if status == "error"]
     assert len(errors) == n - 1
     for exc in errors:
-        assert isinstance(exc, ValidationError), repr(exc)
+        assert isinstance(exc, ValidationFailedError), repr(exc)
         assert exc.message == f"This Medusa Lead is already linked to another Customer: {winner}"
 
     holders = rows(services, """SELECT name, lead_name FROM "tabCustomer" WHERE medusa_id = 'cus_race'""")
@@ -255,7 +255,7 @@ def test_concurrent_links_of_two_leads_to_one_customer(services):
     ok = [name for name, (status, _) in zip(leads, results, strict=True) if status == "ok"]
     assert len(ok) == 1, results
     (loser_exc,) = [exc for status, exc in results if status == "error"]
-    assert isinstance(loser_exc, ValidationError), repr(loser_exc)
+    assert isinstance(loser_exc, ValidationFailedError), repr(loser_exc)
     assert "Ali Hassan" in loser_exc.message
 
     row = get_customer(services, "Ali Hassan")

@@ -21,7 +21,7 @@ from typing import Any
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.audit import CREATE_ADDRESS, FORK_ADDRESS, UPDATE_ADDRESS, AuditEntry
 from erpnext_medusa.domain.doctypes import field_length
-from erpnext_medusa.domain.errors import DoesNotExistError, PermissionError, ValidationError
+from erpnext_medusa.domain.errors import DoesNotExistError, NotPermittedError, ValidationFailedError
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS, Address, Customer, Link, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
 from erpnext_medusa.domain.text import check_length, required_name, storable
@@ -46,11 +46,11 @@ def check_changes(changes: Mapping[str, str | None], lengths: Mapping[str, int])
         label = ADDRESS_LABELS[field]
         text = (changes[field] or "").strip() or None
         if text is None and field in REQUIRED_FIELDS:
-            raise ValidationError(f"{label} cannot be empty.")
+            raise ValidationFailedError(f"{label} cannot be empty.")
         if text is not None:
             storable(label, text)
             if "<" in text or ">" in text:
-                raise ValidationError(f"{label} cannot contain angle brackets.")
+                raise ValidationFailedError(f"{label} cannot contain angle brackets.")
             allowed = field_length("Address", field)
             check_length(label, text, min(allowed, lengths.get(field, allowed)))
         checked[field] = text
@@ -91,14 +91,16 @@ def _resolve_country(tx: Transaction, changes: dict[str, str | None]) -> None:
         return
     canonical = tx.find_country(value)
     if canonical is None:
-        raise ValidationError(f"Country {value} is not a known country name or ISO code.")
+        raise ValidationFailedError(f"Country {value} is not a known country name or ISO code.")
     changes["country"] = canonical
 
 
 def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None], stamp: Stamp) -> None:
     missing = [ADDRESS_LABELS[f] for f in REQUIRED_FIELDS if not changes.get(f)]
     if missing:
-        raise ValidationError(f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}.")
+        raise ValidationFailedError(
+            f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}."
+        )
     name = naming.address_name(tx, customer.customer_name, "Billing")
     row = {
         "name": name,
@@ -172,7 +174,7 @@ def update_billing_address(
     def work(tx: Transaction) -> None:
         customer = tx.get_customer(customer_id, lock=True)
         if owner_medusa_id is not None and (customer is None or customer.medusa_id != owner_medusa_id):
-            raise PermissionError("You may change only your own customer's address.")
+            raise NotPermittedError("You may change only your own customer's address.")
         if customer is None:
             raise DoesNotExistError(f"Customer {customer_id} not found")
         _resolve_country(tx, changes)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
-from erpnext_medusa.domain.errors import AuthenticationError, ValidationError
+from erpnext_medusa.domain.errors import AuthenticationError, ValidationFailedError
 from erpnext_medusa.domain.ports import ApiKeyRecord, ApiKeyStore
 
 #: How often last_used_at is written for a key in use (a write per request would be wasteful).
@@ -33,9 +33,9 @@ def create_api_key(keys: ApiKeyStore, user: str, now: datetime, expires_at: date
     """A new key for ``user``; with ``expires_at`` it is refused from that moment on."""
     user = user.strip()
     if not user or len(user) > _USER_MAX:
-        raise ValidationError(f"User must be 1 to {_USER_MAX} characters.")
+        raise ValidationFailedError(f"User must be 1 to {_USER_MAX} characters.")
     if expires_at is not None and expires_at <= now:
-        raise ValidationError("The expiry must be in the future.")
+        raise ValidationFailedError("The expiry must be in the future.")
     api_key = secrets.token_hex(8)
     api_secret = secrets.token_urlsafe(32)  # 256 bits; never contains ":"
     keys.add_api_key(ApiKeyRecord(api_key, user, hash_secret(api_secret), now, None, None, expires_at))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.domain.ports import Store
 from erpnext_medusa.domain.text import storable
@@ -18,12 +18,12 @@ def page_bounds(limit: int | None, offset: int | None, cap: int) -> tuple[int, i
     search has a bounded cost: the page must lie within them. No limit (or 0, as in Frappe) means the rest of
     them; a limit above ``cap`` counts as ``cap``."""
     if limit is not None and limit < 0:
-        raise ValidationError("limit must be a whole number, 0 or more")
+        raise ValidationFailedError("limit must be a whole number, 0 or more")
     if offset is not None and offset < 0:
-        raise ValidationError("limit_start must be a whole number, 0 or more")
+        raise ValidationFailedError("limit_start must be a whole number, 0 or more")
     offset = offset or 0
     if offset >= cap:
-        raise ValidationError(
+        raise ValidationFailedError(
             f"limit_start must be less than {cap}: a search reaches only its first {cap} customers; "
             "type more of the name to narrow it."
         )
@@ -31,7 +31,7 @@ def page_bounds(limit: int | None, offset: int | None, cap: int) -> tuple[int, i
         return cap - offset, offset
     limit = min(limit, cap)
     if offset + limit > cap:
-        raise ValidationError(
+        raise ValidationFailedError(
             f"limit_start + limit must be at most {cap}: a search reaches only its first {cap} customers "
             f"(ask for limit {cap - offset} or less here)."
         )

@@ -1,5 +1,7 @@
 """Domain errors. The hierarchy mirrors Frappe's exception classes so the web layer can render each one in
-Frappe's wire shape (status code and ``exc_type``) without guessing."""
+Frappe's wire shape (status code and ``exc_type``) without guessing. Frappe's ValidationError and
+PermissionError are called ValidationFailedError and NotPermittedError here, so that they shadow neither
+pydantic's ValidationError nor Python's built-in PermissionError; on the wire they keep Frappe's names."""
 
 from __future__ import annotations
 
@@ -18,17 +20,17 @@ class ServiceError(Exception):
         self.message = message
 
 
-class ValidationError(ServiceError):
+class ValidationFailedError(ServiceError):
     http_status = 417
     exc_type = "ValidationError"
 
 
-class DoesNotExistError(ValidationError):
+class DoesNotExistError(ValidationFailedError):
     http_status = 404
     exc_type = "DoesNotExistError"
 
 
-class QueryTimeoutError(ValidationError):
+class QueryTimeoutError(ValidationFailedError):
     """A search ran past its time limit and was stopped."""
 
     exc_type = "QueryTimeoutError"
@@ -37,7 +39,7 @@ class QueryTimeoutError(ValidationError):
         super().__init__("The search took too long and was stopped; type more of the name to narrow it.")
 
 
-class MedusaIdLinkedElsewhereError(ValidationError):
+class MedusaIdLinkedElsewhereError(ValidationFailedError):
     """A medusa_id is already on another Customer (the database's unique index has the last word)."""
 
     def __init__(self, holder: str) -> None:
@@ -45,7 +47,7 @@ class MedusaIdLinkedElsewhereError(ValidationError):
         self.holder = holder
 
 
-class PermissionError(ServiceError):
+class NotPermittedError(ServiceError):
     http_status = 403
     exc_type = "PermissionError"
 
@@ -94,7 +96,7 @@ class RequestTooLargeError(ServiceError):
     exc_type = "RequestEntityTooLarge"
 
 
-class InvalidDocumentError(ValidationError):
+class InvalidDocumentError(ValidationFailedError):
     """A document in an import file is invalid; ``position`` is 1-based within the file."""
 
     def __init__(self, position: int, name: str | None, field: str | None, problem: str) -> None:

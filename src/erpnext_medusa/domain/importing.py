@@ -15,7 +15,7 @@ from typing import Any
 
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, NAME_LENGTH, STANDARD_KEYS, Field
-from erpnext_medusa.domain.errors import InvalidDocumentError, ValidationError
+from erpnext_medusa.domain.errors import InvalidDocumentError, ValidationFailedError
 from erpnext_medusa.domain.models import Link, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
 from erpnext_medusa.domain.text import storable
@@ -52,7 +52,7 @@ def _clean_value(field: Field, value: Any, limit: int) -> Any:
         raise ValueError("must be text")
     try:
         storable("value", value)
-    except ValidationError:
+    except ValidationFailedError:
         raise ValueError("contains a character that is not allowed (NUL or a lone surrogate)") from None
     value = value.strip()
     if value == "":

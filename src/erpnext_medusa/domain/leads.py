@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from erpnext_medusa.domain.audit import LINK_LEAD, AuditEntry
-from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationError
+from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import Customer, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
 from erpnext_medusa.domain.text import required_name
 
 
-def _linked_to_another_id(customer: Customer) -> ValidationError:
-    return ValidationError(f"Customer {customer.name} is already linked to a different Medusa ID: {customer.medusa_id}")
+def _linked_to_another_id(customer: Customer) -> ValidationFailedError:
+    return ValidationFailedError(
+        f"Customer {customer.name} is already linked to a different Medusa ID: {customer.medusa_id}"
+    )
 
 
 def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> None:
@@ -29,9 +31,9 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
             raise DoesNotExistError(f"Customer {customer} not found")
         found = tx.get_lead(lead)
         if found is None:
-            raise ValidationError("Lead does not exist")
+            raise ValidationFailedError("Lead does not exist")
         if not found.medusa_id:
-            raise ValidationError("Selected Lead does not have a Medusa ID")
+            raise ValidationFailedError("Selected Lead does not have a Medusa ID")
         holder = tx.customer_with_medusa_id(found.medusa_id)
         if holder is not None and holder != current.name:
             raise MedusaIdLinkedElsewhereError(holder)

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 
 _DURATION = re.compile(r"([0-9]{1,6})\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -29,7 +29,7 @@ def parse_moment(text: str, now: datetime, zone: ZoneInfo, *, ago: bool) -> date
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(
+        raise ValidationFailedError(
             f"{text!r} is neither a duration (90m, 12h, 30d, 2w) nor an ISO date or date-time"
         ) from None
     if moment.tzinfo is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 
 # NUL is refused by PostgreSQL and ignored by MariaDB's collations (so "Ac\x00me" would match "Acme");
 # lone surrogates cannot be encoded as UTF-8 at all.
@@ -14,19 +14,19 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def storable(label: str, value: str) -> str:
     """``value`` unchanged, or a ValidationError naming ``label`` when it holds a character no backend keeps."""
     if _UNSTORABLE.search(value):
-        raise ValidationError(f"{label} contains a character that is not allowed.")
+        raise ValidationFailedError(f"{label} contains a character that is not allowed.")
     return value
 
 
 def check_length(label: str, value: str, limit: int) -> str:
     """``value`` unchanged, or a ValidationError when it has more than ``limit`` characters."""
     if len(value) > limit:
-        raise ValidationError(f"{label} is too long: at most {limit} characters are allowed.")
+        raise ValidationFailedError(f"{label} is too long: at most {limit} characters are allowed.")
     return value
 
 
 def required_name(label: str, value: str) -> str:
     """``value`` unchanged, or a ValidationError when it is blank or not storable."""
     if not value.strip():
-        raise ValidationError(f"{label} is required.")
+        raise ValidationFailedError(f"{label} is required.")
     return storable(label, value)

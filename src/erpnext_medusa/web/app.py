@@ -19,10 +19,10 @@ from erpnext_medusa.domain.errors import (
     AuthenticationError,
     DoesNotExistError,
     InvalidAuthorizationToken,
-    PermissionError,
+    NotPermittedError,
     ServiceError,
     TooManyRequestsError,
-    ValidationError,
+    ValidationFailedError,
 )
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
@@ -85,11 +85,11 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
     user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
     method = METHODS.get(call.method)
     if method is None:
-        raise ValidationError(f"Failed to get method for command {call.method} with: no such method")
+        raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
     if not method.allow_guest and user == GUEST:
         raise frappe.not_whitelisted(call.method)
     if call.verb not in frappe.ALLOWED_VERBS:
-        raise PermissionError("Not permitted")
+        raise NotPermittedError("Not permitted")
     origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
     owner = None
     if method.guest_endpoint and user == GUEST:

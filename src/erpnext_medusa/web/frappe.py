@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from erpnext_medusa.domain.errors import AuthenticationError, PermissionError, ServiceError, ValidationError
+from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError, ServiceError, ValidationFailedError
 
 #: Verbs a whitelisted method accepts by default in Frappe.
 ALLOWED_VERBS = frozenset({"GET", "POST", "PUT", "DELETE"})
@@ -71,7 +71,7 @@ def _form_dict(is_json: bool, body: bytes, parsed: Any, query: dict[str, str], f
 def arguments(call: Call) -> dict[str, Any]:
     """The call's arguments, or the ValidationError Frappe answers for a JSON body it cannot use."""
     if call.args is None:
-        raise ValidationError("Invalid request arguments")
+        raise ValidationFailedError("Invalid request arguments")
     return call.args
 
 
@@ -131,7 +131,7 @@ def error(exc: ServiceError, headers: Mapping[str, str] | None = None) -> JSONRe
 
 
 def not_whitelisted(method: str) -> ServiceError:
-    exc = PermissionError(
+    exc = NotPermittedError(
         "<details><summary>You are not permitted to access this resource. Login to access</summary>"
         f"Function <strong>{html.escape(method)}</strong> is not whitelisted.</details>"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
-from erpnext_medusa.domain.errors import ValidationError
+from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.text import check_length
 
 
@@ -18,7 +18,7 @@ def check_search(name: str | None, settings: Settings) -> str | None:
         return None
     check_length("name", name, min(settings.max_text_length, NAME_LENGTH))
     if len(name.split()) > settings.max_search_words:
-        raise ValidationError(f"name has too many words: at most {settings.max_search_words} are allowed.")
+        raise ValidationFailedError(f"name has too many words: at most {settings.max_search_words} are allowed.")
     return name
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_address
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
 from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
-from erpnext_medusa.domain.errors import AuthenticationError, PermissionError, ServiceError, ValidationError
+from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError, ServiceError, ValidationFailedError
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
 from erpnext_medusa.domain.text import required_name
@@ -40,7 +40,7 @@ def _text_arg(args: dict[str, Any], key: str) -> str | None:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise ValidationError(f"{key} must be text")
+    raise ValidationFailedError(f"{key} must be text")
 
 
 def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
@@ -51,16 +51,16 @@ def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
         if value is None or value == "":
             continue
         if isinstance(value, bool):
-            raise ValidationError(f"{key} must be a whole number")
+            raise ValidationFailedError(f"{key} must be a whole number")
         if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
             digits = value.strip().lstrip("+-")
             if len(digits.lstrip("0")) > len(str(_LARGEST)):  # before int(): Python refuses 4,300+ digits
-                raise ValidationError(f"{key} is too large")
+                raise ValidationFailedError(f"{key} is too large")
             value = int(value.strip())
         if not isinstance(value, int):
-            raise ValidationError(f"{key} must be a whole number")
+            raise ValidationFailedError(f"{key} must be a whole number")
         if abs(value) > _LARGEST:
-            raise ValidationError(f"{key} is too large")
+            raise ValidationFailedError(f"{key} is too large")
         return value
     return None
 
@@ -78,14 +78,14 @@ def _address_text(field: str, value: Any) -> str | None:
         return value
     if isinstance(value, int) and not isinstance(value, bool):  # postal codes often arrive as numbers
         return str(value)
-    raise ValidationError(f"{ADDRESS_LABELS[field]} must be text.")
+    raise ValidationFailedError(f"{ADDRESS_LABELS[field]} must be text.")
 
 
 def read_address_update(call: Call) -> AddressUpdate:
     """The body of update_address, which is JSON whatever its content type."""
     body = call.json_body
     if body is NOT_JSON or not isinstance(body, dict):
-        raise ValidationError(NOT_AN_OBJECT)
+        raise ValidationFailedError(NOT_AN_OBJECT)
     customer_id = body.get("customer_id")
     if isinstance(customer_id, int) and not isinstance(customer_id, bool):
         customer_id = str(customer_id)
@@ -125,7 +125,7 @@ def update_address(ctx: Context) -> dict[str, str] | str:
         update_billing_address(
             ctx.services.store, update.customer_id, update.changes, ctx.stamp(), owner_medusa_id=ctx.owner_medusa_id
         )
-    except (PermissionError, AuthenticationError):  # a refusal keeps Frappe's status, as on every endpoint
+    except (NotPermittedError, AuthenticationError):  # a refusal keeps Frappe's status, as on every endpoint
         raise
     except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object (plain text)
         return {"error": exc.message}

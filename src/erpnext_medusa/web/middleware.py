@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from erpnext_medusa.config import Settings
-from erpnext_medusa.domain.errors import PermissionError, RequestTooLargeError, ServiceError
+from erpnext_medusa.domain.errors import NotPermittedError, RequestTooLargeError, ServiceError
 from erpnext_medusa.logs import REQUEST_ID
 from erpnext_medusa.web import frappe
 
@@ -108,7 +108,7 @@ class RequestContextMiddleware:
             await Response(status_code=200)(scope, receive, send_with_context)
             return
         if scope["method"] in _UNSAFE and not allowed and _cross_site(headers):
-            refusal = PermissionError("Requests from another site are not allowed.")
+            refusal = NotPermittedError("Requests from another site are not allowed.")
             await frappe.error(refusal)(scope, receive, send_with_context)
             return
         limit = self.max_body_bytes

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import jwt
 
 from erpnext_medusa.config import Settings
-from erpnext_medusa.domain.errors import AuthenticationError, PermissionError
+from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError
 from erpnext_medusa.web.frappe import not_whitelisted
 from erpnext_medusa.web.registry import Method
 
@@ -68,7 +68,7 @@ class GuestPolicy:
 
     def _match_key(self, presented: str | None) -> str:
         if not presented:
-            raise PermissionError(f"A storefront key is required: send it in the {STOREFRONT_KEY_HEADER} header.")
+            raise NotPermittedError(f"A storefront key is required: send it in the {STOREFRONT_KEY_HEADER} header.")
         candidate = _digest(presented)
         found = None
         # Digests of equal length, and every key compared: the time tells neither a key's length nor which matched.
@@ -81,12 +81,12 @@ class GuestPolicy:
 
     def _actor(self, token: str | None) -> str:
         if not token:
-            raise PermissionError("A Medusa customer token is required: Authorization: Bearer <token>.")
+            raise NotPermittedError("A Medusa customer token is required: Authorization: Bearer <token>.")
         try:
             claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.InvalidTokenError:
-            raise PermissionError("The Medusa customer token is invalid or has expired.") from None
+            raise NotPermittedError("The Medusa customer token is invalid or has expired.") from None
         actor = claims.get("actor_id")
         if claims.get("actor_type") != "customer" or not isinstance(actor, str) or not 0 < len(actor) <= _MAX_ACTOR_ID:
-            raise PermissionError("The Medusa token does not belong to a customer.")
+            raise NotPermittedError("The Medusa token does not belong to a customer.")
         return actor

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationError
+from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
@@ -104,7 +104,9 @@ class SqlStore:
                 if holder is not None:
                     raise MedusaIdLinkedElsewhereError(holder) from None
                 if last:
-                    raise ValidationError("This Medusa ID is being linked by another request; try again.") from None
+                    raise ValidationFailedError(
+                        "This Medusa ID is being linked by another request; try again."
+                    ) from None
                 # The other writer rolled back: the id is free again, so try once more.
             except IntegrityError as exc:
                 # A concurrent writer took a name this unit of work had just checked was free: run it again,
