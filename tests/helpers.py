@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +23,9 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import URL
+from typer.testing import CliRunner, Result
 
+from erpnext_medusa.cli import app as cli_app
 from erpnext_medusa.domain.importing import import_documents
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.services import Services
@@ -292,3 +295,48 @@ def start_servers(workdir: Path, env: dict[str, str], count: int, host: str = "1
 def start_server(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
     with start_servers(workdir, env, 1) as (server,):
         yield server
+
+
+# --- the command line -------------------------------------------------------------------------------------------
+
+_runner = CliRunner()
+
+
+def invoke(*args: str) -> Result:
+    """Run ``erpnext-medusa ARGS`` in this process (the settings come from the environment)."""
+    return _runner.invoke(cli_app, list(args))
+
+
+def flat(text: str) -> str:
+    """Rich wraps long lines; compare on whitespace-normalised text."""
+    return " ".join(text.split())
+
+
+def query(path: Path, sql: str, *params: object) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def count(path: Path, table: str) -> int:
+    return query(path, f'SELECT COUNT(*) FROM "{table}"')[0][0]
+
+
+def assert_clean_exit(result) -> None:
+    assert result.exit_code == 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def assert_clean_failure(result) -> None:
+    assert result.exit_code != 0, result.output
+    # A handled failure ends in SystemExit; anything else is an uncaught exception (a traceback).
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+
+
+def create_key(user: str = "u@x") -> dict[str, str]:
+    result = invoke("api-key", "create", "--user", user, "--json")
+    assert_clean_exit(result)
+    return json.loads(result.stdout)

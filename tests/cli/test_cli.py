@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,15 +16,12 @@ import pytest
 import typer
 from alembic import command as alembic_command
 from alembic.script import ScriptDirectory
-from typer.testing import CliRunner
 
 from erpnext_medusa.cli import app
 from erpnext_medusa.store.sql import migrate
 from erpnext_medusa.store.sql.engine import make_engine
 from tests.erpnext_ddl import create_erpnext_schema
-from tests.helpers import free_port
-
-runner = CliRunner()
+from tests.helpers import assert_clean_exit, assert_clean_failure, count, create_key, flat, free_port, invoke, query
 
 HELP_COMMANDS = [
     [],
@@ -41,48 +37,6 @@ HELP_COMMANDS = [
     ["audit"],
     ["audit", "prune"],
 ]
-
-
-@pytest.fixture
-def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.db"
-    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.chdir(tmp_path)  # no stray .env or default database file from the repository
-    return path
-
-
-def invoke(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def flat(text: str) -> str:
-    """Rich wraps long lines; compare on whitespace-normalised text."""
-    return " ".join(text.split())
-
-
-def query(path: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def count(path: Path, table: str) -> int:
-    return query(path, f'SELECT COUNT(*) FROM "{table}"')[0][0]
-
-
-def assert_clean_exit(result) -> None:
-    assert result.exit_code == 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-
-
-def assert_clean_failure(result) -> None:
-    assert result.exit_code != 0, result.output
-    # A handled failure ends in SystemExit; anything else is an uncaught exception (a traceback).
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
 
 
 # --- help --------------------------------------------------------------------------------------------------
@@ -383,12 +337,6 @@ def test_import_missing_file_fails(db_file, tmp_path):
 
 
 # --- api keys ----------------------------------------------------------------------------------------------
-
-
-def create_key(user: str = "u@x") -> dict[str, str]:
-    result = invoke("api-key", "create", "--user", user, "--json")
-    assert_clean_exit(result)
-    return json.loads(result.stdout)
 
 
 def database_bytes(db_file: Path) -> bytes:

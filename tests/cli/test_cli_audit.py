@@ -12,10 +12,17 @@ from fastapi.testclient import TestClient
 from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.web.app import create_app
-from tests.cli.test_cli import assert_clean_exit, assert_clean_failure, create_key, db_file, flat, invoke, query
-from tests.helpers import address, customer, seed
-
-__all__ = ["db_file"]  # the fixture, shared with test_cli
+from tests.helpers import (
+    address,
+    assert_clean_exit,
+    assert_clean_failure,
+    create_key,
+    customer,
+    flat,
+    invoke,
+    query,
+    seed,
+)
 
 UPDATE = "/api/method/medusa_integration.api.update_address"
 
