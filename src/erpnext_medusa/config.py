@@ -181,6 +181,12 @@ class Settings(BaseSettings):
     search_concurrency: int = Field(default=4, ge=1, le=100)
     search_concurrency_per_client: int = Field(default=2, ge=1, le=100)
     log_level: str = "info"
+    #: ``text`` lines for people, or ``json`` lines (one object per line) for log collectors.
+    log_format: Literal["text", "json"] = "text"
+    #: ``GET /metrics`` (Prometheus): off (the default: it reveals traffic), open, or token (needs metrics_token).
+    metrics: Literal["off", "open", "token"] = "off"
+    #: The bearer token ``/metrics`` asks for when metrics=token (at least 16 characters).
+    metrics_token: str = Field(default="", repr=False)
 
     # --- guest endpoints ---------------------------------------------------------------------------------
     guest_access: GuestAccess = "open"
@@ -254,7 +260,13 @@ class Settings(BaseSettings):
                 "bytes, the Medusa server's JWT_SECRET)",
                 "medusa_jwt_secret",
             )
+        if self.metrics == "token" and len(self.metrics_token) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"metrics=token needs {variable('metrics_token')} (at least {MIN_SECRET_LENGTH} characters)",
+                "metrics_token",
+            )
         secrets = [*self._storefront_keys.values(), self.medusa_jwt_secret, self._url.password or ""]
+        secrets.append(self.metrics_token)
         if self.redis_url:
             secrets.append(make_url_password(self.redis_url) or "")
         self._secrets = tuple(str(secret) for secret in secrets if secret)

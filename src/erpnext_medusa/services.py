@@ -44,5 +44,9 @@ class Services:
             return 0
         return self.audit.prune_audit(self.now() - timedelta(days=days))
 
+    def readiness(self) -> str | None:
+        """Why this process cannot serve requests now, or None when it can."""
+        return self.store.readiness()
+
     def close(self) -> None:
         self.store.engine.dispose()

@@ -6,7 +6,10 @@ import ipaddress
 import json
 import logging
 import logging.config
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -181,12 +184,29 @@ def serve(
     if warning:
         log.warning(warning)
     err.print(f"Serving on http://{host}:{port} (API docs at /docs)")
-    # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only from
-    # ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
-    uvicorn.run(
-        "erpnext_medusa.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, log_config=log_config, proxy_headers=False, http=BoundedHttpToolsProtocol,
-    )  # fmt: skip
+    with _metrics_folder(settings.metrics != "off"):
+        # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only
+        # from ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
+        uvicorn.run(
+            "erpnext_medusa.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
+            log_level=settings.log_level, log_config=log_config, proxy_headers=False, http=BoundedHttpToolsProtocol,
+        )  # fmt: skip
+
+
+@contextmanager
+def _metrics_folder(enabled: bool) -> Iterator[None]:
+    """With metrics on, a fresh folder where every worker writes its figures (the Prometheus client's
+    multiprocess mode), removed when the server stops. Set before any worker imports the client."""
+    if not enabled or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # an operator's own folder is kept as is
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="erpnext-medusa-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @db_app.command("upgrade", cls=PlainCommand)

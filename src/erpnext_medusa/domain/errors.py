@@ -14,10 +14,14 @@ class ServiceError(Exception):
     exc_type = "Exception"
     title = "Message"
     message_is_html = False
+    #: Why a request was refused before its method ran (for the metrics), when that is what happened.
+    reason: str | None = None
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if reason is not None:
+            self.reason = reason
 
 
 class ValidationFailedError(ServiceError):
@@ -71,8 +75,10 @@ class TooManyRequestsError(ServiceError):
     http_status = 429
     exc_type = "TooManyRequestsError"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("You hit the rate limit because of too many requests. Please try after sometime.")
+    def __init__(self, retry_after: int, *, reason: str = "rate_limit") -> None:
+        super().__init__(
+            "You hit the rate limit because of too many requests. Please try after sometime.", reason=reason
+        )
         #: Seconds until the client may try again (the Retry-After header).
         self.retry_after = retry_after
 
@@ -83,8 +89,8 @@ class ServiceUnavailableError(ServiceError):
     http_status = 503
     exc_type = "ServiceUnavailable"
 
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int = 1, *, reason: str = "unavailable") -> None:
+        super().__init__(message, reason=reason)
         #: Seconds after which a retry may succeed (the Retry-After header).
         self.retry_after = retry_after
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from erpnext_medusa import __version__, logs
+from erpnext_medusa import __version__, logs, metrics
 from erpnext_medusa.config import Settings, environment, get_settings, unknown_variables
 from erpnext_medusa.domain.errors import (
     AuthenticationError,
@@ -26,7 +27,7 @@ from erpnext_medusa.domain.errors import (
 )
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe, openapi
+from erpnext_medusa.web import frappe, observe, openapi
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address
 from erpnext_medusa.web.methods import METHODS
@@ -70,7 +71,7 @@ def _authenticate(services: Services, guard: Guard, authorization: str | None, c
     key = f"auth-failure:{client}"
     verdict = guard.auth_failures.peek(key)
     if not verdict.allowed:
-        raise TooManyRequestsError(verdict.retry_after)
+        raise TooManyRequestsError(verdict.retry_after, reason="auth_failures")
     try:
         return user_for(authorization, services.keys, services.now())
     except (AuthenticationError, InvalidAuthorizationToken):
@@ -87,7 +88,9 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
     if method is None:
         raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
     if not method.allow_guest and user == GUEST:
-        raise frappe.not_whitelisted(call.method)
+        refusal = frappe.not_whitelisted(call.method)
+        refusal.reason = "not_whitelisted"
+        raise refusal
     if call.verb not in frappe.ALLOWED_VERBS:
         raise NotPermittedError("Not permitted")
     origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
@@ -133,8 +136,10 @@ async def _index(_request: Request) -> Response:
     )
 
 
-async def _service_error(_request: Request, exc: Exception) -> Response:
+async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    if request.app.state.services.settings.metrics != "off":
+        observe.count_refusal(exc)
     retry_after = getattr(exc, "retry_after", None)
     return frappe.error(exc, {"Retry-After": str(retry_after)} if retry_after is not None else None)
 
@@ -181,6 +186,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if pruner is not None:
             pruner.cancel()
         services.close()
+        if config.metrics != "off":
+            metrics.process_exited(os.getpid())
 
     app = FastAPI(
         lifespan=lifespan,
@@ -198,9 +205,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         auth_failures=make_limiter(
             config.auth_failure_limit, config.rate_limit_window, config.redis_url, config.redis_prefix
         ),
-        slots=SearchSlots(config.search_concurrency, config.search_concurrency_per_client, config.pool_timeout),
+        slots=SearchSlots(
+            config.search_concurrency,
+            config.search_concurrency_per_client,
+            config.pool_timeout,
+            metrics.SEARCHES_WAITING.inc if config.metrics != "off" else lambda _delta: None,
+        ),
     )
     app.add_middleware(RequestContextMiddleware, settings=config)
+    if config.metrics != "off":
+        services.store.observe(metrics.StoreMetrics())
+        app.add_middleware(observe.MetricsMiddleware, registry=METHODS)
+        app.add_api_route("/metrics", observe.metrics_endpoint, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/healthz", observe.healthz, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/readyz", observe.readyz, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 

@@ -32,6 +32,7 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.errors import NotPermittedError, RequestTooLargeError, ServiceError
 from erpnext_medusa.logs import REQUEST_ID
 from erpnext_medusa.web import frappe
+from erpnext_medusa.web.observe import count_refusal
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -73,6 +74,7 @@ class RequestContextMiddleware:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
         self.origins = Origins(settings.allow_cors)
+        self.count_refusals = settings.metrics != "off"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +110,9 @@ class RequestContextMiddleware:
             await Response(status_code=200)(scope, receive, send_with_context)
             return
         if scope["method"] in _UNSAFE and not allowed and _cross_site(headers):
-            refusal = NotPermittedError("Requests from another site are not allowed.")
+            refusal = NotPermittedError("Requests from another site are not allowed.", reason="cross_site")
+            if self.count_refusals:
+                count_refusal(refusal)
             await frappe.error(refusal)(scope, receive, send_with_context)
             return
         limit = self.max_body_bytes

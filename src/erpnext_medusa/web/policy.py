@@ -62,13 +62,18 @@ class GuestPolicy:
             return GuestPass(storefront_key=self._match_key(storefront_key))
         if self.mode == "medusa-token":
             if not method.medusa_token:
-                raise not_whitelisted(method.path)
+                refusal = not_whitelisted(method.path)
+                refusal.reason = "medusa_token_not_allowed"
+                raise refusal
             return GuestPass(medusa_actor=self._actor(bearer))
         return GuestPass()
 
     def _match_key(self, presented: str | None) -> str:
         if not presented:
-            raise NotPermittedError(f"A storefront key is required: send it in the {STOREFRONT_KEY_HEADER} header.")
+            raise NotPermittedError(
+                f"A storefront key is required: send it in the {STOREFRONT_KEY_HEADER} header.",
+                reason="storefront_key_missing",
+            )
         candidate = _digest(presented)
         found = None
         # Digests of equal length, and every key compared: the time tells neither a key's length nor which matched.
@@ -76,17 +81,21 @@ class GuestPolicy:
             if hmac.compare_digest(candidate, digest) and found is None:
                 found = key_id
         if found is None:
-            raise AuthenticationError()
+            raise AuthenticationError(reason="storefront_key_wrong")
         return found
 
     def _actor(self, token: str | None) -> str:
         if not token:
-            raise NotPermittedError("A Medusa customer token is required: Authorization: Bearer <token>.")
+            raise NotPermittedError(
+                "A Medusa customer token is required: Authorization: Bearer <token>.", reason="medusa_token_missing"
+            )
         try:
             claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.InvalidTokenError:
-            raise NotPermittedError("The Medusa customer token is invalid or has expired.") from None
+            raise NotPermittedError(
+                "The Medusa customer token is invalid or has expired.", reason="medusa_token_invalid"
+            ) from None
         actor = claims.get("actor_id")
         if claims.get("actor_type") != "customer" or not isinstance(actor, str) or not 0 < len(actor) <= _MAX_ACTOR_ID:
-            raise NotPermittedError("The Medusa token does not belong to a customer.")
+            raise NotPermittedError("The Medusa token does not belong to a customer.", reason="medusa_token_invalid")
         return actor

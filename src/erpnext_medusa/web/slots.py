@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from erpnext_medusa.domain.errors import ServiceUnavailableError, TooManyRequestsError
@@ -19,24 +19,22 @@ _BUSY = "The service is busy with other searches; try again in a moment."
 
 
 class SearchSlots:
-    def __init__(self, total: int, per_client: int, wait: float) -> None:
+    def __init__(
+        self, total: int, per_client: int, wait: float, waiting: Callable[[int], None] = lambda _delta: None
+    ) -> None:
         self.per_client = per_client
         self.wait = wait
+        self._waiting = waiting  # told of each call that starts or stops waiting for a slot
         self._free = asyncio.Semaphore(total)
         self._held: Counter[str] = Counter()
 
     @asynccontextmanager
     async def hold(self, client: str) -> AsyncIterator[None]:
         if self._held[client] >= self.per_client:
-            raise TooManyRequestsError(1)
+            raise TooManyRequestsError(1, reason="searches_per_client")
         self._held[client] += 1
         try:
-            try:
-                await asyncio.wait_for(self._free.acquire(), self.wait)
-            except TimeoutError:
-                raise ServiceUnavailableError(
-                    "The service is busy with other searches; try again in a moment."
-                ) from None
+            await self._acquire()
             try:
                 yield
             finally:
@@ -45,3 +43,12 @@ class SearchSlots:
             self._held[client] -= 1
             if not self._held[client]:
                 del self._held[client]
+
+    async def _acquire(self) -> None:
+        self._waiting(1)
+        try:
+            await asyncio.wait_for(self._free.acquire(), self.wait)
+        except TimeoutError:
+            raise ServiceUnavailableError(_BUSY, reason="searches_busy") from None
+        finally:
+            self._waiting(-1)

@@ -44,10 +44,12 @@ def unavailable_as_503() -> Iterator[None]:
     try:
         yield
     except PoolTimeout:
-        raise ServiceUnavailableError("Every database connection is busy; try again in a moment.", 1) from None
+        busy = "Every database connection is busy; try again in a moment."
+        raise ServiceUnavailableError(busy, 1, reason="db_pool_exhausted") from None
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise ServiceUnavailableError("The database is unavailable; try again in a moment.", 5) from None
+            gone = "The database is unavailable; try again in a moment."
+            raise ServiceUnavailableError(gone, 5, reason="db_unavailable") from None
         raise
 
 

@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +117,8 @@ class CustomerSearch:
             self.gram_cost = 10.0
         self._stats = _Stats()
         self._refreshing = threading.Lock()
+        #: Told which plan answered each search: all (no words), probe (before statistics), ordered or gram.
+        self.on_plan: Callable[[str], None] = lambda _plan: None
 
     # -- the query -------------------------------------------------------------------------------------
 
@@ -176,19 +178,23 @@ class CustomerSearch:
         c = t.customer.c
         need = limit + offset
         if not words:
+            self.on_plan("all")
             query = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
             return [r.name for r in conn.execute(query.limit(limit).offset(offset))]
         folded_words = conn.execute(select(*(func.lower(literal(w, String)) for w in words))).one()
         stats = self._statistics()
         keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
         if not stats.names or not keys:  # no statistics yet: a short walk, then the gram index
+            self.on_plan("probe")
             names = self._ordered(conn, words, rows=self.probe_rows, need=need)
             if len(names) >= need:
                 return names[offset:need]
             return self._by_grams(conn, words, keys, limit=limit, offset=offset)
         walk, grams = stats.estimate(folded_words, keys[0], need)
         if walk * self.walk_cost <= grams * self.gram_cost:
+            self.on_plan("ordered")
             return self._ordered(conn, words, rows=None, need=need)[offset:need]
+        self.on_plan("gram")
         return self._by_grams(conn, words, keys, limit=limit, offset=offset)
 
     def _details(self, conn: Connection, names: list[str]) -> list[CustomerSummary]:

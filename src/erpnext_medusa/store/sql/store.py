@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import CustomerSummary
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import translated
+from erpnext_medusa.store.sql.migrate import pending
 from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction
 
@@ -48,12 +49,42 @@ def _is_name_taken(exc: IntegrityError) -> bool:
     return message.startswith("UNIQUE constraint failed:") and message.endswith(".name")  # SQLite
 
 
+class Observer(Protocol):
+    """Who wants to know what the store does (the service's metrics); every call must be cheap."""
+
+    def search_plan(self, plan: str) -> None: ...
+
+    def connections_in_use(self, delta: int) -> None: ...
+
+    def audit_rows(self, count: int) -> None: ...
+
+
 class SqlStore:
     def __init__(self, engine: Engine, *, statement_timeout_ms: int = 5_000) -> None:
         self.engine = engine
         self.catalog = Catalog(engine)
         self.dialect = self.catalog.dialect
         self.search = CustomerSearch(self.catalog, statement_timeout_ms)
+        self._observer: Observer | None = None
+
+    def observe(self, observer: Observer) -> None:
+        """Report search plans, connections checked out of the pool and committed audit rows to ``observer``."""
+        self._observer = observer
+        self.search.on_plan = observer.search_plan
+        event.listen(self.engine.pool, "checkout", lambda *_: observer.connections_in_use(1))
+        event.listen(self.engine.pool, "checkin", lambda *_: observer.connections_in_use(-1))
+
+    def readiness(self) -> str | None:
+        """Why this store cannot serve now (the database does not answer, or its schema is behind the
+        migrations), or None when it can."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            if pending(self.engine):
+                return "the schema is behind the migrations' head: run `erpnext-medusa db upgrade`"
+        except SQLAlchemyError as exc:
+            return f"the database does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
+        return None
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         return self.catalog.column_lengths(doctype)
@@ -96,8 +127,12 @@ class SqlStore:
             try:
                 with self.engine.connect() as conn:
                     conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
+                    tx = SqlTransaction(self.catalog, conn)
                     with conn.begin():
-                        return work(SqlTransaction(self.catalog, conn))
+                        result = work(tx)
+                    if tx.audit_rows and self._observer is not None:
+                        self._observer.audit_rows(tx.audit_rows)
+                    return result
             except MedusaIdTaken as taken:
                 # The transaction is rolled back; the holder is read afresh, outside any old snapshot.
                 holder = self._holder(taken.medusa_id)

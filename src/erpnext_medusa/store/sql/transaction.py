@@ -61,6 +61,8 @@ class SqlTransaction:
     def __init__(self, catalog: Catalog, conn: Connection) -> None:
         self._catalog = catalog
         self._conn = conn
+        #: Audit rows recorded so far (committed with the rest, or not at all).
+        self.audit_rows = 0
 
     # --- reads -------------------------------------------------------------------------------------------
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
@@ -309,6 +311,7 @@ class SqlTransaction:
         return int(self._conn.execute(select(s.c.current).where(s.c.name == key)).scalar_one())
 
     def record_audit(self, entry: AuditEntry) -> None:
+        self.audit_rows += 1
         origin = entry.origin
         self._conn.execute(
             insert(t.audit).values(
