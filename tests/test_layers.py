@@ -22,8 +22,9 @@ LAYERS = {
     "store": {"domain"},
     "config": set(),
     "logs": set(),
+    "metrics": set(),
     "services": {"config", "domain", "store"},
-    "web": {"config", "domain", "logs", "services"},
+    "web": {"config", "domain", "logs", "metrics", "services"},
     # The CLI creates and upgrades databases (store) and starts the HTTP server (web).
     "cli": {"config", "domain", "logs", "services", "store", "web"},
     "__main__": {"cli"},
