@@ -1,0 +1,133 @@
+"""Operations against real processes: metrics added up across two uvicorn workers, and /readyz following a
+PostgreSQL server that stops and starts again (a private server of the test's own, so that no other test loses
+its database)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
+
+from erpnext_medusa.config import Settings
+from erpnext_medusa.services import Services
+from erpnext_medusa.store.sql.migrate import upgrade
+from erpnext_medusa.web.app import create_app
+from tests.helpers import READY_WITHIN, Server, TestDatabases, free_port, server_env
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def _pg_tool(name: str) -> str:
+    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
+    assert found, f"PostgreSQL's {name} is not installed (Debian package postgresql)"
+    return str(found[-1])
+
+
+def _workers_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _requests_total(text: str, method: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "erpnext_medusa_requests_total" and sample.labels["method"] == method:
+                total += sample.value
+    return total
+
+
+@pytest.mark.slow
+def test_metrics_add_up_across_two_worker_processes(tmp_path):
+    dbs = TestDatabases("sqlite", tmp_path)
+    url = dbs.new()
+    env = server_env(url, metrics="open", rate_limit="0")
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "erpnext_medusa", "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    server = Server(proc, port, log)
+    try:
+        server.wait_ready()
+        deadline = time.monotonic() + READY_WITHIN
+        while len(_workers_of(proc.pid)) < 2:  # both workers up (the ready check reached one of them)
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.1)
+        workers = _workers_of(proc.pid)
+        base = f"http://127.0.0.1:{port}"
+        before = {pid: _cpu_ticks(pid) for pid in workers}
+        for _ in range(60):  # a new connection each time, so the two workers share them
+            assert httpx.get(f"{base}/api/method/ping", timeout=10).json() == {"message": "pong"}
+        busy = [pid for pid in workers if _cpu_ticks(pid) > before[pid]]
+        assert len(busy) == 2, "one worker served every request; the test proves nothing"
+        scrapes = [httpx.get(f"{base}/metrics", timeout=10).text for _ in range(4)]
+        # Whichever worker answers the scrape, it reports both workers' calls: the ready check's and these 60.
+        assert {_requests_total(text, "ping") for text in scrapes} == {61.0}
+    finally:
+        server.stop()
+    leftovers = list(Path("/tmp").glob(f"erpnext-medusa-metrics-*/*_{proc.pid}.db"))
+    assert not leftovers
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@pytest.fixture
+def private_postgresql() -> Iterator[tuple[str, Path]]:
+    """A PostgreSQL server of this test's own (initdb in a temporary folder, run as the postgres user; pytest's
+    own temporary folders are closed to other users)."""
+    folder = Path(tempfile.mkdtemp(prefix="erpnext-medusa-pg-"))
+    shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    as_postgres = {"user": "postgres", "group": "postgres"}
+    subprocess.run(
+        [_pg_tool("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True, capture_output=True, **as_postgres,
+    )  # fmt: skip
+    ctl = [_pg_tool("pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60"]
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    subprocess.run([*ctl, "-o", options, "start"], check=True, capture_output=True, **as_postgres)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", folder
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True, **as_postgres)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_readyz_turns_503_while_postgresql_is_stopped_and_ready_again_after(private_postgresql):
+    url, folder = private_postgresql
+    services = Services.from_settings(Settings(database_url=url))
+    upgrade(services.store.engine)
+    ctl = [_pg_tool("pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w", "-t", "60"]
+    port = make_url(url).port
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    as_postgres = {"user": "postgres", "group": "postgres"}
+    with TestClient(create_app(services=services)) as client:  # the app closes the services when it stops
+        assert client.get("/readyz").json() == {"status": "ready"}
+        subprocess.run([*ctl, "-m", "fast", "stop"], check=True, capture_output=True, **as_postgres)
+        started = time.monotonic()
+        r = client.get("/readyz")
+        assert time.monotonic() - started < 5
+        assert r.status_code == 503
+        assert r.json()["status"] == "unavailable"
+        assert r.json()["reason"].startswith("the database does not answer")
+        assert client.get("/healthz").status_code == 200  # alive all the same
+        subprocess.run([*ctl, "-o", options, "start"], check=True, capture_output=True, **as_postgres)
+        assert client.get("/readyz").json() == {"status": "ready"}
