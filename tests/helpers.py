@@ -43,8 +43,9 @@ BACKENDS = [b.strip() for b in os.environ.get("ERPNEXT_MEDUSA_TEST_BACKENDS", "s
 
 
 class TestDatabases:
-    __test__ = False  # a helper, not a test class
     """Creates and drops throw-away databases on one backend."""
+
+    __test__ = False  # a helper, not a test class
 
     def __init__(self, backend: str, tmp: Path) -> None:
         self.backend = backend
