@@ -26,14 +26,21 @@ from the whole text, with ``str.replace`` (linear too).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 #: The id of the request being served (``-`` outside a request).
 REQUEST_ID: ContextVar[str] = ContextVar("erpnext_medusa_request_id", default="-")
+#: Facts about the request being served that are learnt while it runs (the user, once authenticated), for its
+#: access line; one dict per request, filled in by whichever thread learns them.
+REQUEST_FACTS: ContextVar[dict[str, str] | None] = ContextVar("erpnext_medusa_request_facts", default=None)
+#: Fields a record may carry besides its message (access lines), in the order JSON lines show them.
+FIELDS = ("method", "path", "status", "duration_ms", "client", "user")
 
 #: Longest line scrubbed and logged; the rest of a longer line is dropped (and counted) before scrubbing.
 MAX_LINE = 8192
@@ -150,6 +157,29 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, request id, message, the access fields a
+    record carries, and the traceback if any. Every text in it is scrubbed as text lines are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", REQUEST_ID.get()),
+            "message": redact(record.getMessage()),
+        }
+        for name in FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = redact(value) if isinstance(value, str) else value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = redact(record.exc_text)
+        return json.dumps(line, ensure_ascii=False)
+
+
 def _protect_handlers() -> None:
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "erpnext_medusa"):
         for handler in logging.getLogger(name).handlers:
@@ -163,8 +193,31 @@ def install(secrets: Iterable[str]) -> None:
     _protect_handlers()
 
 
-def uvicorn_config(level: str) -> dict[str, Any]:
-    """The logging configuration ``erpnext-medusa serve`` gives uvicorn: request ids and scrubbing everywhere."""
+def uvicorn_config(level: str, log_format: str = "text") -> dict[str, Any]:
+    """The logging configuration ``erpnext-medusa serve`` gives uvicorn: request ids and scrubbing everywhere.
+    In ``json`` format the service writes its own access lines (with the Frappe method, duration and user), so
+    uvicorn's are off."""
+    if log_format == "json":
+        return {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"redact": {"()": "erpnext_medusa.logs.RedactFilter"}},
+            "formatters": {"json": {"()": "erpnext_medusa.logs.JsonFormatter"}},
+            "handlers": {
+                "json": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "json",
+                    "filters": ["redact"],
+                    "stream": "ext://sys.stderr",
+                }
+            },
+            "loggers": {
+                "uvicorn": {"handlers": ["json"], "level": level.upper(), "propagate": False},
+                "uvicorn.error": {"level": level.upper()},
+                "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+                "erpnext_medusa": {"handlers": ["json"], "level": level.upper(), "propagate": False},
+            },
+        }
     line = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
     return {
         "version": 1,

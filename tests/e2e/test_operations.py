@@ -1,9 +1,10 @@
-"""Operations against real processes: metrics added up across two uvicorn workers, and /readyz following a
+"""Operations against real processes: metrics added up across two uvicorn workers, /readyz following a
 PostgreSQL server that stops and starts again (a private server of the test's own, so that no other test loses
-its database)."""
+its database), and JSON log lines."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
-from tests.helpers import READY_WITHIN, Server, TestDatabases, free_port, server_env
+from tests.helpers import READY_WITHIN, Server, TestDatabases, free_port, server_env, start_server
 
 PG_BIN = Path("/usr/lib/postgresql")
 
@@ -131,3 +132,40 @@ def test_readyz_turns_503_while_postgresql_is_stopped_and_ready_again_after(priv
         assert client.get("/healthz").status_code == 200  # alive all the same
         subprocess.run([*ctl, "-o", options, "start"], check=True, capture_output=True, **as_postgres)
         assert client.get("/readyz").json() == {"status": "ready"}
+
+
+STOREFRONT_SECRET = "storefront-secret-0123456789"
+
+
+@pytest.mark.slow
+def test_json_logs_parse_line_by_line_and_hold_no_secrets(tmp_path):
+    dbs = TestDatabases("sqlite", tmp_path)
+    url = dbs.new()
+    env = server_env(url, log_format="json", guest_access="key", storefront_keys=f"web:{STOREFRONT_SECRET}")
+    with start_server(tmp_path, env) as server:
+        base = server.base
+        key = {"X-Storefront-Key": STOREFRONT_SECRET}
+        fetched = httpx.get(f"{base}/{FETCH}", params={"name": "ali.hassan@example.com"}, headers=key, timeout=10)
+        assert fetched.status_code == 200
+        refused = httpx.get(f"{base}/frappe.auth.get_logged_user", headers={"Authorization": "token k:s3cr3t"})
+        assert refused.status_code == 401
+        jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+        httpx.get(f"{base}/ping", headers={"Authorization": f"Bearer {jwt_like}"}, timeout=10)
+        output = server.output()
+
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert len(lines) >= 6 and all(line.startswith("{") for line in output.splitlines()[2:])
+    for line in lines:
+        assert {"time", "level", "logger", "request_id", "message"} <= set(line)
+    access = [line for line in lines if line["logger"] == "erpnext_medusa.access"]
+    by_method = {line["method"]: line for line in access}
+    fetch = by_method["medusa_integration.api.fetch_all_customers"]
+    assert (fetch["status"], fetch["client"], fetch["user"]) == (200, "127.0.0.1", "Guest")
+    assert fetch["request_id"] == fetched.headers["X-Request-Id"]
+    assert fetch["duration_ms"] > 0
+    assert by_method["frappe.auth.get_logged_user"]["status"] == 401
+    for secret in (STOREFRONT_SECRET, "ali.hassan", "s3cr3t", jwt_like):
+        assert secret not in output
+
+
+FETCH = "medusa_integration.api.fetch_all_customers"

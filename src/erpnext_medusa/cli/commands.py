@@ -178,7 +178,7 @@ def serve(
             loaded = load_demo(services)
             err.print("Demo data loaded." if loaded else "Demo data already present.")
         settings = services.settings
-    log_config = logs.uvicorn_config(settings.log_level)
+    log_config = logs.uvicorn_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(log_config)
     warning = open_guest_warning(settings, host)
     if warning:
@@ -190,6 +190,7 @@ def serve(
         uvicorn.run(
             "erpnext_medusa.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
             log_level=settings.log_level, log_config=log_config, proxy_headers=False, http=BoundedHttpToolsProtocol,
+            access_log=settings.log_format == "text",
         )  # fmt: skip
 
 

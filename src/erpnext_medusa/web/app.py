@@ -82,11 +82,16 @@ def _authenticate(services: Services, guard: Guard, authorization: str | None, c
 def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming) -> JSONResponse:
     """Authenticate, check the whitelist and the verb (in Frappe's order), apply the guest policy and rate
     limit to guests of guest endpoints, then run the method."""
+    facts = logs.REQUEST_FACTS.get()
+    if facts is not None:  # for the access line (the same dict the request's middleware holds)
+        facts["client"] = incoming.client
     bearer = guard.policy.bearer_token(incoming.authorization)
     user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
     method = METHODS.get(call.method)
     if method is None:
         raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
+    if facts is not None:
+        facts["user"] = user
     if not method.allow_guest and user == GUEST:
         refusal = frappe.not_whitelisted(call.method)
         refusal.reason = "not_whitelisted"
@@ -217,6 +222,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services.store.observe(metrics.StoreMetrics())
         app.add_middleware(observe.MetricsMiddleware, registry=METHODS)
         app.add_api_route("/metrics", observe.metrics_endpoint, methods=["GET"], include_in_schema=False)
+    if config.log_format == "json":
+        app.add_middleware(observe.AccessLogMiddleware, registry=METHODS)
     app.add_api_route("/healthz", observe.healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", observe.readyz, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(ServiceError, _service_error)

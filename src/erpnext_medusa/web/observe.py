@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -19,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from erpnext_medusa import metrics
+from erpnext_medusa import logs, metrics
 from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.services import Services
 from erpnext_medusa.web.registry import Registry
 
+access = logging.getLogger("erpnext_medusa.access")
 #: How long /readyz waits for the database.
 READY_TIMEOUT = 2.0
 _ROUTES = {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics", "/": "index"}
@@ -63,6 +65,45 @@ class MetricsMiddleware:
             label = method_label(scope["path"], self.registry)
             metrics.REQUESTS.labels(label, str(status), metrics.outcome(status)).inc()
             metrics.LATENCY.labels(label).observe(time.perf_counter() - started)
+
+
+class AccessLogMiddleware:
+    """One access line per request (``ERPNEXT_MEDUSA_LOG_FORMAT=json``), with what a log collector wants as
+    fields: the Frappe method, status, duration, client address and user."""
+
+    def __init__(self, app: ASGIApp, registry: Registry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        facts: dict[str, str] = {}
+        logs.REQUEST_FACTS.set(facts)
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            query = scope.get("query_string", b"").decode("latin-1")
+            path = scope["path"] + (f"?{query}" if query else "")
+            fields = {
+                "method": method_label(scope["path"], self.registry),
+                "path": path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "client": facts.get("client") or (scope.get("client") or ("-",))[0],
+                "user": facts.get("user"),
+            }
+            access.info("%s %s %d", scope["method"], path, status, extra=fields)
 
 
 def count_refusal(exc: ServiceError) -> None:
