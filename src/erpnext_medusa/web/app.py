@@ -220,10 +220,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(RequestContextMiddleware, settings=config)
     if config.metrics != "off":
         services.store.observe(metrics.StoreMetrics())
-        app.add_middleware(observe.MetricsMiddleware, registry=METHODS)
         app.add_api_route("/metrics", observe.metrics_endpoint, methods=["GET"], include_in_schema=False)
-    if config.log_format == "json":
-        app.add_middleware(observe.AccessLogMiddleware, registry=METHODS)
+    if config.metrics != "off" or config.log_format == "json":
+        app.add_middleware(
+            observe.ObserveMiddleware, registry=METHODS, count=config.metrics != "off", log=config.log_format == "json"
+        )
     app.add_api_route("/healthz", observe.healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", observe.readyz, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(ServiceError, _service_error)

@@ -3,8 +3,9 @@
 - ``GET /healthz``: the process is alive and serving (no database call).
 - ``GET /readyz``: the database answers within a short timeout and its schema is at the migrations' head;
   otherwise 503 with the reason, so a load balancer stops sending traffic to this worker.
-- ``GET /metrics`` (``ERPNEXT_MEDUSA_METRICS=open|token``): Prometheus text. :class:`MetricsMiddleware` counts
-  and times every request, labelled by the Frappe method the registry knows (``other`` for anything else).
+- ``GET /metrics`` (``ERPNEXT_MEDUSA_METRICS=open|token``): Prometheus text. :class:`ObserveMiddleware` counts
+  and times every request, labelled by the Frappe method the registry knows (``other`` for anything else), and
+  writes the JSON access lines.
 """
 
 from __future__ import annotations
@@ -41,10 +42,16 @@ def method_label(path: str, registry: Registry) -> str:
     return _ROUTES.get(path, "other")
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, registry: Registry) -> None:
+class ObserveMiddleware:
+    """Times every request and, as configured, counts it for ``/metrics`` and writes its access line
+    (``ERPNEXT_MEDUSA_LOG_FORMAT=json``) with what a log collector wants as fields: the Frappe method, status,
+    duration, client address and user."""
+
+    def __init__(self, app: ASGIApp, registry: Registry, *, count: bool, log: bool) -> None:
         self.app = app
         self.registry = registry
+        self.count = count
+        self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,36 +59,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            label = method_label(scope["path"], self.registry)
-            metrics.REQUESTS.labels(label, str(status), metrics.outcome(status)).inc()
-            metrics.LATENCY.labels(label).observe(time.perf_counter() - started)
-
-
-class AccessLogMiddleware:
-    """One access line per request (``ERPNEXT_MEDUSA_LOG_FORMAT=json``), with what a log collector wants as
-    fields: the Frappe method, status, duration, client address and user."""
-
-    def __init__(self, app: ASGIApp, registry: Registry) -> None:
-        self.app = app
-        self.registry = registry
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        facts: dict[str, str] = {}
+        facts: dict[str, str] = {}  # filled in by the dispatcher, whichever thread it runs in
         logs.REQUEST_FACTS.set(facts)
 
         async def send_status(message: Message) -> None:
@@ -93,17 +71,23 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            path = scope["path"] + (f"?{query}" if query else "")
-            fields = {
-                "method": method_label(scope["path"], self.registry),
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "client": facts.get("client") or (scope.get("client") or ("-",))[0],
-                "user": facts.get("user"),
-            }
-            access.info("%s %s %d", scope["method"], path, status, extra=fields)
+            seconds = time.perf_counter() - started
+            label = method_label(scope["path"], self.registry)
+            if self.count:
+                metrics.REQUESTS.labels(label, str(status), metrics.outcome(status)).inc()
+                metrics.LATENCY.labels(label).observe(seconds)
+            if self.log:
+                query = scope.get("query_string", b"").decode("latin-1")
+                path = scope["path"] + (f"?{query}" if query else "")
+                fields = {
+                    "method": label,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "client": facts.get("client") or (scope.get("client") or ("-",))[0],
+                    "user": facts.get("user"),
+                }
+                access.info("%s %s %d", scope["method"], path, status, extra=fields)
 
 
 def count_refusal(exc: ServiceError) -> None:
