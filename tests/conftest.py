@@ -63,7 +63,7 @@ def services(migrated_url: URL) -> Iterator[Services]:
     )
     yield svc
     with svc.store.engine.begin() as conn:
-        for table in (t.dynamic_link, t.address, t.customer, t.lead, t.series, t.api_key, t.audit):
+        for table in (t.dynamic_link, t.address, t.customer, t.lead, t.series, t.api_key, t.audit, t.intake_event):
             conn.execute(delete(table))
         conn.execute(delete(t.country).where(t.country.c.name.not_in(_DEFAULT_COUNTRIES)))
     svc.close()

@@ -100,6 +100,16 @@ def test_sqlite_urls_in_memory_or_in_the_working_directory_are_accepted(url):
         ({"database_url": "mariadb://u@[::1]:7x/db"}, "ERPNEXT_MEDUSA_DATABASE_URL: port '7x' is not valid"),
         ({"fetch_max_results": "many"}, "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS: Input should be a valid integer"),
         ({"log_level": "loud"}, "ERPNEXT_MEDUSA_LOG_LEVEL: 'loud' is not one of"),
+        (
+            {"webhook_secret": "x" * 31},
+            "ERPNEXT_MEDUSA_WEBHOOK_SECRET: ERPNEXT_MEDUSA_WEBHOOK_SECRET must be at least 32",
+        ),
+        (
+            {"webhook_secret": "é" * 15},
+            "ERPNEXT_MEDUSA_WEBHOOK_SECRET: ERPNEXT_MEDUSA_WEBHOOK_SECRET must be at least 32",
+        ),
+        ({"lead_source": "x" * 141}, "ERPNEXT_MEDUSA_LEAD_SOURCE: String should have at most 140 characters"),
+        ({"lead_source": " Medusa"}, "ERPNEXT_MEDUSA_LEAD_SOURCE: a Lead Source name has no leading or trailing"),
     ],
 )
 def test_each_error_names_its_environment_variable(values, message):
@@ -183,3 +193,12 @@ def test_an_app_built_from_the_environment_logs_unknown_variables(monkeypatch, c
         create_app(get_settings())  # settings given: whoever built them has reported the environment
         create_served_app()  # the factory behind `erpnext-medusa serve`, which prints the warning itself
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == []
+
+
+def test_the_webhook_secret_is_a_secret_the_logs_scrub_and_32_bytes_suffice():
+    settings = load_settings(webhook_secret="w" * 32, lead_source="Medusa Storefront")
+    assert "w" * 32 in settings.secrets()
+    assert "w" * 32 not in repr(settings)
+    assert settings.lead_source == "Medusa Storefront"
+    assert load_settings(webhook_secret="é" * 16).webhook_secret == "é" * 16  # 32 bytes in UTF-8
+    assert load_settings().webhook_secret == ""  # unset: the webhook is off

@@ -114,6 +114,8 @@ _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
 MIN_SECRET_LENGTH = 16
 #: An HS256 key should have at least 256 bits (RFC 7518, 3.2).
 MIN_JWT_SECRET_BYTES = 32
+#: The webhook's HMAC key, like an HS256 key, should have at least 256 bits.
+MIN_WEBHOOK_SECRET_BYTES = 32
 GuestAccess = Literal["open", "key", "medusa-token"]
 
 
@@ -208,6 +210,12 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", repr=False)
     redis_prefix: str = Field(default="erpnext_medusa", pattern=r"^[A-Za-z0-9:._-]{1,64}$")
 
+    # --- signup intake (POST /webhooks/medusa/customer) ---------------------------------------------------
+    #: The secret the Medusa server signs its customer webhooks with (at least 32 bytes); unset: no webhook route.
+    webhook_secret: str = Field(default="", repr=False)
+    #: The ``source`` of Leads the intake creates (a Lead Source's name); unset leaves it empty.
+    lead_source: str = Field(default="", max_length=140)
+
     # --- input limits --------------------------------------------------------------------------------------
     max_body_bytes: int = Field(default=65_536, ge=1_024, le=16_777_216)
     #: Request headers: total bytes and number of fields (431 beyond either).
@@ -260,13 +268,21 @@ class Settings(BaseSettings):
                 "bytes, the Medusa server's JWT_SECRET)",
                 "medusa_jwt_secret",
             )
+        if self.webhook_secret and len(self.webhook_secret.encode()) < MIN_WEBHOOK_SECRET_BYTES:
+            raise SettingsError(
+                f"{variable('webhook_secret')} must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (the same value as "
+                "the Medusa server's), or unset to turn the webhook off",
+                "webhook_secret",
+            )
+        if self.lead_source != self.lead_source.strip() or "\x00" in self.lead_source:
+            raise SettingsError("a Lead Source name has no leading or trailing spaces and no NUL", "lead_source")
         if self.metrics == "token" and len(self.metrics_token) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"metrics=token needs {variable('metrics_token')} (at least {MIN_SECRET_LENGTH} characters)",
                 "metrics_token",
             )
         secrets = [*self._storefront_keys.values(), self.medusa_jwt_secret, self._url.password or ""]
-        secrets.append(self.metrics_token)
+        secrets += [self.metrics_token, self.webhook_secret]
         if self.redis_url:
             secrets.append(make_url_password(self.redis_url) or "")
         self._secrets = tuple(str(secret) for secret in secrets if secret)

@@ -50,6 +50,14 @@ CONNECTIONS_IN_USE = Gauge(
 SEARCHES_WAITING = Gauge(
     "erpnext_medusa_searches_waiting", "Guest searches waiting for a free search slot.", multiprocess_mode="livesum"
 )
+INTAKE_EVENTS = Counter(
+    "erpnext_medusa_intake_events",
+    "Medusa customer webhook events by outcome: created, updated, unchanged (a re-delivery, or nothing new) or "
+    "refused (bad signature or body).",
+    ["outcome"],
+)
+#: The outcomes INTAKE_EVENTS counts (a fixed set: the label cannot grow).
+INTAKE_OUTCOMES = ("created", "updated", "unchanged", "refused")
 AUDIT_ROWS = Counter("erpnext_medusa_audit_rows", "Audit rows committed (one per write that changed something).")
 
 

@@ -3,6 +3,9 @@ rate limits shared through Redis. Each test gets its own fresh database, built b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
 import threading
 import time
@@ -288,3 +291,45 @@ def test_open_guest_access_on_a_public_address_warns_at_start_up(sqlite_db, tmp_
         assert "WARNING: guest access is open" in server.output()
     with start_servers(tmp_path, server_env(url), 1) as (server,):
         assert "guest access is open" not in server.output()
+
+
+WEBHOOK_SECRET = "webhook-secret-0123456789abcdef-0123456789"
+
+
+def _signed(body: bytes) -> dict[str, str]:
+    t = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-ERPNext-Medusa-Signature": f"t={t},v1={mac}"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fresh_db", SERVER_BACKENDS, indirect=True)
+def test_webhook_deliveries_of_one_customer_racing_over_two_processes_make_one_lead(fresh_db, tmp_path):
+    url, services = fresh_db
+    attempts = 30
+    barrier = threading.Barrier(attempts)
+    customer = {"id": "cus_race", "email": "race@example.com", "first_name": "Rana", "last_name": None}
+
+    with start_servers(tmp_path, server_env(url, webhook_secret=WEBHOOK_SECRET), 2) as servers:
+
+        def deliver(i: int) -> httpx.Response:
+            # A third are re-deliveries of one event; the rest distinct events, created and updated.
+            event_id = "evt_same" if i % 3 == 0 else f"evt_{i}"
+            kind = "customer.created" if i % 2 == 0 else "customer.updated"
+            body = json.dumps({"id": event_id, "type": kind, "data": customer}).encode()
+            barrier.wait(timeout=60)
+            base = f"http://127.0.0.1:{servers[i % 2].port}"
+            return httpx.post(f"{base}/webhooks/medusa/customer", content=body, headers=_signed(body), timeout=120)
+
+        with ThreadPoolExecutor(attempts) as pool:
+            responses = list(pool.map(deliver, range(attempts)))
+
+    assert {r.status_code for r in responses} == {200}, [r.text for r in responses if r.status_code != 200]
+    (lead_row,) = rows(services, 'SELECT name, medusa_id, lead_name FROM "tabLead"')
+    assert (lead_row["medusa_id"], lead_row["lead_name"]) == ("cus_race", "Rana")
+    assert {r.json()["message"]["lead"] for r in responses} == {lead_row["name"]}
+    assert Counter(r.json()["message"]["created"] for r in responses) == {True: 1, False: attempts - 1}
+    entries = services.audit.list_audit(customer=None, since=None, limit=100)
+    assert [(e.action, e.medusa_actor) for e in entries] == [("create_lead", "cus_race")]
+    events = rows(services, 'SELECT name FROM "erpnext_medusa_intake_event"')
+    assert len(events) == len({"evt_same"} | {f"evt_{i}" for i in range(attempts) if i % 3})

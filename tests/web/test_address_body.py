@@ -76,3 +76,12 @@ def test_the_customer_id_is_checked_before_the_fields():
 def test_the_body_is_parsed_once_into_the_call():
     body = json.loads('{"customer_id": "Acme", "city": "Dubai"}')
     assert read(body) == AddressUpdate("Acme", {"city": "Dubai"})
+
+
+@pytest.mark.parametrize("body", [{}, {"customer_id": None}, {"customer_id": ""}, {"customer_id": "  "}])
+def test_a_medusa_customer_may_leave_the_customer_id_out(body):
+    # Their token names their Customer (the domain finds it); a customer_id they do send is still read.
+    assert read_address_update(call({**body, "city": "Dubai"}), customer_optional=True) == AddressUpdate(
+        None, {"city": "Dubai"}
+    )
+    assert read_address_update(call({"customer_id": " Acme "}), customer_optional=True).customer_id == "Acme"

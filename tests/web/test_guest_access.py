@@ -126,6 +126,48 @@ def test_token_mode_changes_the_address_of_the_tokens_own_customer(medusa, shop)
     assert (entry.user, entry.medusa_actor, entry.customer) == ("Guest", "cus_ali", "Ali Hassan")
 
 
+@pytest.mark.parametrize("body", [{}, {"customer_id": None}, {"customer_id": ""}], ids=["absent", "null", "blank"])
+def test_token_mode_without_customer_id_changes_the_tokens_linked_customer(medusa, shop, body):
+    r = medusa.post(UPDATE, json={**body, "city": "Sharjah"}, headers=bearer(token("cus_omar")))
+    assert r.json() == {"message": "Address updated successfully"}
+    assert cities(shop) == {"Ali Hassan": "Dubai", "Omar Said": "Sharjah"}
+    (entry,) = shop.audit.list_audit(customer=None, since=None, limit=10)
+    assert (entry.user, entry.medusa_actor, entry.customer) == ("Guest", "cus_omar", "Omar Said")
+
+
+def test_token_mode_without_customer_id_for_an_account_not_linked_yet_is_an_error_object(medusa, shop):
+    r = medusa.post(UPDATE, json={"city": "Sharjah"}, headers=bearer(token("cus_new")))
+    assert r.status_code == 200
+    assert r.json() == {
+        "message": {
+            "error": "Your account is not linked to an ERPNext customer yet; please try again later or contact "
+            "the shop."
+        }
+    }
+    assert cities(shop) == {"Ali Hassan": "Dubai", "Omar Said": "Dubai"}
+    assert shop.audit.list_audit(customer=None, since=None, limit=10) == []
+
+
+def test_token_mode_with_another_customers_id_given_is_still_refused(medusa, shop):
+    for target in ("Omar Said", "Unlinked Co"):
+        r = medusa.post(UPDATE, json={"customer_id": target, "city": "Hacked"}, headers=bearer(token("cus_ali")))
+        assert_frappe_error(r, 403, "PermissionError", "You may change only your own customer's address.")
+    # An account not linked yet cannot reach any Customer by naming it either.
+    r = medusa.post(UPDATE, json={"customer_id": "Unlinked Co", "city": "Hacked"}, headers=bearer(token("cus_new")))
+    assert_frappe_error(r, 403, "PermissionError")
+    assert cities(shop) == {"Ali Hassan": "Dubai", "Omar Said": "Dubai"}
+
+
+def test_without_a_token_customer_id_stays_required(shop, client_with, auth_header):
+    for client, headers in (
+        (client_with(guest_access="open"), {}),
+        (client_with(guest_access="medusa-token", medusa_jwt_secret=JWT_SECRET), auth_header),
+    ):
+        r = client.post(UPDATE, json={"city": "Sharjah"}, headers=headers)
+        assert r.json() == {"message": {"error": "Customer ID is required."}}
+    assert cities(shop) == {"Ali Hassan": "Dubai", "Omar Said": "Dubai"}
+
+
 def _forged_none_alg() -> str:
     return jwt.encode({"actor_id": "cus_ali", "actor_type": "customer", "exp": int(time.time()) + 600}, None, "none")
 

@@ -155,9 +155,15 @@ def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, 
     tx.record_audit(entry)
 
 
+#: The answer for a Medusa customer whose token names no Customer yet.
+NOT_LINKED_MESSAGE = (
+    "Your account is not linked to an ERPNext customer yet; please try again later or contact the shop."
+)
+
+
 def update_billing_address(
     store: Store,
-    customer_id: str,
+    customer_id: str | None,
     changes: Mapping[str, str | None],
     stamp: Stamp,
     *,
@@ -167,16 +173,28 @@ def update_billing_address(
 
     With ``owner_medusa_id`` (a Medusa customer's own token), only the Customer carrying that medusa_id may be
     changed: any other, or one that does not exist, is a PermissionError (which does not tell them apart).
+    Without ``customer_id``, that Customer is the one meant; when no Customer carries the id yet, a
+    ValidationError says the account is not linked yet.
     """
-    customer_id = required_name("Customer ID", customer_id.strip())
+    if customer_id is None or not customer_id.strip():
+        if owner_medusa_id is None:
+            raise ValidationFailedError("Customer ID is required.")
+        wanted = None
+    else:
+        wanted = required_name("Customer ID", customer_id.strip())
     changes = check_changes(changes, store.column_lengths("Address"))
 
     def work(tx: Transaction) -> None:
-        customer = tx.get_customer(customer_id, lock=True)
+        target = wanted
+        if target is None:
+            target = tx.customer_with_medusa_id(str(owner_medusa_id))
+            if target is None:
+                raise ValidationFailedError(NOT_LINKED_MESSAGE)
+        customer = tx.get_customer(target, lock=True)
         if owner_medusa_id is not None and (customer is None or customer.medusa_id != owner_medusa_id):
             raise NotPermittedError("You may change only your own customer's address.")
         if customer is None:
-            raise DoesNotExistError(f"Customer {customer_id} not found")
+            raise DoesNotExistError(f"Customer {target} not found")
         _resolve_country(tx, changes)
         chosen = choose_address(customer, tx.customer_addresses(customer.name))
         if chosen is None:

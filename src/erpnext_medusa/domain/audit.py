@@ -1,7 +1,8 @@
 """The audit trail: one entry per write, recorded by the write's own transaction.
 
 An entry answers "who changed this customer, when, from where, and from what to what": the actor (the API
-key's user, or Guest with the client address and the storefront key id or Medusa customer), the request id,
+key's user, or Guest with the client address and the storefront key id or Medusa customer; for the signup
+intake, Guest with the Medusa customer whose event it was), the request id,
 the documents touched and, per document, each changed field as ``[old, new]``.
 """
 
@@ -18,6 +19,8 @@ UPDATE_ADDRESS = "update_address"
 CREATE_ADDRESS = "create_address"
 FORK_ADDRESS = "fork_address"
 LINK_LEAD = "link_medusa_lead"
+CREATE_LEAD = "create_lead"
+UPDATE_LEAD = "update_lead"
 
 #: A field's change: [old value, new value].
 Change = list[Any]

@@ -8,7 +8,6 @@ Link targets may appear later in the same file; they are checked once every docu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +15,11 @@ from typing import Any
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, NAME_LENGTH, STANDARD_KEYS, Field
 from erpnext_medusa.domain.errors import InvalidDocumentError, ValidationFailedError
+from erpnext_medusa.domain.leads import LEAD_NAME_REQUIRED, lead_titles
 from erpnext_medusa.domain.models import Link, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
-from erpnext_medusa.domain.text import storable
+from erpnext_medusa.domain.text import is_email, storable
 
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _TRUE = {1, "1", "true", "True"}
 _FALSE = {0, "0", "false", "False", None, ""}
 #: Named documents are checked and inserted this many at a time.
@@ -59,7 +58,7 @@ def _clean_value(field: Field, value: Any, limit: int) -> Any:
         return None
     if field.kind == "select" and value not in field.options:
         raise ValueError(f"must be one of {', '.join(field.options)}")
-    if field.kind == "email" and not _EMAIL.match(value):
+    if field.kind == "email" and not is_email(value):
         raise ValueError(f"{value!r} is not a valid e-mail address")
     if field.kind != "text" and len(value) > limit:
         raise ValueError(f"is longer than {limit} characters")
@@ -102,23 +101,11 @@ def _clean_document(
 
 def _lead_fields(row: dict[str, Any], position: int) -> None:
     """ERPNext's Lead.validate: the full name and the title."""
-    if not row.get("lead_name"):
-        if row.get("first_name"):
-            parts = ("salutation", "first_name", "middle_name", "last_name")
-            row["lead_name"] = " ".join(row[p] for p in parts if row.get(p))
-        elif row.get("company_name"):
-            row["lead_name"] = row["company_name"]
-        elif row.get("email_id"):
-            row["lead_name"] = row["email_id"].split("@")[0]
-        else:
-            raise InvalidDocumentError(
-                position,
-                row.get("name"),
-                "first_name",
-                "a Lead requires either a person's name or an organization's name",
-            )
-    row["lead_name"] = row["lead_name"][:NAME_LENGTH]
-    row.setdefault("title", row.get("company_name") or row["lead_name"])
+    titles = lead_titles(row)
+    if titles is None:
+        raise InvalidDocumentError(position, row.get("name"), "first_name", LEAD_NAME_REQUIRED)
+    row["lead_name"] = titles[0]
+    row.setdefault("title", titles[1])
 
 
 def _address_links(position: int, name: str | None, raw: Any) -> list[Link]:

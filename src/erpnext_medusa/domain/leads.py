@@ -1,12 +1,42 @@
-"""Link a Medusa Lead to an existing Customer."""
+"""ERPNext's rules for a Lead's names, and linking a Medusa Lead to an existing Customer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from erpnext_medusa.domain.audit import LINK_LEAD, AuditEntry
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import Customer, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
 from erpnext_medusa.domain.text import required_name
+
+#: ERPNext's message for a Lead with nothing to call it by.
+LEAD_NAME_REQUIRED = "a Lead requires either a person's name or an organization's name"
+_FULL_NAME_PARTS = ("salutation", "first_name", "middle_name", "last_name")
+
+
+def lead_titles(fields: Mapping[str, Any], limit: int = NAME_LENGTH) -> tuple[str, str] | None:
+    """ERPNext's Lead.validate: ``(lead_name, title)`` for a Lead with these fields, or None when it has nothing
+    to be called by.
+
+    ``lead_name`` is the one given, else the person's full name (when there is a first name), else the company
+    name, else the part of the e-mail address before the ``@``; it is cut to ``limit`` characters. ``title`` is
+    the company name, else the lead_name.
+    """
+    name = fields.get("lead_name")
+    if not name:
+        if fields.get("first_name"):
+            name = " ".join(str(fields[p]) for p in _FULL_NAME_PARTS if fields.get(p))
+        elif fields.get("company_name"):
+            name = str(fields["company_name"])
+        elif fields.get("email_id"):
+            name = str(fields["email_id"]).split("@")[0]
+        else:
+            return None
+    name = str(name)[:limit]
+    return name, str(fields.get("company_name") or name)
 
 
 def _linked_to_another_id(customer: Customer) -> ValidationFailedError:

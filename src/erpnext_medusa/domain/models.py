@@ -65,6 +65,8 @@ class Customer:
 class Lead:
     name: str
     medusa_id: str | None
+    #: The contact fields the signup intake keeps up to date (names, e-mail, mobile, company), when loaded.
+    contact: dict[str, str | None] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,13 @@ class Transaction(NameSource, Protocol):
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:
         """The name of the Customer that carries ``medusa_id``, if any."""
 
+    def lead_with_medusa_id(self, medusa_id: str) -> Lead | None:
+        """The Lead that carries ``medusa_id`` (compared exactly, as its unique index does), with its contact
+        fields loaded."""
+
+    def intake_event(self, event_id: str) -> str | None:
+        """The Lead a webhook event already handled concerned (None: the event is new)."""
+
     def customer_addresses(self, customer: str) -> list[Address]:
         """Enabled Addresses linked to the Customer; ``shared`` tells which are linked to another party too."""
 
@@ -61,6 +68,16 @@ class Transaction(NameSource, Protocol):
         MedusaIdLinkedElsewhereError naming the Customer that holds it."""
 
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
+
+    def insert_lead(self, row: Row, stamp: Stamp) -> None:
+        """Insert a Lead. When the database's unique index refuses its medusa_id (a concurrent writer created
+        that Lead first), :meth:`Store.write` rolls back and runs the work again, which then finds that Lead."""
+
+    def update_lead(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
+
+    def record_intake_event(self, event_id: str, medusa_id: str, lead: str, outcome: str, stamp: Stamp) -> None:
+        """Remember a handled webhook event. Should a concurrent delivery of the same event record it first,
+        :meth:`Store.write` rolls back and runs the work again, which then finds it handled."""
 
     def insert_document(self, doctype: str, row: Row, stamp: Stamp) -> None: ...
 
@@ -96,7 +113,8 @@ class Store(Protocol):
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and run it
         again from the start when the database reports a deadlock, a serialisation failure, or a unique key
-        taken by a concurrent writer since ``work`` checked it."""
+        (a document's name, a Lead's medusa_id, a webhook event's id) taken by a concurrent writer since
+        ``work`` checked it."""
 
     def read(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in a read-only transaction."""

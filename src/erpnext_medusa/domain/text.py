@@ -6,6 +6,8 @@ import re
 
 from erpnext_medusa.domain.errors import ValidationFailedError
 
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
 # NUL is refused by PostgreSQL and ignored by MariaDB's collations (so "Ac\x00me" would match "Acme");
 # lone surrogates cannot be encoded as UTF-8 at all.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -30,3 +32,9 @@ def required_name(label: str, value: str) -> str:
     if not value.strip():
         raise ValidationFailedError(f"{label} is required.")
     return storable(label, value)
+
+
+def is_email(value: str) -> bool:
+    """Whether ``value`` looks like one e-mail address (local part, ``@``, a domain with a dot; no spaces or
+    list separators), as the import and the signup intake both require of ``email_id``."""
+    return bool(_EMAIL.match(value))

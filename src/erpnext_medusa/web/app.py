@@ -27,7 +27,7 @@ from erpnext_medusa.domain.errors import (
 )
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe, observe, openapi
+from erpnext_medusa.web import frappe, observe, openapi, webhooks
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address
 from erpnext_medusa.web.methods import METHODS
@@ -242,6 +242,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 response_model=None,
             )
     app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
+    if config.webhook_secret:  # without the secret the route does not exist (404)
+        app.add_api_route(
+            webhooks.PATH,
+            webhooks.customer_webhook,
+            methods=["POST"],
+            summary="Medusa customer events (signed): each Medusa customer becomes one ERPNext Lead.",
+            operation_id="webhook_medusa_customer",
+            openapi_extra=webhooks.OPENAPI,
+            response_model=None,
+        )
     app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
     openapi.install(app)
 

@@ -17,7 +17,7 @@ from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
 from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError, ServiceError, ValidationFailedError
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
-from erpnext_medusa.domain.text import required_name
+from erpnext_medusa.domain.text import storable
 from erpnext_medusa.web import limits
 from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments
 from erpnext_medusa.web.registry import Context, Method, Registry, Schema
@@ -67,9 +67,10 @@ def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
 
 @dataclass(frozen=True)
 class AddressUpdate:
-    """An update_address body: the Customer, and the address fields it sends (None clears one)."""
+    """An update_address body: the Customer (None when the body names none), and the address fields it sends
+    (None clears one)."""
 
-    customer_id: str
+    customer_id: str | None
     changes: dict[str, str | None]
 
 
@@ -81,8 +82,10 @@ def _address_text(field: str, value: Any) -> str | None:
     raise ValidationFailedError(f"{ADDRESS_LABELS[field]} must be text.")
 
 
-def read_address_update(call: Call) -> AddressUpdate:
-    """The body of update_address, which is JSON whatever its content type."""
+def read_address_update(call: Call, *, customer_optional: bool = False) -> AddressUpdate:
+    """The body of update_address, which is JSON whatever its content type. ``customer_optional``: the caller is
+    a Medusa customer, whose token names their Customer, so the body may leave customer_id out (absent, null or
+    blank)."""
     body = call.json_body
     if body is NOT_JSON or not isinstance(body, dict):
         raise ValidationFailedError(NOT_AN_OBJECT)
@@ -91,8 +94,12 @@ def read_address_update(call: Call) -> AddressUpdate:
         customer_id = str(customer_id)
     if not isinstance(customer_id, str):
         customer_id = ""
-    customer_id = required_name("Customer ID", limits.check_name("Customer ID", customer_id.strip()) or "")
-    return AddressUpdate(customer_id, {f: _address_text(f, body[f]) for f in ADDRESS_FIELDS if f in body})
+    named = limits.check_name("Customer ID", customer_id.strip()) or None
+    if named is None and not customer_optional:
+        raise ValidationFailedError("Customer ID is required.")
+    if named is not None:
+        storable("Customer ID", named)
+    return AddressUpdate(named, {f: _address_text(f, body[f]) for f in ADDRESS_FIELDS if f in body})
 
 
 # --- handlers ------------------------------------------------------------------------------------------------
@@ -121,7 +128,7 @@ def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
 
 def update_address(ctx: Context) -> dict[str, str] | str:
     try:
-        update = read_address_update(ctx.call)
+        update = read_address_update(ctx.call, customer_optional=ctx.owner_medusa_id is not None)
         update_billing_address(
             ctx.services.store, update.customer_id, update.changes, ctx.stamp(), owner_medusa_id=ctx.owner_medusa_id
         )
@@ -168,7 +175,6 @@ _ADDRESS_BODY = {
         "customer_id": _NAME,
         **{f: {"type": ["string", "null"], "maxLength": field_length("Address", f)} for f in ADDRESS_FIELDS},
     },
-    "required": ["customer_id"],
 }
 _LINK_ARGS = {"type": "object", "properties": {"customer": _NAME, "lead": _NAME}}
 
@@ -208,6 +214,8 @@ METHODS = Registry(
         update_address,
         "Change fields of a Customer's billing address (JSON body).",
         description=(
+            "A Medusa customer's token (medusa-token mode) may leave customer_id out: the Customer linked to "
+            "that Medusa customer is meant, and one not linked yet is answered with an error object. "
             "Only the fields sent change; null or blank clears an optional one, and "
             f"{', '.join(REQUIRED_FIELDS)} cannot be cleared. The address changed is the Customer's primary "
             "address, else its preferred Billing address, else its most recently modified one; with none, one "

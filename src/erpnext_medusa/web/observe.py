@@ -29,7 +29,13 @@ from erpnext_medusa.web.registry import Registry
 access = logging.getLogger("erpnext_medusa.access")
 #: How long /readyz waits for the database.
 READY_TIMEOUT = 2.0
-_ROUTES = {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics", "/": "index"}
+_ROUTES = {
+    "/healthz": "healthz",
+    "/readyz": "readyz",
+    "/metrics": "metrics",
+    "/": "index",
+    "/webhooks/medusa/customer": "webhook_medusa_customer",
+}
 
 
 def method_label(path: str, registry: Registry) -> str:

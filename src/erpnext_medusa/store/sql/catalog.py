@@ -55,3 +55,7 @@ class Catalog:
         """The expression the unique index on a Customer's medusa_id covers: on MariaDB the generated,
         binary-collated ``NULLIF(medusa_id, '')`` column (exact, and no table scan); elsewhere the column."""
         return column(t.MEDUSA_ID_KEY_COLUMN, String) if self.mariadb else t.customer.c.medusa_id
+
+    def lead_medusa_id_key(self) -> Any:
+        """The same for a Lead's medusa_id (migration 0005 gives tabLead its own generated key column)."""
+        return column(t.MEDUSA_ID_KEY_COLUMN, String) if self.mariadb else t.lead.c.medusa_id

@@ -16,7 +16,7 @@ from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.migrate import pending
 from erpnext_medusa.store.sql.search import CustomerSearch
-from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction
+from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction, TakenConcurrently
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -143,6 +143,11 @@ class SqlStore:
                         "This Medusa ID is being linked by another request; try again."
                     ) from None
                 # The other writer rolled back: the id is free again, so try once more.
+            except TakenConcurrently:
+                # Rolled back; run again, and the work finds the concurrent writer's Lead or event.
+                if last:
+                    raise DuplicateEntryError("A concurrent change took the same key; try again.") from None
+                log.info("retrying a transaction after a unique-key race (attempt %d)", attempt)
             except IntegrityError as exc:
                 # A concurrent writer took a name this unit of work had just checked was free: run it again,
                 # and it will see that name taken and choose the next one.

@@ -313,12 +313,28 @@ audit = Table(
     **_MARIADB_TABLE,
 )
 
+# One row per Medusa webhook event handled (migration 0005): a re-delivery of an event finds its row and changes
+# nothing. The event id is the primary key, so two deliveries of one event cannot both be recorded.
+intake_event = Table(
+    f"{OWN_PREFIX}intake_event",
+    metadata,
+    Column("name", String(VARCHAR_LEN), primary_key=True),
+    Column("received_at", _datetime(), nullable=False),
+    Column("medusa_id", String(VARCHAR_LEN), nullable=False),
+    Column("lead", String(VARCHAR_LEN), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    **_MARIADB_TABLE,
+)
+
 # ---------------------------------------------------------------------------------------------------------
 # Indexes and columns this service adds to ERPNext's tables (created by the migration on any database).
 
 MEDUSA_ID_UNIQUE_INDEX = "customer_medusa_id_unique"
 MEDUSA_ID_KEY_COLUMN = "medusa_id_key"  # MariaDB only: NULLIF(medusa_id, '') as a generated column
 LEAD_MEDUSA_ID_INDEX = "lead_medusa_id_index"
+#: One Lead per non-empty medusa_id (migration 0005): partial where the database allows, else (MariaDB) over the
+#: Lead's own generated MEDUSA_ID_KEY_COLUMN, as for the Customer.
+LEAD_MEDUSA_ID_UNIQUE_INDEX = "lead_medusa_id_unique"
 #: Frappe indexes a child table's parent column on MariaDB only; address lookups need it everywhere.
 DYNAMIC_LINK_PARENT_INDEX = f"{OWN_PREFIX}dynamic_link_parent"
 

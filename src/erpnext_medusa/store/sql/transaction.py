@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.audit import AuditEntry
+from erpnext_medusa.domain.intake import CONTACT_FIELDS
 from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
@@ -42,6 +43,11 @@ _ADDRESS_FIELDS = {
     "name", "address_title", "address_type", "address_line1", "address_line2", "city", "state", "country",
     "pincode", "is_primary_address", "is_shipping_address", "disabled", "modified",
 }  # fmt: skip
+
+
+class TakenConcurrently(Exception):
+    """A unique key (a Lead's medusa_id, a webhook event's id) was taken by a concurrent writer after this unit of
+    work checked it: the store runs the work again, which then finds the winner's row."""
 
 
 class MedusaIdTaken(Exception):
@@ -93,6 +99,22 @@ class SqlTransaction:
         c = t.customer.c
         query = select(c.name).select_from(t.customer).where(*self._medusa_id_in([medusa_id]))
         return self._conn.execute(query.order_by(c.name).limit(1)).scalar()
+
+    def lead_with_medusa_id(self, medusa_id: str) -> Lead | None:
+        c = t.lead.c
+        conditions = [self._catalog.lead_medusa_id_key() == medusa_id]
+        if not self._catalog.mariadb:  # the partial unique index's predicate, so the planner can use it
+            conditions += [c.medusa_id.is_not(None), c.medusa_id != ""]
+        query = select(c.name, c.medusa_id, *(c[f] for f in CONTACT_FIELDS)).select_from(t.lead).where(*conditions)
+        row = self._conn.execute(query.order_by(c.name).limit(1)).mappings().first()
+        if row is None:
+            return None
+        contact = {f: row[f] or None for f in CONTACT_FIELDS}
+        return Lead(name=row["name"], medusa_id=row["medusa_id"] or None, contact=contact)
+
+    def intake_event(self, event_id: str) -> str | None:
+        c = t.intake_event.c
+        return self._conn.execute(select(c.lead).where(c.name == event_id)).scalar()
 
     def _medusa_id_in(self, medusa_ids: Sequence[str]) -> list[Any]:
         c = t.customer.c
@@ -194,6 +216,24 @@ class SqlTransaction:
             .where(t.address.c.name == name)
             .values(**changes, modified=stamp.at, modified_by=stamp.user)
         )
+
+    def insert_lead(self, row: Mapping[str, Any], stamp: Stamp) -> None:
+        try:
+            self.insert_document("Lead", row, stamp)
+        except IntegrityError as exc:  # its name or medusa_id, taken since they were checked
+            raise TakenConcurrently() from exc
+
+    def update_lead(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None:
+        self._conn.execute(
+            update(t.lead).where(t.lead.c.name == name).values(**changes, modified=stamp.at, modified_by=stamp.user)
+        )
+
+    def record_intake_event(self, event_id: str, medusa_id: str, lead: str, outcome: str, stamp: Stamp) -> None:
+        values = {"name": event_id, "received_at": stamp.at, "medusa_id": medusa_id, "lead": lead, "outcome": outcome}
+        try:
+            self._conn.execute(insert(t.intake_event).values(**values))
+        except IntegrityError as exc:
+            raise TakenConcurrently() from exc
 
     def insert_document(self, doctype: str, row: Mapping[str, Any], stamp: Stamp) -> None:
         self._conn.execute(insert(self._catalog.table(doctype)).values(**_with_standard_fields(row, stamp)))
