@@ -12,6 +12,10 @@ from erpnext_medusa.store.sql.audit import SqlAuditLog
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.store import SqlStore
 
+#: How long the ids of handled Medusa webhook events are kept (a re-delivery within it changes nothing; Medusa's
+#: retries are minutes apart at most).
+INTAKE_EVENT_DAYS = 30
+
 
 @dataclass
 class Services:
@@ -36,6 +40,10 @@ class Services:
 
     def stamp(self, user: str, origin: Origin | None = None) -> Stamp:
         return Stamp(user=user, at=self.now(), origin=origin or Origin())
+
+    def prune_intake_events(self) -> int:
+        """Forget Medusa webhook events older than :data:`INTAKE_EVENT_DAYS`; the number deleted."""
+        return self.audit.prune_intake_events(self.now() - timedelta(days=INTAKE_EVENT_DAYS))
 
     def prune_audit(self) -> int:
         """Delete audit rows older than the retention setting (none when it is unset); the number deleted."""

@@ -277,3 +277,22 @@ def test_a_server_with_a_retention_prunes_old_rows_when_it_starts(services, clie
     while len(audit(services)) != 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [e.changes["Address/Acme-Billing"]["city"][1] for e in audit(services)] == ["New"]
+
+
+def test_a_server_forgets_webhook_event_ids_older_than_thirty_days(services, client_with):
+    now = services.now()
+    for name, age in (("evt_old", 31), ("evt_recent", 29)):
+        execute(
+            services,
+            'INSERT INTO "erpnext_medusa_intake_event" (name, received_at, medusa_id, lead, outcome) '
+            "VALUES (:n, :at, 'cus_1', 'CRM-LEAD-2026-00001', 'created')",
+            n=name,
+            at=now - timedelta(days=age),
+        )
+    client_with()  # its start-up runs the first pruning round, with or without an audit retention
+    deadline = time.monotonic() + 10
+    kept = ["evt_old", "evt_recent"]
+    while kept != ["evt_recent"] and time.monotonic() < deadline:
+        kept = [r["name"] for r in rows(services, 'SELECT name FROM "erpnext_medusa_intake_event" ORDER BY name')]
+        time.sleep(0.05)
+    assert kept == ["evt_recent"]

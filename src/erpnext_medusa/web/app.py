@@ -156,15 +156,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _prune_audit_periodically(services: Services) -> None:
-    """Delete audit rows past the retention period now and then (every process does; deleting is idempotent)."""
+async def _prune_periodically(services: Services) -> None:
+    """Delete audit rows past the retention period (if one is set) and old webhook event ids now and then
+    (every process does; deleting is idempotent)."""
     while True:
         try:
             deleted = await run_in_threadpool(services.prune_audit)
             if deleted:
                 log.info("audit trail: deleted %d rows past the retention period", deleted)
+            await run_in_threadpool(services.prune_intake_events)
         except Exception:  # a failed prune must not stop the service; the next round tries again
-            log.exception("audit trail: pruning failed")
+            log.exception("pruning failed")
         await asyncio.sleep(AUDIT_PRUNE_EVERY)
 
 
@@ -184,12 +186,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pruner = None
-        if config.audit_retention_days is not None:
-            pruner = asyncio.create_task(_prune_audit_periodically(services))
+        pruner = asyncio.create_task(_prune_periodically(services))
         yield
-        if pruner is not None:
-            pruner.cancel()
+        pruner.cancel()
         services.close()
         if config.metrics != "off":
             metrics.process_exited(os.getpid())

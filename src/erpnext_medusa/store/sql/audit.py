@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, select
 from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.tables import audit as table
+from erpnext_medusa.store.sql.tables import intake_event
 
 
 class SqlAuditLog:
@@ -49,4 +50,11 @@ class SqlAuditLog:
     def prune_audit(self, before: datetime) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(delete(table).where(table.c.at < before))
+        return int(result.rowcount or 0)
+
+    @translated
+    def prune_intake_events(self, before: datetime) -> int:
+        """Forget webhook events received before ``before``: a delivery that late is long past any retry."""
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(intake_event).where(intake_event.c.received_at < before))
         return int(result.rowcount or 0)
