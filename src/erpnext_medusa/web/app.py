@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -104,13 +105,16 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
         owner = admitted.medusa_actor
         origin = replace(origin, storefront_key=admitted.storefront_key, medusa_actor=admitted.medusa_actor)
     context = Context(services=services, user=user, call=call, origin=origin, owner_medusa_id=owner)
-    return frappe.message(method.handler(context))
+    return frappe.message(method.handler(context), call.version)
 
 
-async def _method_endpoint(request: Request) -> Response:
-    # Frappe keeps only the first path segment: /api/method/a.b.c/anything calls a.b.c.
-    method = request.url.path.split("/api/method/", 1)[1].split("/")[0]
-    call = await frappe.read_call(request, method)
+async def _run(request: Request, method: str, version: str) -> Response:
+    """Read the call once, then dispatch it (guests' costly calls under the search bound)."""
+    call = await frappe.read_call(request, method, version)
+    return await _run_call(request, call)
+
+
+async def _run_call(request: Request, call: frappe.Call) -> Response:
     services: Services = request.app.state.services
     incoming = Incoming(
         authorization=request.headers.get("authorization"),
@@ -122,11 +126,38 @@ async def _method_endpoint(request: Request) -> Response:
         ),
     )
     guard: Guard = request.app.state.guard
-    registered = METHODS.get(method)
+    registered = METHODS.get(call.method)
     if registered is not None and registered.costly and guard.policy.is_guest(incoming.authorization):
         async with guard.slots.hold(incoming.client):
             return await run_in_threadpool(_dispatch, services, guard, call, incoming)
     return await run_in_threadpool(_dispatch, services, guard, call, incoming)
+
+
+def _first_segment(path: str, prefix: str) -> str:
+    # Frappe keeps only the first path segment: /api/method/a.b.c/anything calls a.b.c.
+    return path.split(prefix, 1)[1].split("/")[0]
+
+
+async def _method_endpoint(request: Request) -> Response:
+    """``/api/method/<m>`` and ``/api/v1/method/<m>``: the v1 envelope."""
+    prefix = "/api/v1/method/" if request.url.path.startswith("/api/v1/") else "/api/method/"
+    return await _run(request, _first_segment(request.url.path, prefix), frappe.V1)
+
+
+async def _v2_method_endpoint(request: Request) -> Response:
+    """``/api/v2/method/<m>``: the v2 envelope; the method is one path segment."""
+    return await _run(request, request.path_params["name"], frappe.V2)
+
+
+async def _other_path(request: Request) -> Response:
+    """Any other path: Frappe's legacy RPC when the request carries ``cmd`` (``POST /`` with ``cmd=login``,
+    ``GET /?cmd=logout``), the index on ``GET /``, otherwise 404."""
+    call = await frappe.read_call(request, "", frappe.api_version(request.url.path))
+    if call.cmd is not None and not request.url.path.startswith("/api/"):
+        return await _run_call(request, replace(call, method=call.cmd, version=frappe.V1))
+    if request.url.path == "/" and request.method in ("GET", "HEAD"):
+        return await _index(request)
+    raise StarletteHTTPException(404)
 
 
 async def _index(_request: Request) -> Response:
@@ -141,13 +172,14 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     if request.app.state.services.settings.metrics != "off":
         observe.count_refusal(exc)
     retry_after = getattr(exc, "retry_after", None)
-    return frappe.error(exc, {"Retry-After": str(retry_after)} if retry_after is not None else None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return frappe.error(exc, headers, frappe.api_version(request.url.path))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and request.url.path.startswith("/api/"):
-        return JSONResponse({"exc_type": DoesNotExistError.exc_type}, status_code=404)
+        return frappe.error(DoesNotExistError(), version=frappe.api_version(request.url.path))
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -233,8 +265,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 openapi_extra=openapi.operation(method, config),
                 response_model=None,
             )
-    app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
-    app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
+    hidden: dict[str, Any] = {"methods": _ALL_VERBS, "include_in_schema": False}
+    app.add_api_route("/api/method/{rest:path}", _method_endpoint, **hidden)
+    app.add_api_route("/api/v1/method/{rest:path}", _method_endpoint, **hidden)
+    app.add_api_route("/api/v2/method/{name}", _v2_method_endpoint, **hidden)
+    app.add_api_route("/", _other_path, **hidden)
+    app.add_api_route("/{rest:path}", _other_path, **hidden)
     openapi.install(app)
 
     return app

@@ -173,7 +173,14 @@ _ADDRESS_BODY = {
 _LINK_ARGS = {"type": "object", "properties": {"customer": _NAME, "lead": _NAME}}
 
 METHODS = Registry(
-    Method("ping", ping, "Health check: answers pong.", allow_guest=True, result={"type": "string", "const": "pong"}),
+    Method(
+        "ping",
+        ping,
+        "Health check: answers pong.",
+        allow_guest=True,
+        result={"type": "string", "const": "pong"},
+        aliases=("frappe.ping",),
+    ),
     Method(
         "frappe.auth.get_logged_user",
         get_logged_user,

@@ -55,16 +55,20 @@ class Method:
     request_body: Schema | None = None
     result: Schema = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    #: Other names that reach the same method (Frappe's ``frappe.ping`` for ``ping``).
+    aliases: tuple[str, ...] = ()
 
 
 class Registry:
     def __init__(self, *methods: Method) -> None:
         self._methods = {m.path: m for m in methods}
-        if len(self._methods) != len(methods):
+        self._names = {name: m for m in methods for name in (m.path, *m.aliases)}
+        if len(self._methods) != len(methods) or len(self._names) != sum(1 + len(m.aliases) for m in methods):
             raise ValueError("two methods share a path")
 
-    def get(self, path: str) -> Method | None:
-        return self._methods.get(path)
+    def get(self, name: str) -> Method | None:
+        """The method a path or an alias names."""
+        return self._names.get(name)
 
     def __iter__(self) -> Iterator[Method]:
         return iter(self._methods.values())
