@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from erpnext_medusa import __version__, logs, metrics
 from erpnext_medusa.config import Settings, environment, get_settings, unknown_variables
+from erpnext_medusa.domain.accounts import check_csrf, resume
 from erpnext_medusa.domain.errors import (
     AuthenticationError,
     DoesNotExistError,
@@ -30,29 +31,34 @@ from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe, observe, openapi
 from erpnext_medusa.web.auth import GUEST, user_for
-from erpnext_medusa.web.client import client_address
+from erpnext_medusa.web.client import client_address, is_https
 from erpnext_medusa.web.methods import METHODS
 from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware
-from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPolicy
+from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPass, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, make_limiter
-from erpnext_medusa.web.registry import Context
+from erpnext_medusa.web.registry import Context, Method, Reply
+from erpnext_medusa.web.sessions import CSRF_HEADER, SID_COOKIE, expired_cookies
 from erpnext_medusa.web.slots import SearchSlots
 
 log = logging.getLogger(__name__)
 _ALL_VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+_UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: How often a process deletes audit rows past the retention period.
 AUDIT_PRUNE_EVERY = 3600.0
 
 
 @dataclass(frozen=True)
 class Guard:
-    """What stands in front of the methods: the guest access policy, the rate limiters (guest calls per method,
-    failed authentications) and the bound on costly guest calls running at once."""
+    """What stands in front of the methods: the guest access policy, the rate limiters (guest calls per method
+    and address, storefront keys, failed authentications, logins) and the bound on costly guest calls running
+    at once."""
 
     policy: GuestPolicy
     limiter: RateLimiter | None
     auth_failures: RateLimiter | None
     slots: SearchSlots
+    storefront: RateLimiter | None = None
+    logins: RateLimiter | None = None
 
 
 @dataclass(frozen=True)
@@ -62,29 +68,80 @@ class Incoming:
     authorization: str | None
     storefront_key: str | None
     client: str
+    sid_cookie: str | None = None
+    csrf_header: str | None = None
+    secure: bool = False
+
+
+@dataclass
+class Outcome:
+    """What the dispatcher learnt besides the answer: a sid that named no live session (Frappe then adds
+    ``session_expired`` and clears the cookies)."""
+
+    stale_session: bool = False
 
 
 def _authenticate(services: Services, guard: Guard, authorization: str | None, client: str) -> str:
     """The caller's user; failed attempts count toward the client's budget, and past it the answer is 429
     without any credential being checked (so keys cannot be guessed at speed)."""
+    other = services.accounts.user_for_api_key if services.accounts.accepts_erpnext_keys else None
     if not authorization or guard.auth_failures is None:
-        return user_for(authorization, services.keys, services.now())
+        return user_for(authorization, services.keys, services.now(), other)
     key = f"auth-failure:{client}"
     verdict = guard.auth_failures.peek(key)
     if not verdict.allowed:
         raise TooManyRequestsError(verdict.retry_after, reason="auth_failures")
     try:
-        return user_for(authorization, services.keys, services.now())
+        return user_for(authorization, services.keys, services.now(), other)
     except (AuthenticationError, InvalidAuthorizationToken):
         guard.auth_failures.hit(key)
         raise
 
 
-def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming) -> JSONResponse:
-    """Authenticate, check the whitelist and the verb (in Frappe's order), apply the guest policy and rate
-    limit to guests of guest endpoints, then run the method."""
+def _login_counter(guard: Guard, client: str) -> Callable[[str], None]:
+    def count(user: str) -> None:
+        if guard.logins is None:
+            return
+        for key in (f"login-user:{user.strip().lower()}", f"login-address:{client}"):
+            verdict = guard.logins.hit(key)
+            if not verdict.allowed:
+                raise TooManyRequestsError(verdict.retry_after, reason="login_rate_limit")
+
+    return count
+
+
+def _limit_guest(guard: Guard, method: Method, incoming: Incoming, bearer: str | None) -> GuestPass:
+    """Admit a guest of a guest endpoint: a valid storefront key is counted per key id (when limited), any
+    other guest per address and method."""
+    if guard.policy.mode == "key" and incoming.storefront_key:
+        admitted = guard.policy.admit(method, incoming.storefront_key, bearer)
+        if guard.storefront is not None and admitted.storefront_key is not None:
+            verdict = guard.storefront.hit(f"storefront:{admitted.storefront_key}")
+            if not verdict.allowed:
+                raise TooManyRequestsError(verdict.retry_after, reason="storefront_rate_limit")
+        return admitted
+    if guard.limiter is not None:
+        verdict = guard.limiter.hit(f"{method.path}:{incoming.client}")
+        if not verdict.allowed:
+            raise TooManyRequestsError(verdict.retry_after)
+    return guard.policy.admit(method, incoming.storefront_key, bearer)
+
+
+def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming, outcome: Outcome) -> Reply:
+    """Resume the session (and check its CSRF token), else authenticate the header; check the whitelist and the
+    verb (in Frappe's order), apply the guest policy and rate limit to guests of guest endpoints, then run the
+    method."""
+    sid = call.sid or incoming.sid_cookie
+    session = None
+    if sid and sid != GUEST:
+        session = resume(services.sessions, sid, services.now(), services.settings.session_lifetime)
+        outcome.stale_session = session is None
     bearer = guard.policy.bearer_token(incoming.authorization)
-    user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
+    if session is not None:
+        check_csrf(session, call.verb in _UNSAFE, incoming.csrf_header or call.csrf_token)
+        user = session.user  # as in Frappe, a logged-in session wins over an Authorization header
+    else:
+        user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
     method = METHODS.get(call.method)
     if method is None:
         raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
@@ -97,15 +154,21 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
     origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
     owner = None
     if method.guest_endpoint and user == GUEST:
-        if guard.limiter is not None:
-            verdict = guard.limiter.hit(f"{method.path}:{incoming.client}")
-            if not verdict.allowed:
-                raise TooManyRequestsError(verdict.retry_after)
-        admitted = guard.policy.admit(method, incoming.storefront_key, bearer)
+        admitted = _limit_guest(guard, method, incoming, bearer)
         owner = admitted.medusa_actor
         origin = replace(origin, storefront_key=admitted.storefront_key, medusa_actor=admitted.medusa_actor)
-    context = Context(services=services, user=user, call=call, origin=origin, owner_medusa_id=owner)
-    return frappe.message(method.handler(context), call.version)
+    context = Context(
+        services=services,
+        user=user,
+        call=call,
+        origin=origin,
+        owner_medusa_id=owner,
+        sid=sid if session is not None else None,
+        secure=incoming.secure,
+        count_login=_login_counter(guard, incoming.client),
+    )
+    result = method.handler(context)
+    return result if isinstance(result, Reply) else Reply(result)
 
 
 async def _run(request: Request, method: str, version: str) -> Response:
@@ -116,21 +179,47 @@ async def _run(request: Request, method: str, version: str) -> Response:
 
 async def _run_call(request: Request, call: frappe.Call) -> Response:
     services: Services = request.app.state.services
+    peer = request.client.host if request.client else None
+    networks = services.settings.trusted_networks
     incoming = Incoming(
         authorization=request.headers.get("authorization"),
         storefront_key=request.headers.get(STOREFRONT_KEY_HEADER),
-        client=client_address(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            services.settings.trusted_networks,
-        ),
+        client=client_address(peer, request.headers.get("x-forwarded-for"), networks),
+        sid_cookie=request.cookies.get(SID_COOKIE),
+        csrf_header=request.headers.get(CSRF_HEADER),
+        secure=is_https(request.url.scheme, peer, request.headers.get("x-forwarded-proto"), networks),
     )
     guard: Guard = request.app.state.guard
+    outcome = Outcome()
     registered = METHODS.get(call.method)
-    if registered is not None and registered.costly and guard.policy.is_guest(incoming.authorization):
-        async with guard.slots.hold(incoming.client):
-            return await run_in_threadpool(_dispatch, services, guard, call, incoming)
-    return await run_in_threadpool(_dispatch, services, guard, call, incoming)
+    try:
+        if registered is not None and registered.costly and guard.policy.is_guest(incoming.authorization):
+            async with guard.slots.hold(incoming.client):
+                reply = await run_in_threadpool(_dispatch, services, guard, call, incoming, outcome)
+        else:
+            reply = await run_in_threadpool(_dispatch, services, guard, call, incoming, outcome)
+    except ServiceError as exc:
+        if not outcome.stale_session:
+            raise
+        if services.settings.metrics != "off":
+            observe.count_refusal(exc)
+        body = frappe.error_body(exc, call.version)
+        response = JSONResponse(_expired(body, call.version), status_code=exc.http_status)
+        _add_cookies(response, expired_cookies(incoming.secure))
+        return response
+    body = {**frappe.envelope(reply.value, call.version), **reply.extra}
+    response = JSONResponse(_expired(body, call.version) if outcome.stale_session else body)
+    _add_cookies(response, expired_cookies(incoming.secure) if outcome.stale_session else reply.cookies)
+    return response
+
+
+def _expired(body: dict[str, Any], version: str) -> dict[str, Any]:
+    return body if version == frappe.V2 else {**body, "session_expired": 1}
+
+
+def _add_cookies(response: Response, cookies: Sequence[str]) -> None:
+    for cookie in cookies:
+        response.headers.append("set-cookie", cookie)
 
 
 def _first_segment(path: str, prefix: str) -> str:
@@ -237,6 +326,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         auth_failures=make_limiter(
             config.auth_failure_limit, config.rate_limit_window, config.redis_url, config.redis_prefix
         ),
+        storefront=make_limiter(
+            config.storefront_rate_limit, config.rate_limit_window, config.redis_url, config.redis_prefix
+        ),
+        logins=make_limiter(config.login_rate_limit, config.rate_limit_window, config.redis_url, config.redis_prefix),
         slots=SearchSlots(
             config.search_concurrency,
             config.search_concurrency_per_client,

@@ -22,9 +22,24 @@ class Context:
     origin: Origin = field(default_factory=Origin)
     #: A Medusa customer token's actor_id: the only Customer whose address this call may change.
     owner_medusa_id: str | None = None
+    #: The sid of the session the call runs in (a cookie or the ``sid`` argument), if any.
+    sid: str | None = None
+    #: The request came over https (directly, or as a trusted proxy says): cookies get ``Secure``.
+    secure: bool = False
+    #: Counts a login attempt for the user name against the login rate limits (429 past them).
+    count_login: Callable[[str], None] = lambda _user: None
 
     def stamp(self) -> Stamp:
         return self.services.stamp(self.user, self.origin)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer when it is more than a value: extra top-level keys and cookies (a login's)."""
+
+    value: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    cookies: tuple[str, ...] = ()
 
 
 #: JSON Schema of an OpenAPI fragment.
