@@ -154,6 +154,7 @@ class SqlAccounts:
     def disable_user(self, name: str) -> bool:
         with self.engine.begin() as conn:
             result = conn.execute(update(user).where(user.c.name == name, user.c.enabled == 1).values(enabled=0))
+            conn.execute(delete(session).where(session.c.user == name))  # their sessions end too
         return result.rowcount == 1
 
 
