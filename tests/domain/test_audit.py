@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,7 +15,6 @@ from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.audit import AuditEntry
 from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.models import Origin, Stamp
-from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import migrate
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import upgrade
@@ -159,12 +159,7 @@ def test_retention_prunes_only_rows_older_than_it(services, client):
     first = min(e.id for e in audit(services))
     execute(services, 'UPDATE "erpnext_medusa_audit" SET at = :at WHERE id = :id', at=old_time, id=first)
     assert services.prune_audit() == 0  # no retention set: kept forever
-    keeping = Services(
-        settings=Settings(database_url=services.settings.database_url, audit_retention_days=30),
-        store=services.store,
-        keys=services.keys,
-        audit=services.audit,
-    )
+    keeping = replace(services, settings=Settings(database_url=services.settings.database_url, audit_retention_days=30))
     assert keeping.prune_audit() == 1
     assert [e.changes["Address/Acme-Billing"]["city"][1] for e in audit(services)] == ["New"]
 

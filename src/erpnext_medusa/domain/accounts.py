@@ -51,8 +51,9 @@ class SessionRecord:
 class Accounts(Protocol):
     """Where users, their passwords, roles and API keys are kept (ERPNext's tables or the service's own)."""
 
-    #: True when the users are ERPNext's (``tabUser``, ``__Auth``, ``tabHas Role``).
-    erpnext: bool
+    @property
+    def erpnext(self) -> bool:
+        """True when the users are ERPNext's (``tabUser``, ``__Auth``, ``tabHas Role``)."""
 
     def find_account(self, login: str) -> Account | None:
         """The user whose name is ``login`` (any case)."""

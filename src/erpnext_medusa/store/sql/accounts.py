@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, inspect, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.accounts import Account, SessionRecord
-from erpnext_medusa.store.sql.errors import translated
+from erpnext_medusa.store.sql.errors import translated, unavailable_as_503
 from erpnext_medusa.store.sql.tables import erp_auth, erp_has_role, erp_user, login_failure, session, user
 
 #: ERPNext's own context: new hashes are pbkdf2_sha256, argon2 hashes verify too.
@@ -38,8 +38,16 @@ def has_erpnext_users(engine: Engine) -> bool:
 class SqlAccounts:
     def __init__(self, engine: Engine, encryption_key: str = "") -> None:
         self.engine = engine
-        self.erpnext = has_erpnext_users(engine)
+        self._erpnext: bool | None = None  # looked up on first use (the database may not be reachable yet)
         self._fernet = Fernet(encryption_key.encode()) if encryption_key else None
+
+    @property
+    def erpnext(self) -> bool:
+        """Whether the users are ERPNext's (``tabUser`` and ``__Auth`` exist); looked up once."""
+        if self._erpnext is None:
+            with unavailable_as_503():
+                self._erpnext = has_erpnext_users(self.engine)
+        return self._erpnext
 
     @property
     def accepts_erpnext_keys(self) -> bool:
