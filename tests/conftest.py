@@ -54,6 +54,8 @@ def migrated_url(databases: TestDatabases) -> URL:
 
 
 _DEFAULT_COUNTRIES = {c.name for c in default_countries()}
+#: The service's own login tables, emptied after each test like the documents.
+OWN_AUTH = (t.session, t.user, t.login_failure)
 
 
 @pytest.fixture
@@ -63,7 +65,17 @@ def services(migrated_url: URL) -> Iterator[Services]:
     )
     yield svc
     with svc.store.engine.begin() as conn:
-        for table in (t.dynamic_link, t.address, t.customer, t.lead, t.series, t.api_key, t.audit, t.intake_event):
+        for table in (
+            t.dynamic_link,
+            t.address,
+            t.customer,
+            t.lead,
+            t.series,
+            t.api_key,
+            t.audit,
+            t.intake_event,
+            *OWN_AUTH,
+        ):
             conn.execute(delete(table))
         conn.execute(delete(t.country).where(t.country.c.name.not_in(_DEFAULT_COUNTRIES)))
     svc.close()

@@ -670,3 +670,92 @@ def create_erpnext_schema(bind: Engine | Connection) -> None:
         return
     for statement in statements(bind.dialect.name):
         bind.exec_driver_sql(statement)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Users and credentials (Frappe v15: ``tabUser`` and ``tabHas Role`` as DocType tables, limited to the columns
+# the service reads and the ones a row needs; ``__Auth`` as frappe/database/*/framework_*.sql creates it).
+
+AUTH_TABLES = ("tabUser", "tabHas Role", "__Auth")
+
+_USER_COLUMNS = """
+    {q}enabled{q} {check} not null default 1,
+    {q}email{q} varchar(140),
+    {q}first_name{q} varchar(140),
+    {q}last_name{q} varchar(140),
+    {q}full_name{q} varchar(140),
+    {q}username{q} varchar(140) unique,
+    {q}user_type{q} varchar(140) default 'System User',
+    {q}user_image{q} text,
+    {q}api_key{q} varchar(140) unique
+"""
+
+
+def _auth(q: str, check: str, docstatus: str, idx: str, dt: str, suffix: str) -> list[str]:
+    standard = (
+        f"name varchar(140) primary key, creation {dt}, modified {dt}, modified_by varchar(140), "
+        f"owner varchar(140), docstatus {docstatus} not null default 0, idx {idx} not null default 0"
+    )
+    return [
+        f"create table {q}tabUser{q} ({standard}, {_USER_COLUMNS.format(q=q, check=check)}){suffix}",
+        f"create table {q}tabHas Role{q} ({standard}, parent varchar(140), parentfield varchar(140), "
+        f"parenttype varchar(140), {q}role{q} varchar(140)){suffix}",
+        f"create table {q}__Auth{q} ({q}doctype{q} varchar(140) not null, {q}name{q} varchar(255) not null, "
+        f"{q}fieldname{q} varchar(140) not null, {q}password{q} text not null, "
+        f"{q}encrypted{q} {check} not null default 0, primary key ({q}doctype{q}, {q}name{q}, {q}fieldname{q}))"
+        f"{suffix}",
+    ]
+
+
+AUTH = {
+    "mariadb": _auth("`", "int(1)", "int(1)", "int(8)", "datetime(6)", " " + _MARIADB_TABLE_OPTIONS),
+    "postgresql": _auth('"', "smallint", "smallint", "bigint", "timestamp(6)", ""),
+    "sqlite": _auth('"', "integer", "integer", "integer", "datetime", ""),
+}
+
+
+def create_erpnext_auth_schema(bind: Engine | Connection) -> None:
+    """Create ERPNext's user and credential tables."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            create_erpnext_auth_schema(conn)
+        return
+    name = "mariadb" if bind.dialect.name in ("mysql", "mariadb") else bind.dialect.name
+    for statement in AUTH[name]:
+        bind.exec_driver_sql(statement)
+
+
+def _custom_field(q: str, check: str, idx: str, dt: str, suffix: str) -> str:
+    """``tabCustom Field`` (Frappe v15 custom_field.json), the columns a Custom Field document is made of."""
+    checks = ("fetch_if_empty", "collapsible", "non_negative", "reqd", "unique", "is_virtual", "read_only",
+              "ignore_user_permissions", "hidden", "print_hide", "print_hide_if_no_value", "no_copy",
+              "allow_on_submit", "in_list_view", "in_standard_filter", "in_global_search", "in_preview", "bold",
+              "report_hide", "search_index", "allow_in_quick_entry", "ignore_xss_filter", "translatable",
+              "hide_border", "show_dashboard", "hide_seconds", "hide_days", "sort_options",
+              "is_system_generated")  # fmt: skip
+    data = ("dt", "module", "label", "placeholder", "fieldname", "insert_after", "fieldtype", "precision",
+            "print_width", "width")  # fmt: skip
+    texts = ("link_filters", "options", "fetch_from", "collapsible_depends_on", "default", "depends_on",
+             "mandatory_depends_on", "read_only_depends_on", "description")  # fmt: skip
+    columns = [
+        f"name varchar(140) primary key, creation {dt}, modified {dt}, modified_by varchar(140), owner varchar(140)",
+        f"docstatus {check} not null default 0, idx {idx} not null default 0",
+        *(f"{q}{c}{q} varchar(140)" for c in data),
+        *(f"{q}{c}{q} text" for c in texts),
+        *(f"{q}{c}{q} {check} not null default 0" for c in checks),
+        f"{q}length{q} {idx} not null default 0, permlevel {idx} not null default 0, columns {idx} not null default 0",
+    ]
+    return f"create table {q}tabCustom Field{q} ({', '.join(columns)}){suffix}"
+
+
+CUSTOM_FIELD = {
+    "mariadb": _custom_field("`", "int(1)", "int(11)", "datetime(6)", " " + _MARIADB_TABLE_OPTIONS),
+    "postgresql": _custom_field('"', "smallint", "bigint", "timestamp(6)", ""),
+    "sqlite": _custom_field('"', "integer", "integer", "datetime", ""),
+}
+
+
+def create_custom_field_table(bind: Engine) -> None:
+    name = "mariadb" if bind.dialect.name in ("mysql", "mariadb") else bind.dialect.name
+    with bind.begin() as conn:
+        conn.exec_driver_sql(CUSTOM_FIELD[name])

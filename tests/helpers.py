@@ -177,12 +177,36 @@ def assert_frappe_error(r: Any, status: int, exc_type: str, message: str | None 
     assert_json(r)
     body = r.json()
     assert body["exc_type"] == exc_type
-    assert "exc" not in body and "exception" not in body
+    assert_exception_line(body)
     assert "Traceback" not in r.text
     msg = wire_messages(body)[0]
     if message is not None:
         assert msg["message"] == message
     return msg
+
+
+#: Frappe's body for an error without a message (a bare 401, an unknown /api/ path).
+BARE_AUTHENTICATIONERROR = {
+    "exception": "frappe.exceptions.AuthenticationError",
+    "exc_type": "AuthenticationError",
+    "exc": '["frappe.exceptions.AuthenticationError"]',
+}
+BARE_DOESNOTEXISTERROR = {
+    "exception": "frappe.exceptions.DoesNotExistError",
+    "exc_type": "DoesNotExistError",
+    "exc": '["frappe.exceptions.DoesNotExistError"]',
+}
+
+
+def assert_exception_line(body: dict[str, Any]) -> str:
+    """``exception`` is ``<module>.<exc_type>[: <text>]`` and ``exc`` a JSON list holding that line alone (no
+    traceback, path or SQL); the line is returned."""
+    line = body["exception"]
+    assert isinstance(line, str) and "\n" not in line and "Traceback" not in line
+    head = line.split(": ", 1)[0]
+    assert head.endswith("." + body["exc_type"]) or head == body["exc_type"], line
+    assert json.loads(body["exc"]) == [line]
+    return line
 
 
 def message_text(response: Any) -> str:

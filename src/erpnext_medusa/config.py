@@ -7,11 +7,13 @@ parsed once, when the settings are built, into the typed values the service read
 
 from __future__ import annotations
 
+import base64
 import difflib
 import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -210,6 +212,23 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", repr=False)
     redis_prefix: str = Field(default="erpnext_medusa", pattern=r"^[A-Za-z0-9:._-]{1,64}$")
 
+    #: Calls per storefront key id in one window (key mode, a valid X-Storefront-Key); 0: unlimited.
+    storefront_rate_limit: int = Field(default=0, ge=0, le=10_000_000)
+
+    # --- ERPNext's users, logins and sessions -------------------------------------------------------------------
+    #: The ERPNext site's ``encryption_key`` (site_config.json): decrypts the API secrets ERPNext keeps in __Auth.
+    encryption_key: str = Field(default="", repr=False)
+    #: Frappe's session_expiry, ``hours:minutes``: a session unused this long ends.
+    session_expiry: str = "170:00"
+    #: Roles (comma-separated) an ERPNext user needs to call link_medusa_lead (Administrator always may).
+    link_roles: str = "System Manager,Sales Manager,Sales Master Manager,Sales User"
+    #: Consecutive failed logins that lock an account; 0: never lock.
+    login_max_failures: int = Field(default=5, ge=0, le=1_000)
+    #: How long a locked account stays locked, in seconds (Frappe's allow_login_after_fail).
+    login_lock_seconds: int = Field(default=60, ge=1, le=86_400)
+    #: Login attempts per user, and per client address, in one rate-limit window; 0: off.
+    login_rate_limit: int = Field(default=30, ge=0, le=1_000_000)
+
     # --- signup intake (POST /webhooks/medusa/customer) ---------------------------------------------------
     #: The secret the Medusa server signs its customer webhooks with (at least 32 bytes); unset: no webhook route.
     webhook_secret: str = Field(default="", repr=False)
@@ -243,6 +262,25 @@ class Settings(BaseSettings):
         if value not in {"critical", "error", "warning", "info", "debug"}:
             raise SettingsError(f"{value!r} is not one of critical, error, warning, info, debug")
         return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _check_encryption_key(cls, value: str) -> str:
+        if value:
+            try:
+                raw = base64.urlsafe_b64decode(value.encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raw = b""
+            if len(raw) != 32:
+                raise SettingsError("not a Fernet key (32 url-safe base64 bytes): copy the site's encryption_key")
+        return value
+
+    @field_validator("session_expiry")
+    @classmethod
+    def _check_session_expiry(cls, value: str) -> str:
+        if not _EXPIRY.fullmatch(value.strip()) or parse_expiry(value) <= timedelta(0):
+            raise SettingsError(f"{value!r} is not hours:minutes (e.g. 170:00) longer than zero")
+        return value.strip()
 
     @field_validator("redis_url")
     @classmethod
@@ -285,6 +323,7 @@ class Settings(BaseSettings):
         secrets += [self.metrics_token, self.webhook_secret]
         if self.redis_url:
             secrets.append(make_url_password(self.redis_url) or "")
+        secrets.append(self.encryption_key)
         self._secrets = tuple(str(secret) for secret in secrets if secret)
         return self
 
@@ -304,9 +343,26 @@ class Settings(BaseSettings):
     def trusted_networks(self) -> tuple[Network, ...]:
         return self._networks
 
+    @property
+    def session_lifetime(self) -> timedelta:
+        return parse_expiry(self.session_expiry)
+
+    @property
+    def link_role_set(self) -> frozenset[str]:
+        return frozenset(role.strip() for role in self.link_roles.split(",") if role.strip())
+
     def secrets(self) -> list[str]:
         """Every secret the settings hold, so that log lines can be scrubbed of them."""
         return list(self._secrets)
+
+
+_EXPIRY = re.compile(r"[0-9]{1,5}:[0-5][0-9](:[0-5][0-9])?")
+
+
+def parse_expiry(value: str) -> timedelta:
+    """Frappe's ``hours:minutes[:seconds]``."""
+    parts = [int(part) for part in value.strip().split(":")]
+    return timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2] if len(parts) > 2 else 0)
 
 
 def make_url_password(url: str) -> str | None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
+
 from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.accounts import LoginLocks, LoginRules, SessionStore
 from erpnext_medusa.domain.models import Origin, Stamp
+from erpnext_medusa.store.redis_state import RedisLoginLocks, RedisSessions
+from erpnext_medusa.store.sql.accounts import SqlAccounts, SqlLoginLocks, SqlSessions
 from erpnext_medusa.store.sql.apikeys import SqlApiKeys
 from erpnext_medusa.store.sql.audit import SqlAuditLog
 from erpnext_medusa.store.sql.engine import make_engine
@@ -23,16 +28,32 @@ class Services:
     store: SqlStore
     keys: SqlApiKeys
     audit: SqlAuditLog
+    accounts: SqlAccounts
+    sessions: SessionStore
+    locks: LoginLocks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         engine = make_engine(settings.url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout)
+        sessions: SessionStore = SqlSessions(engine)
+        locks: LoginLocks = SqlLoginLocks(engine)
+        if settings.redis_url:
+            client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            sessions = RedisSessions(client, settings.redis_prefix)
+            locks = RedisLoginLocks(client, settings.redis_prefix, datetime(2000, 1, 1))
         return cls(
             settings=settings,
             store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms),
             keys=SqlApiKeys(engine),
             audit=SqlAuditLog(engine),
+            accounts=SqlAccounts(engine, settings.encryption_key),
+            sessions=sessions,
+            locks=locks,
         )
+
+    def login_rules(self) -> LoginRules:
+        s = self.settings
+        return LoginRules(s.session_lifetime, s.login_max_failures, timedelta(seconds=s.login_lock_seconds))
 
     def now(self) -> datetime:
         """The current time as ERPNext stores it: naive, in the site's time zone."""

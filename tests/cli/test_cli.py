@@ -36,6 +36,10 @@ HELP_COMMANDS = [
     ["api-key", "revoke"],
     ["audit"],
     ["audit", "prune"],
+    ["user"],
+    ["user", "create"],
+    ["user", "list"],
+    ["user", "disable"],
 ]
 
 

@@ -26,7 +26,7 @@ from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import VERSION_TABLE, pending, upgrade
 
 MARIADB = ("mysql", "mariadb")
-PAST_REVISIONS = ("0001", "0002", "0004")
+PAST_REVISIONS = ("0001", "0002", "0004", "0005")
 VERSIONS = Path(live.__file__).with_name("migrations") / "versions"
 
 # ---------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from erpnext_medusa.domain.apikeys import create_api_key
-from tests.helpers import rows, server_messages
+from tests.helpers import BARE_AUTHENTICATIONERROR, assert_exception_line, rows, server_messages
 
 USER = "admin@example.com"
 LOGGED_USER = "/api/method/frappe.auth.get_logged_user"
@@ -27,13 +27,13 @@ def basic(text: str) -> dict[str, str]:
 
 def first_message(r: Any) -> dict[str, Any]:
     body = r.json()
-    assert "exc" not in body and "exception" not in body
+    assert_exception_line(body)
     return server_messages(body)[0]
 
 
 def assert_401(r: Any) -> None:
     assert r.status_code == 401, r.text
-    assert r.json() == {"exc_type": "AuthenticationError"}
+    assert r.json() == BARE_AUTHENTICATIONERROR
 
 
 def test_token_header_authenticates(client, key):
@@ -215,4 +215,4 @@ def test_basic_credentials_with_a_nul_byte_are_401_not_500(client, services):
     token = base64.b64encode(b"ke\x00y:secret").decode()
     r = client.get("/api/method/frappe.auth.get_logged_user", headers={"Authorization": f"Basic {token}"})
     assert r.status_code == 401
-    assert r.json() == {"exc_type": "AuthenticationError"}
+    assert r.json() == BARE_AUTHENTICATIONERROR

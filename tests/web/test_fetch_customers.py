@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import customer, execute, message_text, seed, server_messages
+from tests.helpers import assert_exception_line, customer, execute, message_text, seed, server_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 NO_MATCH = {"message": "No relevant customers found"}
@@ -36,7 +36,7 @@ def assert_417(r: Any) -> None:
     assert r.status_code == 417, r.text
     body = r.json()
     assert body["exc_type"] == "ValidationError"
-    assert "exc" not in body and "exception" not in body
+    assert_exception_line(body)
     (msg,) = server_messages(body)
     assert msg["message"]
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.errors import ValidationFailedError
 from erpnext_medusa.domain.leads import link_medusa_lead
-from tests.helpers import as_datetime, customer, execute, lead, message_text, rows, seed, stamp
+from tests.helpers import as_datetime, assert_exception_line, customer, execute, lead, message_text, rows, seed, stamp
 
 URL = "/api/method/medusa_integration.utils.link_medusa_lead"
 SEEDED_AT = stamp().at
@@ -40,7 +40,7 @@ def assert_error(response, status: int, exc_type: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()
     assert body["exc_type"] == exc_type
-    assert "exc" not in body and "exception" not in body
+    assert_exception_line(body)
     return message_text(response)
 
 

@@ -142,3 +142,52 @@ def test_an_unreachable_redis_falls_back_to_counting_in_process(caplog):
     assert [limiter.hit("k").allowed for _ in range(3)] == [True, False, False]
     assert time.monotonic() - started < 2  # no retries, no back-off: a dead Redis costs one refused connection
     assert caplog.text.count("rate limits are counted per process") == 1
+
+
+def test_memory_limiter_slides_no_double_budget_across_an_edge():
+    now = [1000.0]
+    limiter = MemoryRateLimiter(limit=4, window=10, clock=lambda: now[0])
+    now[0] = 1009.0  # the end of one fixed window...
+    assert [limiter.hit("a").allowed for _ in range(4)] == [True] * 4
+    now[0] = 1011.0  # ...and the start of the next: a fixed window would admit four more here
+    assert not limiter.hit("a").allowed
+    now[0] = 1019.5
+    assert limiter.hit("a").allowed
+
+
+def test_redis_limiter_slides_across_an_edge(redis_client):
+    client, prefix = redis_client
+    limiter = RedisRateLimiter(client, prefix, limit=3, window=2)
+    assert [limiter.hit("k").allowed for _ in range(4)] == [True, True, True, False]
+    assert not limiter.peek("k").allowed
+    time.sleep(1.2)  # past a 1-second boundary, still inside 2 s of the calls
+    assert not limiter.hit("k").allowed
+    time.sleep(1.0)
+    assert limiter.hit("k").allowed
+
+
+@pytest.mark.parametrize("redis_url", ["", REDIS_URL])
+def test_storefront_key_is_limited_per_key_not_per_address(client_with, redis_url):
+    prefix = f"em-test-{uuid.uuid4().hex[:10]}"
+    keys = "web:0123456789abcdef0123,pos:fedcba9876543210fedc"
+    c = client_with(guest_access="key", storefront_keys=keys, rate_limit=1, storefront_rate_limit=3,
+                    redis_url=redis_url, redis_prefix=prefix)  # fmt: skip
+    web = {"X-Storefront-Key": "0123456789abcdef0123"}
+    answers = [c.get(FETCH, headers=web).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]  # the key's budget (3), not the address's (1)
+    assert c.get(FETCH, headers={"X-Storefront-Key": "fedcba9876543210fedc"}).status_code == 200
+
+
+def test_storefront_keys_are_unlimited_by_default(client_with):
+    c = client_with(guest_access="key", storefront_keys="web:0123456789abcdef0123", rate_limit=1)
+    web = {"X-Storefront-Key": "0123456789abcdef0123"}
+    assert {c.get(FETCH, headers=web).status_code for _ in range(5)} == {200}
+
+
+def test_logins_are_limited_per_user_and_per_address(client_with):
+    c = client_with(login_rate_limit=2, login_max_failures=0)
+    login = "/api/method/login"
+    assert [c.post(login, data={"usr": "a@x", "pwd": "p"}).status_code for _ in range(3)] == [401, 401, 429]
+    assert c.post(login, data={"usr": "b@x", "pwd": "p"}).status_code == 429  # this address's budget is spent
+    other = client_with(peer="10.9.9.9", login_rate_limit=2, login_max_failures=0)
+    assert other.post(login, data={"usr": "c@x", "pwd": "p"}).status_code == 401

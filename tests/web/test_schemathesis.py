@@ -40,7 +40,7 @@ def test_every_operation_matches_its_schema(services):
     key = create_api_key(services.keys, "schema@example.com", services.now())
     api_key = {"Authorization": f"token {key.api_key}:{key.api_secret}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9  # ping, get_logged_user, fetch and link: GET and POST; update_address: POST
+    assert len(operations) == 12  # GET+POST: ping, logout, get_logged_user, fetch, link; POST: update_address, login
 
     for operation in operations:
 

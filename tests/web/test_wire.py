@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from erpnext_medusa.web.app import create_app
-from tests.helpers import assert_frappe_error, assert_json, customer, seed, wire_messages
+from tests.helpers import BARE_DOESNOTEXISTERROR, assert_frappe_error, assert_json, customer, seed, wire_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 METHOD_PATHS = {
@@ -157,14 +157,20 @@ def test_html_in_unknown_method_name_is_escaped(client):
     assert "<img" not in r.text
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/resource/Customer", "/api/resource/Customer/Ali", "/api/nothing", "/api/v2/document/Customer"]
-)
+@pytest.mark.parametrize("path", ["/api/resource/Customer", "/api/resource/Customer/Ali", "/api/nothing"])
 def test_unknown_api_path_is_404_does_not_exist(client, path):
     r = client.get(path)
     assert r.status_code == 404
     assert_json(r)
-    assert r.json() == {"exc_type": "DoesNotExistError"}
+    assert r.json() == BARE_DOESNOTEXISTERROR
+
+
+@pytest.mark.parametrize("path", ["/api/v2/document/Customer", "/api/v2/method/ping/extra", "/api/v2/nothing"])
+def test_unknown_v2_path_is_404_in_v2_shape(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert_json(r)
+    assert r.json() == {"errors": [{"type": "DoesNotExistError", "exception": "frappe.exceptions.DoesNotExistError"}]}
 
 
 @pytest.mark.parametrize("path", ["/api/method/ping", FETCH, "/api/method/medusa_integration.api.update_address"])
@@ -183,7 +189,7 @@ def test_error_messages_have_fresh_exception_ids(client):
 def test_error_body_keys_are_frappe_keys_only(client):
     r = client.get(FETCH, params={"limit": "abc"})
     assert r.status_code == 417
-    assert set(r.json()) == {"exc_type", "_server_messages"}
+    assert set(r.json()) == {"exception", "exc_type", "exc", "_server_messages"}
     assert_frappe_error(r, 417, "ValidationError")
 
 

@@ -44,6 +44,10 @@ audit_app = typer.Typer(cls=PlainGroup, help="The audit trail of writes.", invok
 app.add_typer(db_app, name="db")
 app.add_typer(key_app, name="api-key")
 app.add_typer(audit_app, name="audit")
+user_app = typer.Typer(
+    cls=PlainGroup, help="The service's own users (on a database without ERPNext's).", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
 log = logging.getLogger("erpnext_medusa.cli")
 
 err = Console(stderr=True, soft_wrap=True)
@@ -178,11 +182,17 @@ def serve(
             loaded = load_demo(services)
             err.print("Demo data loaded." if loaded else "Demo data already present.")
         settings = services.settings
+        erpnext_users = services.accounts.erpnext
     log_config = logs.uvicorn_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(log_config)
     warning = open_guest_warning(settings, host)
     if warning:
         log.warning(warning)
+    if erpnext_users and not settings.encryption_key:
+        log.warning(
+            "This database has ERPNext users, but ERPNEXT_MEDUSA_ENCRYPTION_KEY is not set: ERPNext's API keys "
+            "are not accepted (their secrets cannot be decrypted). Set it to the site's encryption_key."
+        )
     err.print(f"Serving on http://{host}:{port} (API docs at /docs)")
     with _metrics_folder(settings.metrics != "off"):
         # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only
@@ -310,6 +320,53 @@ def api_key_revoke(key: Annotated[str, typer.Argument(metavar="API_KEY", help="T
         if not services.keys.revoke_api_key(key, services.now()):
             raise _fail(f"no active API key {key}")
     err.print(f"Revoked {key}.", markup=False, highlight=False)
+
+
+def _read_password() -> str:
+    """The new password: asked twice at a terminal, else the first line of standard input (never an argument,
+    which other users of the machine could read)."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("create", cls=PlainCommand)
+def user_create(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The user's name, as typed at login.")],
+    full_name: Annotated[str, typer.Option(metavar="NAME", help="The name shown (default: EMAIL).")] = "",
+) -> None:
+    """Create a user who may log in (POST /api/method/login); the password is read from a prompt or stdin."""
+    with _services() as services:
+        if services.accounts.erpnext:
+            raise _fail("this database has ERPNext users: log in with them (manage them in ERPNext)")
+        name = email.strip()
+        if not name or len(name) > 140:
+            raise _fail("EMAIL must be 1 to 140 characters")
+        password = _read_password()
+        if not 8 <= len(password) <= 512:
+            raise _fail("the password must be 8 to 512 characters")
+        if services.accounts.find_account(name) is not None:
+            raise _fail(f"user {name} already exists")
+        services.accounts.add_user(name, full_name.strip() or name, password, services.now())
+    err.print(f"Created user {name}.", markup=False, highlight=False)
+
+
+@user_app.command("list", cls=PlainCommand)
+def user_list() -> None:
+    """List the service's own users."""
+    with _services() as services:
+        users = services.accounts.list_users()
+    for name, full_name, enabled in users:
+        sys.stdout.write(f"{name}  {full_name}  {'enabled' if enabled else 'disabled'}\n")
+
+
+@user_app.command("disable", cls=PlainCommand)
+def user_disable(email: Annotated[str, typer.Argument(metavar="EMAIL", help="The user to disable.")]) -> None:
+    """Disable a user: logins are refused from now on."""
+    with _services() as services:
+        if not services.accounts.disable_user(email.strip()):
+            raise _fail(f"no enabled user {email}")
+    err.print(f"Disabled {email}.", markup=False, highlight=False)
 
 
 def _audit_line(record: AuditRecord) -> str:

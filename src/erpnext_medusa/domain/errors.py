@@ -12,6 +12,8 @@ class ServiceError(Exception):
 
     http_status = 500
     exc_type = "Exception"
+    #: The module Frappe's class lives in, for the ``exception`` line (``frappe.exceptions.ValidationError: ...``).
+    exc_module = "frappe.exceptions"
     title = "Message"
     message_is_html = False
     #: Why a request was refused before its method ran (for the metrics), when that is what happened.
@@ -66,6 +68,37 @@ class InvalidAuthorizationToken(ServiceError):
     exc_type = "InvalidAuthorizationToken"
 
 
+class CSRFTokenError(ServiceError):
+    """An unsafe request of a session that holds a CSRF token did not send it."""
+
+    http_status = 400
+    exc_type = "CSRFTokenError"
+
+    def __init__(self) -> None:
+        super().__init__("Invalid Request", reason="csrf")
+
+
+class LoginFailedError(AuthenticationError):
+    """A refused login: Frappe also puts the text in the body's ``message`` and sends no ``_server_messages``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="login_failed")
+
+
+class AccountLockedError(ServiceError):
+    """Too many failed logins: the account is locked for a while (Frappe's SecurityException text). Frappe
+    answers it with 500; here it is 429 with Retry-After, since nothing failed on the server."""
+
+    http_status = 429
+    exc_type = "SecurityException"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Your account has been locked and will resume after {retry_after} seconds", reason="account_locked"
+        )
+        self.retry_after = retry_after
+
+
 class DuplicateEntryError(ServiceError):
     http_status = 409
     exc_type = "DuplicateEntryError"
@@ -88,6 +121,7 @@ class ServiceUnavailableError(ServiceError):
 
     http_status = 503
     exc_type = "ServiceUnavailable"
+    exc_module = "werkzeug.exceptions"
 
     def __init__(self, message: str, retry_after: int = 1, *, reason: str = "unavailable") -> None:
         super().__init__(message, reason=reason)
@@ -100,6 +134,7 @@ class RequestTooLargeError(ServiceError):
 
     http_status = 413
     exc_type = "RequestEntityTooLarge"
+    exc_module = "werkzeug.exceptions"
 
 
 class InvalidDocumentError(ValidationFailedError):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from erpnext_medusa import __version__, logs, metrics
 from erpnext_medusa.config import Settings, environment, get_settings, unknown_variables
+from erpnext_medusa.domain.accounts import check_csrf, resume
 from erpnext_medusa.domain.errors import (
     AuthenticationError,
     DoesNotExistError,
@@ -29,29 +31,34 @@ from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe, observe, openapi, webhooks
 from erpnext_medusa.web.auth import GUEST, user_for
-from erpnext_medusa.web.client import client_address
+from erpnext_medusa.web.client import client_address, is_https
 from erpnext_medusa.web.methods import METHODS
 from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware
-from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPolicy
+from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPass, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, make_limiter
-from erpnext_medusa.web.registry import Context
+from erpnext_medusa.web.registry import Context, Method, Reply
+from erpnext_medusa.web.sessions import CSRF_HEADER, SID_COOKIE, expired_cookies
 from erpnext_medusa.web.slots import SearchSlots
 
 log = logging.getLogger(__name__)
 _ALL_VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+_UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: How often a process deletes audit rows past the retention period.
 AUDIT_PRUNE_EVERY = 3600.0
 
 
 @dataclass(frozen=True)
 class Guard:
-    """What stands in front of the methods: the guest access policy, the rate limiters (guest calls per method,
-    failed authentications) and the bound on costly guest calls running at once."""
+    """What stands in front of the methods: the guest access policy, the rate limiters (guest calls per method
+    and address, storefront keys, failed authentications, logins) and the bound on costly guest calls running
+    at once."""
 
     policy: GuestPolicy
     limiter: RateLimiter | None
     auth_failures: RateLimiter | None
     slots: SearchSlots
+    storefront: RateLimiter | None = None
+    logins: RateLimiter | None = None
 
 
 @dataclass(frozen=True)
@@ -61,32 +68,83 @@ class Incoming:
     authorization: str | None
     storefront_key: str | None
     client: str
+    sid_cookie: str | None = None
+    csrf_header: str | None = None
+    secure: bool = False
+
+
+@dataclass
+class Outcome:
+    """What the dispatcher learnt besides the answer: a sid that named no live session (Frappe then adds
+    ``session_expired`` and clears the cookies)."""
+
+    stale_session: bool = False
 
 
 def _authenticate(services: Services, guard: Guard, authorization: str | None, client: str) -> str:
     """The caller's user; failed attempts count toward the client's budget, and past it the answer is 429
     without any credential being checked (so keys cannot be guessed at speed)."""
+    other = services.accounts.user_for_api_key if services.accounts.accepts_erpnext_keys else None
     if not authorization or guard.auth_failures is None:
-        return user_for(authorization, services.keys, services.now())
+        return user_for(authorization, services.keys, services.now(), other)
     key = f"auth-failure:{client}"
     verdict = guard.auth_failures.peek(key)
     if not verdict.allowed:
         raise TooManyRequestsError(verdict.retry_after, reason="auth_failures")
     try:
-        return user_for(authorization, services.keys, services.now())
+        return user_for(authorization, services.keys, services.now(), other)
     except (AuthenticationError, InvalidAuthorizationToken):
         guard.auth_failures.hit(key)
         raise
 
 
-def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming) -> JSONResponse:
-    """Authenticate, check the whitelist and the verb (in Frappe's order), apply the guest policy and rate
-    limit to guests of guest endpoints, then run the method."""
+def _login_counter(guard: Guard, client: str) -> Callable[[str], None]:
+    def count(user: str) -> None:
+        if guard.logins is None:
+            return
+        for key in (f"login-user:{user.strip().lower()}", f"login-address:{client}"):
+            verdict = guard.logins.hit(key)
+            if not verdict.allowed:
+                raise TooManyRequestsError(verdict.retry_after, reason="login_rate_limit")
+
+    return count
+
+
+def _limit_guest(guard: Guard, method: Method, incoming: Incoming, bearer: str | None) -> GuestPass:
+    """Admit a guest of a guest endpoint: a valid storefront key is counted per key id (when limited), any
+    other guest per address and method."""
+    if guard.policy.mode == "key" and incoming.storefront_key:
+        admitted = guard.policy.admit(method, incoming.storefront_key, bearer)
+        if guard.storefront is not None and admitted.storefront_key is not None:
+            verdict = guard.storefront.hit(f"storefront:{admitted.storefront_key}")
+            if not verdict.allowed:
+                raise TooManyRequestsError(verdict.retry_after, reason="storefront_rate_limit")
+        return admitted
+    if guard.limiter is not None:
+        verdict = guard.limiter.hit(f"{method.path}:{incoming.client}")
+        if not verdict.allowed:
+            raise TooManyRequestsError(verdict.retry_after)
+    return guard.policy.admit(method, incoming.storefront_key, bearer)
+
+
+def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming, outcome: Outcome) -> Reply:
+    """Resume the session (and check its CSRF token), else authenticate the header; check the whitelist and the
+    verb (in Frappe's order), apply the guest policy and rate limit to guests of guest endpoints, then run the
+    method."""
     facts = logs.REQUEST_FACTS.get()
     if facts is not None:  # for the access line (the same dict the request's middleware holds)
         facts["client"] = incoming.client
+    sid = call.sid or incoming.sid_cookie
+    session = None
+    if sid and sid != GUEST:
+        session = resume(services.sessions, sid, services.now(), services.settings.session_lifetime)
+        outcome.stale_session = session is None
     bearer = guard.policy.bearer_token(incoming.authorization)
-    user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
+    if session is not None:
+        check_csrf(session, call.verb in _UNSAFE, incoming.csrf_header or call.csrf_token)
+        user = session.user  # as in Frappe, a logged-in session wins over an Authorization header
+    else:
+        user = _authenticate(services, guard, None if bearer is not None else incoming.authorization, incoming.client)
     method = METHODS.get(call.method)
     if method is None:
         raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
@@ -101,37 +159,99 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
     origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
     owner = None
     if method.guest_endpoint and user == GUEST:
-        if guard.limiter is not None:
-            verdict = guard.limiter.hit(f"{method.path}:{incoming.client}")
-            if not verdict.allowed:
-                raise TooManyRequestsError(verdict.retry_after)
-        admitted = guard.policy.admit(method, incoming.storefront_key, bearer)
+        admitted = _limit_guest(guard, method, incoming, bearer)
         owner = admitted.medusa_actor
         origin = replace(origin, storefront_key=admitted.storefront_key, medusa_actor=admitted.medusa_actor)
-    context = Context(services=services, user=user, call=call, origin=origin, owner_medusa_id=owner)
-    return frappe.message(method.handler(context))
+    context = Context(
+        services=services,
+        user=user,
+        call=call,
+        origin=origin,
+        owner_medusa_id=owner,
+        sid=sid if session is not None else None,
+        secure=incoming.secure,
+        count_login=_login_counter(guard, incoming.client),
+    )
+    result = method.handler(context)
+    return result if isinstance(result, Reply) else Reply(result)
 
 
-async def _method_endpoint(request: Request) -> Response:
-    # Frappe keeps only the first path segment: /api/method/a.b.c/anything calls a.b.c.
-    method = request.url.path.split("/api/method/", 1)[1].split("/")[0]
-    call = await frappe.read_call(request, method)
+async def _run(request: Request, method: str, version: str) -> Response:
+    """Read the call once, then dispatch it (guests' costly calls under the search bound)."""
+    call = await frappe.read_call(request, method, version)
+    return await _run_call(request, call)
+
+
+async def _run_call(request: Request, call: frappe.Call) -> Response:
     services: Services = request.app.state.services
+    peer = request.client.host if request.client else None
+    networks = services.settings.trusted_networks
     incoming = Incoming(
         authorization=request.headers.get("authorization"),
         storefront_key=request.headers.get(STOREFRONT_KEY_HEADER),
-        client=client_address(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            services.settings.trusted_networks,
-        ),
+        client=client_address(peer, request.headers.get("x-forwarded-for"), networks),
+        sid_cookie=request.cookies.get(SID_COOKIE),
+        csrf_header=request.headers.get(CSRF_HEADER),
+        secure=is_https(request.url.scheme, peer, request.headers.get("x-forwarded-proto"), networks),
     )
     guard: Guard = request.app.state.guard
-    registered = METHODS.get(method)
-    if registered is not None and registered.costly and guard.policy.is_guest(incoming.authorization):
-        async with guard.slots.hold(incoming.client):
-            return await run_in_threadpool(_dispatch, services, guard, call, incoming)
-    return await run_in_threadpool(_dispatch, services, guard, call, incoming)
+    outcome = Outcome()
+    registered = METHODS.get(call.method)
+    try:
+        if registered is not None and registered.costly and guard.policy.is_guest(incoming.authorization):
+            async with guard.slots.hold(incoming.client):
+                reply = await run_in_threadpool(_dispatch, services, guard, call, incoming, outcome)
+        else:
+            reply = await run_in_threadpool(_dispatch, services, guard, call, incoming, outcome)
+    except ServiceError as exc:
+        if not outcome.stale_session:
+            raise
+        if services.settings.metrics != "off":
+            observe.count_refusal(exc)
+        body = frappe.error_body(exc, call.version)
+        response = JSONResponse(_expired(body, call.version), status_code=exc.http_status)
+        _add_cookies(response, expired_cookies(incoming.secure))
+        return response
+    body = {**frappe.envelope(reply.value, call.version), **reply.extra}
+    response = JSONResponse(_expired(body, call.version) if outcome.stale_session else body)
+    _add_cookies(response, expired_cookies(incoming.secure) if outcome.stale_session else reply.cookies)
+    return response
+
+
+def _expired(body: dict[str, Any], version: str) -> dict[str, Any]:
+    return body if version == frappe.V2 else {**body, "session_expired": 1}
+
+
+def _add_cookies(response: Response, cookies: Sequence[str]) -> None:
+    for cookie in cookies:
+        response.headers.append("set-cookie", cookie)
+
+
+def _first_segment(path: str, prefix: str) -> str:
+    # Frappe keeps only the first path segment: /api/method/a.b.c/anything calls a.b.c.
+    return path.split(prefix, 1)[1].split("/")[0]
+
+
+async def _method_endpoint(request: Request) -> Response:
+    """``/api/method/<m>`` and ``/api/v1/method/<m>``: the v1 envelope."""
+    prefix = "/api/v1/method/" if request.url.path.startswith("/api/v1/") else "/api/method/"
+    return await _run(request, _first_segment(request.url.path, prefix), frappe.V1)
+
+
+async def _v2_method_endpoint(request: Request) -> Response:
+    """``/api/v2/method/<m>``: the v2 envelope; the method is one path segment."""
+    return await _run(request, request.path_params["name"], frappe.V2)
+
+
+async def _other_path(request: Request) -> Response:
+    """Any other path: Frappe's legacy RPC when the request carries ``cmd`` (``POST /`` with ``cmd=login``,
+    ``GET /?cmd=logout``), the index on ``GET /``, otherwise 404."""
+    call = await frappe.read_call(request, "", frappe.api_version(request.url.path))
+    if call.cmd is not None and not request.url.path.startswith("/api/"):
+        return await _run_call(request, replace(call, method=call.cmd, version=frappe.V1))
+    if request.url.path == "/" and request.method in ("GET", "HEAD"):
+        return await _index(request)
+    raise StarletteHTTPException(404)
 
 
 async def _index(_request: Request) -> Response:
@@ -146,13 +266,14 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     if request.app.state.services.settings.metrics != "off":
         observe.count_refusal(exc)
     retry_after = getattr(exc, "retry_after", None)
-    return frappe.error(exc, {"Retry-After": str(retry_after)} if retry_after is not None else None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return frappe.error(exc, headers, frappe.api_version(request.url.path))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and request.url.path.startswith("/api/"):
-        return JSONResponse({"exc_type": DoesNotExistError.exc_type}, status_code=404)
+        return frappe.error(DoesNotExistError(), version=frappe.api_version(request.url.path))
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -209,6 +330,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         auth_failures=make_limiter(
             config.auth_failure_limit, config.rate_limit_window, config.redis_url, config.redis_prefix
         ),
+        storefront=make_limiter(
+            config.storefront_rate_limit, config.rate_limit_window, config.redis_url, config.redis_prefix
+        ),
+        logins=make_limiter(config.login_rate_limit, config.rate_limit_window, config.redis_url, config.redis_prefix),
         slots=SearchSlots(
             config.search_concurrency,
             config.search_concurrency_per_client,
@@ -240,7 +365,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 openapi_extra=openapi.operation(method, config),
                 response_model=None,
             )
-    app.add_api_route("/api/method/{rest:path}", _method_endpoint, methods=_ALL_VERBS, include_in_schema=False)
     if config.webhook_secret:  # without the secret the route does not exist (404)
         app.add_api_route(
             webhooks.PATH,
@@ -251,7 +375,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             openapi_extra=webhooks.OPENAPI,
             response_model=None,
         )
-    app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
+    hidden: dict[str, Any] = {"methods": _ALL_VERBS, "include_in_schema": False}
+    app.add_api_route("/api/method/{rest:path}", _method_endpoint, **hidden)
+    app.add_api_route("/api/v1/method/{rest:path}", _method_endpoint, **hidden)
+    app.add_api_route("/api/v2/method/{name}", _v2_method_endpoint, **hidden)
+    app.add_api_route("/", _other_path, **hidden)
+    app.add_api_route("/{rest:path}", _other_path, **hidden)
     openapi.install(app)
 
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 
 from erpnext_medusa.domain.apikeys import authenticate
@@ -25,7 +26,9 @@ def _pair(credentials: str) -> tuple[str, str] | None:
     return (parts[0], parts[1])
 
 
-def user_for(header: str | None, keys: ApiKeyStore, now: datetime) -> str:
+def user_for(
+    header: str | None, keys: ApiKeyStore, now: datetime, other: Callable[[str, str], str | None] | None = None
+) -> str:
     """The user a request acts as: an API key's user, or Guest when no usable header was sent."""
     if not header:
         return GUEST
@@ -46,4 +49,4 @@ def user_for(header: str | None, keys: ApiKeyStore, now: datetime) -> str:
         pair = _pair(decoded)
     if pair is None:
         raise AuthenticationError()
-    return authenticate(keys, pair[0], pair[1], now)
+    return authenticate(keys, pair[0], pair[1], now, other)

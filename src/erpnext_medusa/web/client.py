@@ -41,3 +41,12 @@ def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequenc
         if not _trusted(address, proxies):
             return client
     return client  # every hop was a trusted proxy: the leftmost is as close to the client as we know
+
+
+def is_https(scheme: str, peer: str | None, forwarded_proto: str | None, proxies: Sequence[Network]) -> bool:
+    """Whether the client reached us over https: directly, or as a trusted proxy says in X-Forwarded-Proto."""
+    if scheme == "https":
+        return True
+    if not forwarded_proto or not _trusted(_ip(peer or ""), proxies):
+        return False
+    return forwarded_proto.split(",")[0].strip().lower() == "https"

@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from erpnext_medusa.domain.accounts import ADMINISTRATOR, log_in, log_out
 from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_address
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
 from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
@@ -20,7 +21,8 @@ from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
 from erpnext_medusa.domain.text import storable
 from erpnext_medusa.web import limits
 from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments
-from erpnext_medusa.web.registry import Context, Method, Registry, Schema
+from erpnext_medusa.web.registry import Context, Method, Registry, Reply, Schema
+from erpnext_medusa.web.sessions import expired_cookies, login_cookies
 
 NO_MATCH_MESSAGE = "No relevant customers found"
 SUCCESS_MESSAGE = "Address updated successfully"
@@ -139,7 +141,46 @@ def update_address(ctx: Context) -> dict[str, str] | str:
     return SUCCESS_MESSAGE
 
 
+def login(ctx: Context) -> Reply:
+    """Frappe's ``login``: ``usr`` and ``pwd`` (form or JSON); a session and its cookies on success."""
+    args = ctx.call.args or {}
+    usr, pwd = args.get("usr"), args.get("pwd")
+    usr = usr if isinstance(usr, str) else None
+    pwd = pwd if isinstance(pwd, str) else None
+    if usr:
+        ctx.count_login(usr[:NAME_LENGTH])
+    services = ctx.services
+    opened = log_in(
+        services.accounts, services.sessions, services.locks, usr, pwd, services.now(), services.login_rules()
+    )
+    account = opened.account
+    answer = "Logged In" if account.system_user else "No App"
+    return Reply(
+        answer,
+        extra={"home_page": "/app" if account.system_user else "/me", "full_name": account.full_name},
+        cookies=tuple(login_cookies(opened, services.settings.session_lifetime, ctx.secure)),
+    )
+
+
+def logout(ctx: Context) -> Reply:
+    """Frappe's ``logout``: ends the session and expires its cookies (a guest's call does nothing)."""
+    if ctx.sid is not None:
+        log_out(ctx.services.sessions, ctx.sid)
+    return Reply(None, cookies=tuple(expired_cookies(ctx.secure)))
+
+
+def _require_link_role(ctx: Context) -> None:
+    """An ERPNext user needs one of the link roles; Administrator always may; a user ERPNext does not know (an
+    API key of the service's own) is not held to ERPNext's roles."""
+    if ctx.user == ADMINISTRATOR:
+        return
+    roles = ctx.services.accounts.roles(ctx.user)
+    if roles is not None and not roles & ctx.services.settings.link_role_set:
+        raise NotPermittedError("Insufficient Permission for Customer", reason="missing_role")
+
+
 def link_lead(ctx: Context) -> dict[str, str]:
+    _require_link_role(ctx)
     args = arguments(ctx.call)
     link_medusa_lead(
         ctx.services.store,
@@ -179,11 +220,49 @@ _ADDRESS_BODY = {
 _LINK_ARGS = {"type": "object", "properties": {"customer": _NAME, "lead": _NAME}}
 
 METHODS = Registry(
-    Method("ping", ping, "Health check: answers pong.", allow_guest=True, result={"type": "string", "const": "pong"}),
+    Method(
+        "ping",
+        ping,
+        "Health check: answers pong.",
+        allow_guest=True,
+        result={"type": "string", "const": "pong"},
+        aliases=("frappe.ping",),
+    ),
+    Method(
+        "login",
+        login,
+        "Log in with a user name and password: a session, in Frappe's cookies.",
+        description=(
+            "`usr` and `pwd`, as a form or JSON. Answers `Logged In` (or `No App` for an ERPNext Website User) with "
+            "`home_page` and `full_name`, and sets the `sid` cookie (HttpOnly) and `system_user`, `full_name`, "
+            "`user_id`, `user_image`. Refusals are 401 with the reason in `message`; repeated failures lock the "
+            "account for a while (429, SecurityException)."
+        ),
+        allow_guest=True,
+        verbs=("POST",),
+        request_body={
+            "required": True,
+            "content": {
+                media: {
+                    "schema": {"type": "object", "properties": {"usr": {"type": "string"}, "pwd": {"type": "string"}}}
+                }
+                for media in ("application/json", "application/x-www-form-urlencoded")
+            },
+        },
+        result={"type": "string"},
+        errors=(401, 429),
+    ),
+    Method(
+        "logout",
+        logout,
+        "End the session and expire its cookies.",
+        allow_guest=True,
+        result={},
+    ),
     Method(
         "frappe.auth.get_logged_user",
         get_logged_user,
-        "The user the API key belongs to.",
+        "The user of the session or API key.",
         result={"type": "string"},
         errors=(403,),
     ),

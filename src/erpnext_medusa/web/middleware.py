@@ -40,6 +40,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 CLIENT_REQUEST_ID: ContextVar[str | None] = ContextVar("erpnext_medusa_client_request_id", default=None)
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+CACHE_CONTROL = "no-store,no-cache,must-revalidate,max-age=0"
 
 
 def client_request_id(sent: str | None) -> str | None:
@@ -95,12 +96,15 @@ class RequestContextMiddleware:
                 started = True
                 out = MutableHeaders(scope=message)
                 out[REQUEST_ID_HEADER] = rid
+                if "cache-control" not in out:  # Frappe's default on every response
+                    out["Cache-Control"] = CACHE_CONTROL
                 if allowed and origin is not None:
                     out["Access-Control-Allow-Origin"] = origin
                     out["Access-Control-Allow-Credentials"] = "true"
                     out.append("Vary", "Origin")
                     if scope["method"] == "OPTIONS":
-                        out["Access-Control-Allow-Methods"] = headers.get("access-control-request-method", "")
+                        if "access-control-request-method" in headers:
+                            out["Access-Control-Allow-Methods"] = headers["access-control-request-method"]
                         if "access-control-request-headers" in headers:
                             out["Access-Control-Allow-Headers"] = headers["access-control-request-headers"]
                         out["Access-Control-Max-Age"] = "86400"
@@ -113,12 +117,14 @@ class RequestContextMiddleware:
             refusal = NotPermittedError("Requests from another site are not allowed.", reason="cross_site")
             if self.count_refusals:
                 count_refusal(refusal)
-            await frappe.error(refusal)(scope, receive, send_with_context)
+            await frappe.error(refusal, version=frappe.api_version(scope["path"]))(scope, receive, send_with_context)
             return
         limit = self.max_body_bytes
         declared = headers.get("content-length", "")
         if (declared.isdigit() and int(declared) > limit) or len(scope.get("query_string", b"")) > limit:
-            await frappe.error(self.too_large())(scope, receive, send_with_context)
+            await frappe.error(self.too_large(), version=frappe.api_version(scope["path"]))(
+                scope, receive, send_with_context
+            )
             return
 
         received = 0
@@ -139,7 +145,8 @@ class RequestContextMiddleware:
             if started:  # too late to answer: the server closes the connection
                 raise
             failure = ServiceError("Something went wrong. The error was logged on the server.")
-            await frappe.error(failure, {REQUEST_ID_HEADER: rid})(scope, receive, send_with_context)
+            version = frappe.api_version(scope["path"])
+            await frappe.error(failure, {REQUEST_ID_HEADER: rid}, version)(scope, receive, send_with_context)
 
     def too_large(self) -> RequestTooLargeError:
         return RequestTooLargeError(f"The request is too large: at most {self.max_body_bytes} bytes are accepted.")

@@ -16,7 +16,9 @@ from erpnext_medusa.web.registry import Method
 _ERROR = {
     "type": "object",
     "properties": {
+        "exception": {"type": "string", "example": "frappe.exceptions.ValidationError: Lead does not exist"},
         "exc_type": {"type": "string", "example": "ValidationError"},
+        "exc": {"type": "string", "description": "JSON array holding the `exception` line (never a traceback)"},
         "_server_messages": {
             "type": "string",
             "description": "JSON array of JSON-encoded message objects (message, title, indicator, ...)",
@@ -86,7 +88,9 @@ def operation(method: Method, settings: Settings) -> dict[str, Any]:
     codes = {400, 401, 413, *method.errors}
     if method.guest_endpoint:
         codes |= {403, 429}
-    ok = {"type": "object", "properties": {"message": method.result}, "required": ["message"]}
+    ok: dict[str, Any] = {"type": "object", "properties": {"message": method.result}}
+    if method.result:  # a method that answers nothing answers {}
+        ok["required"] = ["message"]
     extra: dict[str, Any] = {
         "responses": {
             "200": {"description": "Success: Frappe's envelope", "content": {"application/json": {"schema": ok}}},

@@ -1,5 +1,8 @@
-"""Rate limits on guest calls: at most ``limit`` calls per client address and method in a window of
-``window`` seconds (a fixed window that starts with the first call).
+"""Rate limits: at most ``limit`` calls under one key (a client address and method, a storefront key, a user's
+logins) in any ``window`` seconds. The window slides: the calls admitted in the last ``window`` seconds are
+remembered, so no client gets more than its budget in any span of that length, however the calls straddle
+a boundary (a fixed window would let twice the budget through across its edge). Refused calls are not
+remembered, so memory stays bounded by the budget.
 
 Counted in this process by default; with Redis the counters are shared by every worker and instance (one
 atomic script per call). If Redis cannot be reached, each process falls back to counting alone and says so
@@ -12,6 +15,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,11 +26,25 @@ from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
-# INCR and EXPIRE in one atomic step; the TTL tells the caller when the window ends.
+# One atomic step on a sorted set of admitted calls (scored by their time in ms): forget those older than the
+# window, admit the call if fewer than the limit remain, and say when the oldest leaves. ARGV: window ms, limit,
+# 1 to count the call (0 to only look). The time is Redis's own, so every process shares one clock.
 _HIT_SCRIPT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('TTL', KEYS[1])}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+local allowed = n < tonumber(ARGV[2])
+if allowed and ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[1], now, now .. ':' .. redis.call('INCR', KEYS[1] .. ':seq'))
+  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[1] .. ':seq', window)
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = window
+if oldest[2] then wait = tonumber(oldest[2]) + window - now end
+return {allowed and 1 or 0, wait}
 """
 #: Prune expired in-process counters once there are this many.
 _PRUNE_AT = 10_000
@@ -53,28 +71,28 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     def __init__(self, limit: int, window: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit, self.window, self._clock = limit, window, clock
-        self._windows: dict[str, tuple[float, int]] = {}  # key -> (window end, calls)
+        self._calls: dict[str, deque[float]] = {}  # key -> times of the admitted calls, oldest first
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> Verdict:
+    def _check(self, key: str, count: bool) -> Verdict:
         now = self._clock()
         with self._lock:
-            if len(self._windows) >= _PRUNE_AT:
-                self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
-            end, calls = self._windows.get(key, (0.0, 0))
-            if end <= now:
-                end, calls = now + self.window, 0
-            calls += 1
-            self._windows[key] = (end, calls)
-        return Verdict(calls <= self.limit, max(1, math.ceil(end - now)))
+            if len(self._calls) >= _PRUNE_AT:
+                self._calls = {k: v for k, v in self._calls.items() if v and v[-1] > now - self.window}
+            calls = self._calls.setdefault(key, deque())
+            while calls and calls[0] <= now - self.window:
+                calls.popleft()
+            allowed = len(calls) < self.limit
+            if allowed and count:
+                calls.append(now)
+            wait = calls[0] + self.window - now if calls else self.window
+        return Verdict(allowed, max(1, math.ceil(wait)))
+
+    def hit(self, key: str) -> Verdict:
+        return self._check(key, True)
 
     def peek(self, key: str) -> Verdict:
-        now = self._clock()
-        with self._lock:
-            end, calls = self._windows.get(key, (0.0, 0))
-        if end <= now:
-            return Verdict(True, self.window)
-        return Verdict(calls < self.limit, max(1, math.ceil(end - now)))
+        return self._check(key, False)
 
 
 class RedisRateLimiter:
@@ -86,30 +104,27 @@ class RedisRateLimiter:
         self._warned_at = -math.inf
         self._down_until = -math.inf
 
-    def hit(self, key: str) -> Verdict:
+    def _check(self, key: str, count: bool) -> Verdict:
         now = time.monotonic()
         if now < self._down_until:
-            return self._fallback.hit(key)
+            return self._fallback.hit(key) if count else self._fallback.peek(key)
         try:
-            calls, ttl = self._script(keys=[f"{self.prefix}:rate:{key}"], args=[self.window])
+            allowed, wait_ms = self._script(
+                keys=[f"{self.prefix}:rate:{key}"], args=[self.window * 1000, self.limit, 1 if count else 0]
+            )
         except redis.RedisError as exc:
             self._down_until = now + _RETRY_REDIS_AFTER
             if now - self._warned_at >= _WARN_EVERY:
                 self._warned_at = now
                 log.warning("Redis is unreachable (%s): rate limits are counted per process", type(exc).__name__)
-            return self._fallback.hit(key)
-        return Verdict(int(calls) <= self.limit, max(1, int(ttl)))
+            return self._fallback.hit(key) if count else self._fallback.peek(key)
+        return Verdict(bool(allowed), max(1, math.ceil(int(wait_ms) / 1000)))
+
+    def hit(self, key: str) -> Verdict:
+        return self._check(key, True)
 
     def peek(self, key: str) -> Verdict:
-        now = time.monotonic()
-        if now < self._down_until:
-            return self._fallback.peek(key)
-        try:
-            calls, ttl = self._client.get(f"{self.prefix}:rate:{key}"), self._client.ttl(f"{self.prefix}:rate:{key}")
-        except redis.RedisError:
-            self._down_until = now + _RETRY_REDIS_AFTER
-            return self._fallback.peek(key)
-        return Verdict(int(calls or 0) < self.limit, max(1, int(ttl)))
+        return self._check(key, False)
 
 
 def connect(redis_url: str) -> redis.Redis:

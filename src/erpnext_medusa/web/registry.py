@@ -22,9 +22,24 @@ class Context:
     origin: Origin = field(default_factory=Origin)
     #: A Medusa customer token's actor_id: the only Customer whose address this call may change.
     owner_medusa_id: str | None = None
+    #: The sid of the session the call runs in (a cookie or the ``sid`` argument), if any.
+    sid: str | None = None
+    #: The request came over https (directly, or as a trusted proxy says): cookies get ``Secure``.
+    secure: bool = False
+    #: Counts a login attempt for the user name against the login rate limits (429 past them).
+    count_login: Callable[[str], None] = lambda _user: None
 
     def stamp(self) -> Stamp:
         return self.services.stamp(self.user, self.origin)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer when it is more than a value: extra top-level keys and cookies (a login's)."""
+
+    value: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    cookies: tuple[str, ...] = ()
 
 
 #: JSON Schema of an OpenAPI fragment.
@@ -55,16 +70,20 @@ class Method:
     request_body: Schema | None = None
     result: Schema = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    #: Other names that reach the same method (Frappe's ``frappe.ping`` for ``ping``).
+    aliases: tuple[str, ...] = ()
 
 
 class Registry:
     def __init__(self, *methods: Method) -> None:
         self._methods = {m.path: m for m in methods}
-        if len(self._methods) != len(methods):
+        self._names = {name: m for m in methods for name in (m.path, *m.aliases)}
+        if len(self._methods) != len(methods) or len(self._names) != sum(1 + len(m.aliases) for m in methods):
             raise ValueError("two methods share a path")
 
-    def get(self, path: str) -> Method | None:
-        return self._methods.get(path)
+    def get(self, name: str) -> Method | None:
+        """The method a path or an alias names."""
+        return self._names.get(name)
 
     def __iter__(self) -> Iterator[Method]:
         return iter(self._methods.values())

@@ -89,7 +89,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = True
         exc_type = "URITooLong" if status == 414 else "RequestHeaderFieldsTooLarge"
         messages = json.dumps([json.dumps({"message": message, "title": "Message", "indicator": "red"})])
-        body = json.dumps({"exc_type": exc_type, "_server_messages": messages}).encode()
+        line = f"werkzeug.exceptions.{exc_type}: {message}"
+        body = json.dumps(
+            {"exception": line, "exc_type": exc_type, "exc": json.dumps([line]), "_server_messages": messages}
+        ).encode()
         head = [
             b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
             *(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers),

@@ -326,6 +326,74 @@ intake_event = Table(
     **_MARIADB_TABLE,
 )
 
+# Login sessions (migration 0006): only a SHA-256 of each sid is stored.
+session = Table(
+    f"{OWN_PREFIX}session",
+    metadata,
+    Column("sid_sha256", String(64), primary_key=True),
+    Column("user", String(VARCHAR_LEN), nullable=False),
+    Column("full_name", String(VARCHAR_LEN)),
+    check("system_user", 1),
+    Column("csrf_token", String(64)),
+    Column("created_at", _datetime(), nullable=False),
+    Column("last_seen_at", _datetime(), nullable=False),
+    Column("expires_at", _datetime(), nullable=False),
+    Index(f"{OWN_PREFIX}session_expires_at", "expires_at"),
+    **_MARIADB_TABLE,
+)
+
+# The service's own users, for databases without ERPNext's (migration 0006).
+user = Table(
+    f"{OWN_PREFIX}user",
+    metadata,
+    Column("name", String(VARCHAR_LEN), primary_key=True),
+    Column("full_name", String(VARCHAR_LEN)),
+    Column("password", Text, nullable=False),  # a passlib hash, as ERPNext's __Auth holds
+    check("enabled", 1),
+    Column("created_at", _datetime(), nullable=False),
+    **_MARIADB_TABLE,
+)
+
+# Failed logins per user, and the lock they lead to (migration 0006).
+login_failure = Table(
+    f"{OWN_PREFIX}login_failure",
+    metadata,
+    Column("user", String(VARCHAR_LEN), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("last_failure_at", _datetime(), nullable=False),
+    Column("locked_until", _datetime()),
+    **_MARIADB_TABLE,
+)
+
+# ERPNext's credentials (never created by the service; read when present, see store/sql/accounts.py).
+erp_user = Table(
+    "tabUser",
+    MetaData(),
+    Column("name", String(VARCHAR_LEN), primary_key=True),
+    Column("enabled", Integer),
+    Column("user_type", String(VARCHAR_LEN)),
+    Column("full_name", String(VARCHAR_LEN)),
+    Column("user_image", Text),
+    Column("api_key", String(VARCHAR_LEN)),
+)
+erp_has_role = Table(
+    "tabHas Role",
+    MetaData(),
+    Column("name", String(VARCHAR_LEN), primary_key=True),
+    Column("parent", String(VARCHAR_LEN)),
+    Column("parenttype", String(VARCHAR_LEN)),
+    Column("role", String(VARCHAR_LEN)),
+)
+erp_auth = Table(
+    "__Auth",
+    MetaData(),
+    Column("doctype", String(140), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("fieldname", String(140), primary_key=True),
+    Column("password", Text),
+    Column("encrypted", Integer),
+)
+
 # ---------------------------------------------------------------------------------------------------------
 # Indexes and columns this service adds to ERPNext's tables (created by the migration on any database).
 
