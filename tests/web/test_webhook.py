@@ -113,7 +113,11 @@ def test_unsigned_badly_signed_or_stale_events_are_401_and_change_nothing(hook, 
     before = snapshot(services)
     r = post(hook, body, header=header)
     assert r.status_code == 401, r.text
-    assert r.json() == {"exc_type": "AuthenticationError"}
+    assert r.json() == {
+        "exception": "frappe.exceptions.AuthenticationError",
+        "exc_type": "AuthenticationError",
+        "exc": '["frappe.exceptions.AuthenticationError"]',
+    }
     assert snapshot(services) == before
 
 
@@ -370,8 +374,9 @@ def test_a_body_over_the_size_limit_is_413(hook, services):
     assert leads(services) == []
 
 
-def test_only_post_is_routed(hook):
-    assert hook.get(PATH).status_code == 405
+@pytest.mark.parametrize("verb", ["GET", "PUT", "DELETE", "PATCH"])
+def test_only_post_is_routed(hook, verb):
+    assert hook.request(verb, PATH).status_code == 405
 
 
 # --- concurrency through the real store ------------------------------------------------------------------------

@@ -254,6 +254,10 @@ async def _other_path(request: Request) -> Response:
     raise StarletteHTTPException(404)
 
 
+async def _method_not_allowed(_request: Request) -> Response:
+    raise StarletteHTTPException(405)
+
+
 async def _index(_request: Request) -> Response:
     """``GET /``: where to read about the API."""
     return JSONResponse(
@@ -376,6 +380,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             response_model=None,
         )
     hidden: dict[str, Any] = {"methods": _ALL_VERBS, "include_in_schema": False}
+    if config.webhook_secret:  # the webhook's path with another verb: 405, not the catch-all's 404
+        not_post = [verb for verb in _ALL_VERBS if verb not in ("POST", "OPTIONS")]
+        app.add_api_route(webhooks.PATH, _method_not_allowed, methods=not_post, include_in_schema=False)
     app.add_api_route("/api/method/{rest:path}", _method_endpoint, **hidden)
     app.add_api_route("/api/v1/method/{rest:path}", _method_endpoint, **hidden)
     app.add_api_route("/api/v2/method/{name}", _v2_method_endpoint, **hidden)
