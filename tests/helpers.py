@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -286,12 +286,12 @@ def server_env(url: URL, **settings: str) -> dict[str, str]:
     return env
 
 
-def _spawn(workdir: Path, env: dict[str, str], host: str) -> Server:
+def _spawn(workdir: Path, env: dict[str, str], host: str, args: Sequence[str] = ()) -> Server:
     port = free_port()
     log = workdir / f"server-{port}-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "erpnext_medusa", "serve", "--host", host, "--port", str(port)],
+            [sys.executable, "-m", "erpnext_medusa", "serve", "--host", host, "--port", str(port), *args],
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -303,13 +303,15 @@ def _spawn(workdir: Path, env: dict[str, str], host: str) -> Server:
 
 
 @contextmanager
-def start_servers(workdir: Path, env: dict[str, str], count: int, host: str = "127.0.0.1") -> Iterator[list[Server]]:
-    """``count`` ``erpnext-medusa serve`` processes on one database, started together; their output goes to
-    files in ``workdir``."""
+def start_servers(
+    workdir: Path, env: dict[str, str], count: int, host: str = "127.0.0.1", args: Sequence[str] = ()
+) -> Iterator[list[Server]]:
+    """``count`` ``erpnext-medusa serve [ARGS]`` processes on one database, started together; their output goes
+    to files in ``workdir``."""
     with ExitStack() as stack:
         servers = []
         for _ in range(count):
-            server = _spawn(workdir, env, host)
+            server = _spawn(workdir, env, host, args)
             stack.callback(server.stop)
             servers.append(server)
         for server in servers:
@@ -318,8 +320,8 @@ def start_servers(workdir: Path, env: dict[str, str], count: int, host: str = "1
 
 
 @contextmanager
-def start_server(workdir: Path, env: dict[str, str]) -> Iterator[Server]:
-    with start_servers(workdir, env, 1) as (server,):
+def start_server(workdir: Path, env: dict[str, str], args: Sequence[str] = ()) -> Iterator[Server]:
+    with start_servers(workdir, env, 1, args=args) as (server,):
         yield server
 
 
