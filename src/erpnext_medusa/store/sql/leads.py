@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, case, column, func, literal, or_, select, table
+from sqlalchemy import Connection, String, and_, case, func, literal, literal_column, or_, select
 
 from erpnext_medusa.domain.models import MedusaLead
 from erpnext_medusa.store.sql import tables as t
@@ -22,9 +22,7 @@ def _holder_condition(catalog: Catalog) -> Any:
     lead, customer = t.lead.c, t.customer.c
     if catalog.mariadb:  # the binary-collated generated key columns: exact, and indexed on tabCustomer
         key = t.MEDUSA_ID_KEY_COLUMN
-        customer_key = table(t.customer.name, column(key, String)).c[key]
-        lead_key = table(t.lead.name, column(key, String)).c[key]
-        return customer_key == lead_key
+        return literal_column(f"`{t.customer.name}`.`{key}`") == literal_column(f"`{t.lead.name}`.`{key}`")
     return and_(customer.medusa_id == lead.medusa_id, customer.medusa_id.is_not(None), customer.medusa_id != "")
 
 
