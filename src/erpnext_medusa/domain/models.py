@@ -59,6 +59,9 @@ class Customer:
     customer_primary_address: str | None
     #: The rendered text of the primary address (ERPNext's read-only copy), for the audit trail.
     primary_address: str | None = None
+    #: Contact details, as the Customer shows them.
+    email_id: str | None = None
+    mobile_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,18 @@ class Lead:
     medusa_id: str | None
     #: The contact fields the signup intake keeps up to date (names, e-mail, mobile, company), when loaded.
     contact: dict[str, str | None] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class MedusaLead:
+    """A Lead that carries a medusa_id, as the back office lists them."""
+
+    name: str
+    lead_name: str | None
+    email_id: str | None
+    medusa_id: str
+    #: The Customer that carries the same medusa_id, if any.
+    customer: str | None
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from erpnext_medusa.domain.audit import AuditEntry
-from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, Stamp
+from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
+from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, MedusaLead, Stamp
 
 T = TypeVar("T")
 
@@ -110,6 +110,11 @@ class Store(Protocol):
         """Enabled Customers without a medusa_id whose customer_name contains every word (lower-cased,
         literal substring), ordered by customer_name then name."""
 
+    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+        """Leads that carry a medusa_id whose lead_name, email_id or medusa_id contains ``text`` (both
+        case-folded, literal substring; blank: all), those on no Customer first, then newest first, then by name.
+        ``unlinked_only`` leaves out those a Customer already carries."""
+
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and run it
         again from the start when the database reports a deadlock, a serialisation failure, or a unique key
@@ -121,6 +126,11 @@ class Store(Protocol):
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         """Maximum length of each varchar column of the DocType's table, as the database defines it."""
+
+
+class AuditLog(Protocol):
+    def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
+        """The newest ``limit`` entries (of one Customer, at or after ``since``), oldest of them first."""
 
 
 @dataclass(frozen=True)

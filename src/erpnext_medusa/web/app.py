@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,12 +30,13 @@ from erpnext_medusa.domain.errors import (
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe, observe, openapi, webhooks
+from erpnext_medusa.web.admin import routes as admin
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address, is_https
 from erpnext_medusa.web.methods import METHODS
 from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware
 from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPass, GuestPolicy
-from erpnext_medusa.web.ratelimit import RateLimiter, make_limiter
+from erpnext_medusa.web.ratelimit import RateLimiter, login_counter, make_limiter
 from erpnext_medusa.web.registry import Context, Method, Reply
 from erpnext_medusa.web.sessions import CSRF_HEADER, SID_COOKIE, expired_cookies
 from erpnext_medusa.web.slots import SearchSlots
@@ -98,18 +99,6 @@ def _authenticate(services: Services, guard: Guard, authorization: str | None, c
         raise
 
 
-def _login_counter(guard: Guard, client: str) -> Callable[[str], None]:
-    def count(user: str) -> None:
-        if guard.logins is None:
-            return
-        for key in (f"login-user:{user.strip().lower()}", f"login-address:{client}"):
-            verdict = guard.logins.hit(key)
-            if not verdict.allowed:
-                raise TooManyRequestsError(verdict.retry_after, reason="login_rate_limit")
-
-    return count
-
-
 def _limit_guest(guard: Guard, method: Method, incoming: Incoming, bearer: str | None) -> GuestPass:
     """Admit a guest of a guest endpoint: a valid storefront key is counted per key id (when limited), any
     other guest per address and method."""
@@ -170,7 +159,7 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
         owner_medusa_id=owner,
         sid=sid if session is not None else None,
         secure=incoming.secure,
-        count_login=_login_counter(guard, incoming.client),
+        count_login=login_counter(guard.logins, incoming.client),
     )
     result = method.handler(context)
     return result if isinstance(result, Reply) else Reply(result)
@@ -379,6 +368,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             openapi_extra=webhooks.OPENAPI,
             response_model=None,
         )
+    admin.install(app)
     hidden: dict[str, Any] = {"methods": _ALL_VERBS, "include_in_schema": False}
     if config.webhook_secret:  # the webhook's path with another verb: 405, not the catch-all's 404
         not_post = [verb for verb in _ALL_VERBS if verb not in ("POST", "OPTIONS")]

@@ -11,8 +11,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from erpnext_medusa.domain.accounts import ADMINISTRATOR, log_in, log_out
+from erpnext_medusa.domain.accounts import log_in, log_out
 from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_address
+from erpnext_medusa.domain.backoffice import require_link_role
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
 from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
 from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError, ServiceError, ValidationFailedError
@@ -169,18 +170,8 @@ def logout(ctx: Context) -> Reply:
     return Reply(None, cookies=tuple(expired_cookies(ctx.secure)))
 
 
-def _require_link_role(ctx: Context) -> None:
-    """An ERPNext user needs one of the link roles; Administrator always may; a user ERPNext does not know (an
-    API key of the service's own) is not held to ERPNext's roles."""
-    if ctx.user == ADMINISTRATOR:
-        return
-    roles = ctx.services.accounts.roles(ctx.user)
-    if roles is not None and not roles & ctx.services.settings.link_role_set:
-        raise NotPermittedError("Insufficient Permission for Customer", reason="missing_role")
-
-
 def link_lead(ctx: Context) -> dict[str, str]:
-    _require_link_role(ctx)
+    require_link_role(ctx.services.accounts, ctx.user, ctx.services.settings.link_role_set)
     args = arguments(ctx.call)
     link_medusa_lead(
         ctx.services.store,

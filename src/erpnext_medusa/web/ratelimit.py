@@ -24,6 +24,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from erpnext_medusa.domain.errors import TooManyRequestsError
+
 log = logging.getLogger(__name__)
 
 # One atomic step on a sorted set of admitted calls (scored by their time in ms): forget those older than the
@@ -139,3 +141,18 @@ def make_limiter(limit: int, window: int, redis_url: str, prefix: str) -> RateLi
     if redis_url:
         return RedisRateLimiter(connect(redis_url), prefix, limit, window)
     return MemoryRateLimiter(limit, window)
+
+
+def login_counter(logins: RateLimiter | None, client: str) -> Callable[[str], None]:
+    """Counts a login attempt for a user name against the login rate limits, per user and per client address
+    (429 past either); the API's ``login`` and the admin pages' sign-in share it."""
+
+    def count(user: str) -> None:
+        if logins is None:
+            return
+        for key in (f"login-user:{user.strip().lower()}", f"login-address:{client}"):
+            verdict = logins.hit(key)
+            if not verdict.allowed:
+                raise TooManyRequestsError(verdict.retry_after, reason="login_rate_limit")
+
+    return count

@@ -10,10 +10,11 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationFailedError
-from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import translated
+from erpnext_medusa.store.sql.leads import search_medusa_leads
 from erpnext_medusa.store.sql.migrate import pending
 from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction, TakenConcurrently
@@ -92,6 +93,13 @@ class SqlStore:
     @translated
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.search.search(words, limit=limit, offset=offset)
+
+    @translated
+    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+        with self.engine.connect() as conn:
+            return search_medusa_leads(
+                self.catalog, conn, text, unlinked_only=unlinked_only, limit=limit, offset=offset
+            )
 
     def analyze(self, doctypes: Sequence[str]) -> None:
         """Bring the planner's view of these DocTypes' tables up to date after a big load, as autovacuum or

@@ -74,8 +74,9 @@ class SqlTransaction:
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
         c = t.customer.c
         query = select(
-            c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address, c.primary_address
-        ).where(c.name == name)
+            c.name, c.customer_name, c.medusa_id, c.lead_name, c.customer_primary_address, c.primary_address,
+            c.email_id, c.mobile_no,
+        ).where(c.name == name)  # fmt: skip
         if lock:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
@@ -88,6 +89,8 @@ class SqlTransaction:
             lead_name=row.lead_name or None,
             customer_primary_address=row.customer_primary_address or None,
             primary_address=row.primary_address or None,
+            email_id=row.email_id or None,
+            mobile_no=row.mobile_no or None,
         )
 
     def get_lead(self, name: str) -> Lead | None:

@@ -1,0 +1,80 @@
+"""The back office's list of Medusa Leads: those carrying a medusa_id, the ones no Customer carries yet first.
+
+A search is a literal, case-insensitive substring of the Lead's lead_name, email_id or medusa_id: both sides are
+folded by the database (``lower()``; on SQLite the service's Unicode fold, on MariaDB compared code point by code
+point) and matched with ``LIKE`` with its wildcards escaped. Pages are small and bounded by the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, String, and_, case, func, literal, literal_column, or_, select
+
+from erpnext_medusa.domain.models import MedusaLead
+from erpnext_medusa.store.sql import tables as t
+from erpnext_medusa.store.sql.catalog import Catalog
+from erpnext_medusa.store.sql.search import like_literal
+
+
+def _holder_condition(catalog: Catalog) -> Any:
+    """A Customer carries the Lead's medusa_id (compared as the unique indexes compare it)."""
+    lead, customer = t.lead.c, t.customer.c
+    if catalog.mariadb:  # the binary-collated generated key columns: exact, and indexed on tabCustomer
+        key = t.MEDUSA_ID_KEY_COLUMN
+        return literal_column(f"`{t.customer.name}`.`{key}`") == literal_column(f"`{t.lead.name}`.`{key}`")
+    return and_(customer.medusa_id == lead.medusa_id, customer.medusa_id.is_not(None), customer.medusa_id != "")
+
+
+def _folded(catalog: Catalog, col: Any) -> Any:
+    folded = func.lower(func.coalesce(col, ""))
+    return folded.collate("utf8mb4_bin") if catalog.mariadb else folded
+
+
+def search_medusa_leads(
+    catalog: Catalog, conn: Connection, text: str, *, unlinked_only: bool, limit: int, offset: int
+) -> list[MedusaLead]:
+    lead, customer = t.lead.c, t.customer.c
+    holder = (
+        select(customer.name)
+        .select_from(t.customer)
+        .where(_holder_condition(catalog))
+        .order_by(customer.name)
+        .limit(1)
+        .correlate(t.lead)
+        .scalar_subquery()
+    )
+    conditions = [lead.medusa_id.is_not(None), lead.medusa_id != ""]
+    if text:
+        pattern = func.lower(literal(like_literal(text), String))
+        conditions.append(
+            or_(
+                *(
+                    _folded(catalog, col).like(pattern, escape="/")
+                    for col in (lead.lead_name, lead.email_id, lead.medusa_id)
+                )
+            )
+        )
+    inner = (
+        select(lead.name, lead.lead_name, lead.email_id, lead.medusa_id, lead.creation, holder.label("holder"))
+        .select_from(t.lead)
+        .where(*conditions)
+        .subquery("medusa_leads")
+    )
+    c = inner.c
+    query = select(inner)
+    if unlinked_only:
+        query = query.where(c.holder.is_(None))
+    query = (
+        query.order_by(case((c.holder.is_(None), 0), else_=1), c.creation.desc(), c.name).limit(limit).offset(offset)
+    )
+    return [
+        MedusaLead(
+            name=r["name"],
+            lead_name=r["lead_name"] or None,
+            email_id=r["email_id"] or None,
+            medusa_id=r["medusa_id"],
+            customer=r["holder"],
+        )
+        for r in conn.execute(query).mappings()
+    ]

@@ -1,0 +1,267 @@
+"""The admin pages under ``/admin``: sign in and out, unlinked customers, one customer, Medusa Leads, linking a
+Lead to a Customer, and the audit trail.
+
+They are thin like the API: the sessions, logins, lock-outs, login rate limits, CSRF tokens and link roles are
+the API's own, and each page calls the domain operation the API calls (``fetch_unlinked_customers``,
+``link_medusa_lead``) or a read of :mod:`erpnext_medusa.domain.backoffice`. Every POST carries the session's
+CSRF token; every page but the sign-in redirects there without a session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from erpnext_medusa.domain.accounts import log_in, log_out
+from erpnext_medusa.domain.backoffice import (
+    MAX_AUDIT_ROWS,
+    audit_trail,
+    find_medusa_leads,
+    preview_link,
+    require_link_role,
+    view_customer,
+)
+from erpnext_medusa.domain.customers import fetch_unlinked_customers
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
+from erpnext_medusa.domain.errors import DoesNotExistError, ServiceError, ValidationFailedError
+from erpnext_medusa.domain.leads import link_medusa_lead
+from erpnext_medusa.web import limits
+from erpnext_medusa.web.admin.pages import (
+    LOGIN,
+    PAGE_SIZE,
+    PREFIX,
+    STATIC,
+    check_form_token,
+    client_of,
+    redirect,
+    render,
+    secure,
+    services_of,
+    set_flash,
+    stamp,
+    to_login,
+    visitor,
+    whole,
+)
+from erpnext_medusa.web.ratelimit import login_counter
+from erpnext_medusa.web.sessions import expired_cookies, login_cookies
+
+#: Entries of a customer's own history shown on its page.
+CUSTOMER_HISTORY = 50
+#: Entries the audit page shows.
+AUDIT_PAGE = 200
+#: Leads reachable by paging (a bound on what one page may cost).
+MAX_LEAD_OFFSET = 10_000
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+FormText = Annotated[str, Form()]
+
+
+def customer_path(name: str) -> str:
+    return f"{PREFIX}/customers/{quote(name, safe='')}"
+
+
+# --- signing in and out ------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    if visitor(request) is not None:
+        return redirect(PREFIX)
+    return render(request, "login.html", None, usr="")
+
+
+@router.post("/login")
+def login_submit(request: Request, usr: FormText = "", pwd: FormText = "") -> Response:
+    """The API's login: the same checks, lock-out, rate limits, session and cookies; its refusals verbatim.
+    (Without a session there is no token to check: as with Frappe's login, a cross-site POST is refused by the
+    request middleware, and the cookies are SameSite=Lax.)"""
+    services = services_of(request)
+    try:
+        if usr:
+            login_counter(request.app.state.guard.logins, client_of(request))(usr[:NAME_LENGTH])
+        opened = log_in(
+            services.accounts, services.sessions, services.locks, usr, pwd, services.now(), services.login_rules()
+        )
+    except ServiceError as exc:
+        return render(request, "login.html", None, exc.http_status, usr=usr[:NAME_LENGTH], flash=("error", exc.message))
+    if not opened.account.system_user:
+        log_out(services.sessions, opened.sid)
+        refusal = "Only system users may use these pages."
+        return render(request, "login.html", None, 403, usr=usr[:NAME_LENGTH], flash=("error", refusal))
+    response = redirect(PREFIX)
+    for cookie in login_cookies(opened, services.settings.session_lifetime, secure(request)):
+        response.headers.append("set-cookie", cookie)
+    return response
+
+
+@router.post("/logout")
+def logout_submit(request: Request, csrf_token: FormText = "") -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    try:
+        check_form_token(who, csrf_token)
+    except ServiceError as exc:
+        return render(request, "error.html", who, exc.http_status, message=exc.message)
+    log_out(services_of(request).sessions, who.sid)
+    response = to_login()
+    for cookie in expired_cookies(secure(request)):
+        response.headers.append("set-cookie", cookie)
+    return response
+
+
+# --- customers -----------------------------------------------------------------------------------------------
+
+
+@router.get("")
+def customers_page(request: Request, q: str = "", start: str = "") -> Response:
+    """Enabled Customers not linked to Medusa, by the typeahead of ``fetch_all_customers`` (same meaning, same
+    index, same cap), a page at a time."""
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    services = services_of(request)
+    cap = services.settings.fetch_max_results
+    try:
+        offset = whole(start, "start")
+        if offset >= cap:
+            raise ValidationFailedError(f"A search reaches only its first {cap} customers; type more of the name.")
+        wanted = min(PAGE_SIZE + 1, cap - offset)  # one more than shown tells whether there is a next page
+        rows = fetch_unlinked_customers(
+            services.store, limits.check_search(q, services.settings), limit=wanted, offset=offset, cap=cap
+        )
+    except ServiceError as exc:
+        return render(request, "customers.html", who, 200, q=q, rows=[], page=None, flash=("error", exc.message))
+    more = len(rows) > PAGE_SIZE
+    page = {
+        "first": offset + 1,
+        "last": offset + min(len(rows), PAGE_SIZE),
+        "previous": max(0, offset - PAGE_SIZE) if offset else None,
+        "next": offset + PAGE_SIZE if more else None,
+        "capped": not more and offset + len(rows) >= cap,
+    }
+    return render(request, "customers.html", who, q=q, rows=rows[:PAGE_SIZE], page=page, cap=cap)
+
+
+@router.get("/customers/{name:path}/link")
+def link_confirm_page(request: Request, name: str, lead: str = "") -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    try:
+        customer, found = preview_link(services_of(request).store, name, lead[:NAME_LENGTH])
+    except DoesNotExistError as exc:
+        return render(request, "error.html", who, 404, message=exc.message)
+    except ServiceError as exc:
+        return render(request, "error.html", who, exc.http_status, message=exc.message)
+    return render(request, "confirm.html", who, customer=customer, lead=lead, found=found)
+
+
+@router.post("/customers/{name:path}/link")
+def link_submit(request: Request, name: str, lead: FormText = "", csrf_token: FormText = "") -> Response:
+    """``link_medusa_lead``, with the API's role rule; the outcome (its exact message) is shown on the
+    customer's page."""
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    services = services_of(request)
+    try:
+        check_form_token(who, csrf_token)
+    except ServiceError as exc:
+        return render(request, "error.html", who, exc.http_status, message=exc.message)
+    back = redirect(customer_path(name))
+    try:
+        require_link_role(services.accounts, who.user, services.settings.link_role_set)
+        link_medusa_lead(
+            services.store,
+            limits.check_name("Customer", name) or "",
+            limits.check_name("Lead", lead) or "",
+            stamp(request, who),
+        )
+    except ServiceError as exc:
+        return set_flash(back, "error", exc.message, request)
+    return set_flash(back, "success", f"Linked Lead {lead} to Customer {name}.", request)
+
+
+@router.get("/customers/{name:path}")
+def customer_page(request: Request, name: str, lead_q: str = "") -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    services = services_of(request)
+    try:
+        view = view_customer(services.store, name[: NAME_LENGTH + 1])
+    except ServiceError as exc:
+        return render(request, "error.html", who, exc.http_status, message=exc.message)
+    leads, problem = [], None
+    if view.customer.medusa_id is None:
+        try:
+            leads = find_medusa_leads(services.store, lead_q, unlinked_only=True, limit=PAGE_SIZE)
+        except ServiceError as exc:
+            problem = ("error", exc.message)
+    history = audit_trail(services.audit, customer=view.customer.name, limit=CUSTOMER_HISTORY)
+    return render(request, "customer.html", who, view=view, leads=leads, lead_q=lead_q, history=history, flash=problem)
+
+
+# --- Leads and the audit trail -------------------------------------------------------------------------------
+
+
+@router.get("/leads")
+def leads_page(request: Request, q: str = "", start: str = "") -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    try:
+        offset = whole(start, "start")
+        if offset > MAX_LEAD_OFFSET:
+            raise ValidationFailedError(f"start must be at most {MAX_LEAD_OFFSET}; search to narrow the list.")
+        rows = find_medusa_leads(services_of(request).store, q, limit=PAGE_SIZE + 1, offset=offset)
+    except ServiceError as exc:
+        return render(request, "leads.html", who, q=q, rows=[], page=None, flash=("error", exc.message))
+    page = {
+        "first": offset + 1,
+        "last": offset + min(len(rows), PAGE_SIZE),
+        "previous": max(0, offset - PAGE_SIZE) if offset else None,
+        "next": offset + PAGE_SIZE if len(rows) > PAGE_SIZE and offset + PAGE_SIZE <= MAX_LEAD_OFFSET else None,
+    }
+    return render(request, "leads.html", who, q=q, rows=rows[:PAGE_SIZE], page=page)
+
+
+def parse_since(value: str) -> datetime | None:
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` (a browser's date-time field), in the site's time zone."""
+    if not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()[:19]).replace(tzinfo=None)
+    except ValueError:
+        raise ValidationFailedError("Since must be a date (YYYY-MM-DD) or a date and time") from None
+
+
+@router.get("/audit")
+def audit_page(request: Request, customer: str = "", since: str = "") -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    try:
+        after = parse_since(since)
+        wanted = limits.check_name("Customer", customer.strip()) or None
+        rows = audit_trail(services_of(request).audit, customer=wanted, since=after, limit=AUDIT_PAGE)
+    except ServiceError as exc:
+        return render(request, "audit.html", who, customer=customer, since=since, rows=[], flash=("error", exc.message))
+    return render(request, "audit.html", who, customer=customer, since=since, rows=rows, limit=AUDIT_PAGE)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and their stylesheet to ``app`` (before any catch-all route)."""
+    assert AUDIT_PAGE <= MAX_AUDIT_ROWS
+    app.include_router(router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="admin-static")
+
+
+__all__ = ["LOGIN", "install"]
