@@ -1,10 +1,12 @@
 """The admin pages in a real browser (Debian's Chromium driven by Playwright) against a real server process:
 sign in with the keyboard alone (Tab, typing, Enter), search a customer, open it, link a Medusa Lead after the
-confirmation, and read the audit trail. Screenshots of each page at a laptop and a phone size are written to
-``docs/screenshots/``. Fails, never skips, when Chromium is missing."""
+confirmation, and read the audit trail. Screenshots of each page at a laptop and a phone size are taken into the
+test's temporary folder, or into the folder ``ERPNEXT_MEDUSA_TEST_SCREENSHOTS`` names (``docs/screenshots`` to
+refresh the documentation's). Fails, never skips, when Chromium is missing."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -15,22 +17,26 @@ from erpnext_medusa.store.sql.migrate import upgrade
 from tests.e2e.test_browser_cors import ARGS, CHROMIUM
 from tests.helpers import TestDatabases, address, customer, lead, rows, seed, server_env, start_server
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Where screenshots go when they should be kept (e.g. docs/screenshots); otherwise the test's tmp folder.
+KEEP_SCREENSHOTS = os.environ.get("ERPNEXT_MEDUSA_TEST_SCREENSHOTS")
 SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 USER = "backoffice@example.com"
 PASSWORD = "a long enough password"
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, folder: Path, name: str) -> None:
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
-        page.screenshot(path=str(SCREENSHOTS / f"admin-{name}-{size}.png"), full_page=size == "laptop")
+        shot = folder / f"admin-{name}-{size}.png"
+        page.screenshot(path=str(shot), full_page=size == "laptop")
+        assert shot.stat().st_size > 1000  # a picture, not an empty file
     page.set_viewport_size(SIZES["laptop"])
 
 
 def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
     assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (.ci/run does)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots = Path(KEEP_SCREENSHOTS) if KEEP_SCREENSHOTS else tmp_path / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
     url = databases.new()
     services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
     try:
@@ -54,7 +60,7 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
                 base = f"http://127.0.0.1:{server.port}"
                 page.goto(base + "/admin")
                 assert page.url == base + "/admin/login"
-                shoot(page, "sign-in")
+                shoot(page, screenshots, "sign-in")
 
                 # The keyboard alone: the user field has the focus, Tab moves to the password, Enter submits.
                 assert page.evaluate("document.activeElement.id") == "usr"
@@ -75,7 +81,7 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
                 page.get_by_role("button", name="Search").click()
                 page.wait_for_load_state()
                 assert page.locator("a.customer-link").all_inner_texts() == ["Acme Logistics", "Acme Trading LLC"]
-                shoot(page, "customers")
+                shoot(page, screenshots, "customers")
 
                 page.get_by_role("link", name="Acme Trading LLC").click()
                 page.wait_for_url("**/admin/customers/CUST-0001")
@@ -83,25 +89,25 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
                 page.fill("#lead-search", "jane")
                 page.get_by_role("button", name="Find leads").click()
                 page.wait_for_load_state()
-                shoot(page, "customer")
+                shoot(page, screenshots, "customer")
                 page.locator("a.link-lead").first.click()
                 page.wait_for_url("**/link?lead=CRM-LEAD-2026-00001")
                 assert "Link Lead CRM-LEAD-2026-00001 (cus_01JANE) to Customer Acme Trading LLC" in page.inner_text(
                     "main"
                 )
-                shoot(page, "confirmation")
+                shoot(page, screenshots, "confirmation")
                 page.click("#confirm-link")
                 page.wait_for_url("**/admin/customers/CUST-0001")
                 assert "Linked" in page.inner_text(".flash.success")
-                shoot(page, "linked")
+                shoot(page, screenshots, "linked")
 
                 page.get_by_role("link", name="Leads").click()
                 page.wait_for_url("**/admin/leads")
-                shoot(page, "leads")
+                shoot(page, screenshots, "leads")
                 page.get_by_role("link", name="Audit").click()
                 page.wait_for_url("**/admin/audit")
                 assert "link_medusa_lead" in page.inner_text("main")
-                shoot(page, "audit")
+                shoot(page, screenshots, "audit")
 
                 page.get_by_role("button", name="Sign out").click()
                 page.wait_for_url("**/admin/login")
