@@ -55,6 +55,7 @@ class SqlStore:
         self.dialect = self.catalog.dialect
         self.search = CustomerSearch(self.catalog, statement_timeout_ms)
 
+    @translated  # the first call reads the table's definition from the database
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         return self.catalog.column_lengths(doctype)
 
