@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import signal
 import socket
@@ -286,12 +287,24 @@ def server_env(url: URL, **settings: str) -> dict[str, str]:
     return env
 
 
-def _spawn(workdir: Path, env: dict[str, str], host: str, args: Sequence[str] = ()) -> Server:
+def as_user(user: str) -> list[str]:
+    """The command prefix that runs a program as ``user`` (util-linux's setpriv; this process must be root).
+    The program keeps one capability, reading and searching any path, because the interpreter may live where
+    that user cannot look (under /root); writing obeys file modes as for any unprivileged user."""
+    account = pwd.getpwnam(user)
+    return [
+        "setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups",
+        "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "--",
+    ]  # fmt: skip
+
+
+def _spawn(workdir: Path, env: dict[str, str], host: str, user: str | None, args: Sequence[str] = ()) -> Server:
     port = free_port()
     log = workdir / f"server-{port}-{time.monotonic_ns()}.log"
+    command = [sys.executable, "-m", "erpnext_medusa", "serve", "--host", host, "--port", str(port), *args]
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "erpnext_medusa", "serve", "--host", host, "--port", str(port), *args],
+            command if user is None else [*as_user(user), *command],
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -304,14 +317,20 @@ def _spawn(workdir: Path, env: dict[str, str], host: str, args: Sequence[str] = 
 
 @contextmanager
 def start_servers(
-    workdir: Path, env: dict[str, str], count: int, host: str = "127.0.0.1", args: Sequence[str] = ()
+    workdir: Path,
+    env: dict[str, str],
+    count: int,
+    host: str = "127.0.0.1",
+    user: str | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[list[Server]]:
-    """``count`` ``erpnext-medusa serve [ARGS]`` processes on one database, started together; their output goes
-    to files in ``workdir``."""
+    """``count`` ``erpnext-medusa serve [ARGS]`` processes on one database, started together; their output goes to
+    files in ``workdir``. ``user``: run them as that unprivileged user (see :func:`as_user`); the database
+    and ``workdir`` must then be theirs to use."""
     with ExitStack() as stack:
         servers = []
         for _ in range(count):
-            server = _spawn(workdir, env, host, args)
+            server = _spawn(workdir, env, host, user, args)
             stack.callback(server.stop)
             servers.append(server)
         for server in servers:
@@ -320,8 +339,10 @@ def start_servers(
 
 
 @contextmanager
-def start_server(workdir: Path, env: dict[str, str], args: Sequence[str] = ()) -> Iterator[Server]:
-    with start_servers(workdir, env, 1, args=args) as (server,):
+def start_server(
+    workdir: Path, env: dict[str, str], user: str | None = None, args: Sequence[str] = ()
+) -> Iterator[Server]:
+    with start_servers(workdir, env, 1, user=user, args=args) as (server,):
         yield server
 
 

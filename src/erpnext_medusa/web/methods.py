@@ -16,7 +16,13 @@ from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_addr
 from erpnext_medusa.domain.backoffice import require_link_role
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
 from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
-from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError, ServiceError, ValidationFailedError
+from erpnext_medusa.domain.errors import (
+    AuthenticationError,
+    NotPermittedError,
+    ServiceError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+)
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
 from erpnext_medusa.domain.text import storable
@@ -135,8 +141,8 @@ def update_address(ctx: Context) -> dict[str, str] | str:
         update_billing_address(
             ctx.services.store, update.customer_id, update.changes, ctx.stamp(), owner_medusa_id=ctx.owner_medusa_id
         )
-    except (NotPermittedError, AuthenticationError):  # a refusal keeps Frappe's status, as on every endpoint
-        raise
+    except (NotPermittedError, AuthenticationError, ServiceUnavailableError):
+        raise  # a refusal, or a database that cannot serve now, keeps its status (and Retry-After), as elsewhere
     except ServiceError as exc:  # the contract: failures are HTTP 200 with an error object (plain text)
         return {"error": exc.message}
     return SUCCESS_MESSAGE
@@ -291,7 +297,7 @@ METHODS = Registry(
             "address, else its preferred Billing address, else its most recently modified one; with none, one "
             "is created when address_line1, city and country are sent. Country is a name or ISO code. Fields "
             'may not contain < or >. Failures answer HTTP 200 with {"message": {"error": "..."}}; refusals '
-            "(guest policy, rate limit) keep their status."
+            "(guest policy, rate limit) and an unavailable database (503) keep their status."
         ),
         allow_guest=True,
         guest_endpoint=True,

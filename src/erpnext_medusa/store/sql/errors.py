@@ -9,6 +9,7 @@ by itself as soon as the database is usable again; meanwhile callers get a 503 w
 from __future__ import annotations
 
 import sqlite3
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -37,6 +38,10 @@ def discard_broken_connections(engine: Engine) -> None:
         error = context.original_exception
         if isinstance(error, sqlite3.OperationalError) and any(m in str(error).lower() for m in _SQLITE_BROKEN):
             context.is_disconnect = True
+            # Close the idle connections now rather than one by one as they are next used: SQLite shares some
+            # state between all connections of a process to one database (the WAL index, opened read-only if
+            # the files were), and only once none is left open does the next connection start afresh.
+            engine.pool.dispose()
 
 
 @contextmanager
@@ -48,6 +53,12 @@ def unavailable_as_503() -> Iterator[None]:
         raise ServiceUnavailableError(busy, 1, reason="db_pool_exhausted") from None
     except DBAPIError as exc:
         if exc.connection_invalidated:
+            # The failed call's frames hold the discarded connection (through its cursor) in reference cycles
+            # that may live until the next full garbage collection. SQLite keeps a connection's files, and the
+            # state shared by every connection of the process, until the connection is really gone: with one
+            # left over from while the files were read-only, writes would keep failing after they are writable
+            # again. Letting go of the frames' variables frees it now.
+            traceback.clear_frames(exc.__traceback__)
             gone = "The database is unavailable; try again in a moment."
             raise ServiceUnavailableError(gone, 5, reason="db_unavailable") from None
         raise

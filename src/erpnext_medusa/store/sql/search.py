@@ -167,7 +167,11 @@ class CustomerSearch:
                 raise QueryTimeoutError() from None
             raise
         finally:
-            if self.mariadb:
+            # A connection the database broke is discarded, not put back, so there is nothing to undo on it; touching
+            # it again would raise an error that hides the disconnect (a 500 instead of a 503).
+            if conn.invalidated:
+                pass
+            elif self.mariadb:
                 conn.execute(text("SET SESSION max_statement_time = 0"))
             elif self.dialect == "sqlite":
                 sqlite_conn: Any = conn.connection.driver_connection

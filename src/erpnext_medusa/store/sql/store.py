@@ -87,6 +87,7 @@ class SqlStore:
             return f"the database does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
         return None
 
+    @translated  # the first call reads the table's definition from the database
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         return self.catalog.column_lengths(doctype)
 
