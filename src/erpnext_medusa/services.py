@@ -23,9 +23,14 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         engine = make_engine(settings.url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout)
+        read_engine = None
+        if settings.read_url is not None:  # searches read from the replica; everything else from the primary
+            read_engine = make_engine(
+                settings.read_url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout
+            )
         return cls(
             settings=settings,
-            store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms),
+            store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine),
             keys=SqlApiKeys(engine),
             audit=SqlAuditLog(engine),
         )
@@ -49,4 +54,5 @@ class Services:
         return self.store.readiness()
 
     def close(self) -> None:
-        self.store.engine.dispose()
+        for engine in self.store.engines:
+            engine.dispose()
