@@ -185,7 +185,7 @@ class _ArrayReader:
         position = 1
         index = self._skip_space(index)
         if self.text.startswith("]", index):
-            yield from self._end(index + 1, position)
+            self._check_end(index + 1, position)
             return
         while True:
             if index > _CHUNK:  # keep the window small: drop what is parsed
@@ -198,18 +198,17 @@ class _ArrayReader:
             position += 1
             index = self._skip_space(index)
             if self.text.startswith("]", index):
-                yield from self._end(index + 1, position)
+                self._check_end(index + 1, position)
                 return
             if not self.text.startswith(",", index):
                 raise self._error(position, index, "Expecting ',' delimiter")
             index = self._skip_space(index + 1)
 
-    def _end(self, index: int, position: int) -> Iterator[Any]:
+    def _check_end(self, index: int, position: int) -> None:
         """After the closing bracket only white space may follow."""
         index = self._skip_space(index)
         if index < len(self.text):
             raise self._error(position, index, "Extra data")
-        return iter(())
 
 
 _DECODER = json.JSONDecoder()
