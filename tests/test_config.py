@@ -202,3 +202,59 @@ def test_the_webhook_secret_is_a_secret_the_logs_scrub_and_32_bytes_suffice():
     assert settings.lead_source == "Medusa Storefront"
     assert load_settings(webhook_secret="é" * 16).webhook_secret == "é" * 16  # 32 bytes in UTF-8
     assert load_settings().webhook_secret == ""  # unset: the webhook is off
+
+
+# --- a read replica ----------------------------------------------------------------------------------------------
+
+
+def test_a_read_replica_of_the_same_backend_is_parsed_and_its_password_is_a_secret():
+    settings = Settings(
+        database_url="postgresql://app:primary-pw@db1.example/erp",
+        read_database_url="postgres://app:replica-pw@db2.example:5433/erp",
+    )
+    assert settings.read_url is not None
+    replica = settings.read_url
+    assert (replica.get_backend_name(), replica.get_driver_name(), replica.host, replica.port) == (
+        "postgresql", "psycopg", "db2.example", 5433,
+    )  # fmt: skip
+    assert sorted(settings.secrets()) == ["primary-pw", "replica-pw"]
+    assert "replica-pw" not in repr(settings)
+    mariadb = Settings(database_url="mariadb://app@db1/erp", read_database_url="mysql://app@db2/erp")
+    assert mariadb.read_url is not None and mariadb.read_url.drivername == "mysql+pymysql"
+
+
+def test_without_a_read_replica_there_is_none():
+    assert Settings(database_url="postgresql://app@db1/erp").read_url is None
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "message"),
+    [
+        (
+            "postgresql://app@db1/erp",
+            "mariadb://app:pw@db2/erp",
+            "ERPNEXT_MEDUSA_READ_DATABASE_URL: the read replica must use the same backend as "
+            "ERPNEXT_MEDUSA_DATABASE_URL (postgresql), not mariadb",
+        ),
+        ("sqlite:///x.db", "sqlite:///y.db", "ERPNEXT_MEDUSA_READ_DATABASE_URL: a read replica must be PostgreSQL"),
+        ("postgresql://app@db1/erp", "postgresql://u:pw@h:99999/db", "ERPNEXT_MEDUSA_READ_DATABASE_URL: port '99999'"),
+        ("postgresql://app@db1/erp", "postgresql://u:pw@h", "ERPNEXT_MEDUSA_READ_DATABASE_URL: the URL must name a"),
+        ("postgresql://app@db1/erp", "nosuchdb://x", "ERPNEXT_MEDUSA_READ_DATABASE_URL: backend 'nosuchdb'"),
+    ],
+    ids=["other backend", "sqlite", "bad port", "no database", "unknown backend"],
+)
+def test_a_bad_read_replica_is_refused_naming_its_variable(primary, replica, message):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(database_url=primary, read_database_url=replica)
+    assert str(caught.value).startswith(message)
+    assert "pw" not in str(caught.value)
+
+
+def test_the_read_replicas_password_is_scrubbed_from_log_lines():
+    from erpnext_medusa import logs
+
+    settings = Settings(
+        database_url="postgresql://app@db1/erp", read_database_url="postgresql://app:Rep1ica-S3cret@db2/erp"
+    )
+    logs.add_secrets(settings.secrets())
+    assert "Rep1ica-S3cret" not in logs.redact("connecting to postgresql://app:Rep1ica-S3cret@db2/erp failed")

@@ -111,6 +111,23 @@ def _check_sqlite_directory(url: URL) -> None:
         raise SettingsError(f"the directory {directory} does not exist; create it or choose another path")
 
 
+def _check_replica(primary: URL, replica: URL) -> None:
+    """A read replica must be a server replicating the primary: PostgreSQL or MariaDB, the same backend."""
+
+    def family(url: URL) -> str:
+        backend = url.get_backend_name()
+        return "mariadb" if backend == "mysql" else backend
+
+    if family(replica) not in ("postgresql", "mariadb"):
+        raise SettingsError("a read replica must be PostgreSQL or MariaDB", "read_database_url")
+    if family(replica) != family(primary):
+        raise SettingsError(
+            f"the read replica must use the same backend as {variable('database_url')} "
+            f"({family(primary)}), not {family(replica)}",
+            "read_database_url",
+        )
+
+
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
 #: Storefront keys must be at least this long (they guard guest writes).
 MIN_SECRET_LENGTH = 16
@@ -171,6 +188,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the ERPNext tables")
+    #: A read replica of that database (PostgreSQL or MariaDB, the same backend) that typeahead searches read
+    #: from; empty: they read from the database itself.
+    read_database_url: str = Field(default="", repr=False)
     #: Hard cap on the rows one fetch_all_customers call returns, paged or not.
     fetch_max_results: int = Field(default=500, ge=1, le=100_000)
     #: Time zone of the ERPNext site: creation/modified are naive timestamps in this zone.
@@ -250,6 +270,7 @@ class Settings(BaseSettings):
     audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     _url: URL = PrivateAttr()
+    _read_url: URL | None = PrivateAttr()
     _zone: ZoneInfo = PrivateAttr()
     _storefront_keys: dict[str, str] = PrivateAttr()
     _networks: tuple[Network, ...] = PrivateAttr()
@@ -293,6 +314,10 @@ class Settings(BaseSettings):
     def _parse_values(self) -> Settings:
         """Parse the structured values once, into the typed values the service reads; an error names its setting."""
         self._url = _parse("database_url", parse_database_url, self.database_url)
+        self._read_url = None
+        if self.read_database_url:
+            self._read_url = _parse("read_database_url", parse_database_url, self.read_database_url)
+            _check_replica(self._url, self._read_url)
         self._zone = _parse("time_zone", parse_time_zone, self.time_zone)
         self._storefront_keys = _parse("storefront_keys", parse_storefront_keys, self.storefront_keys)
         self._networks = _parse("trusted_proxies", parse_networks, self.trusted_proxies)
@@ -320,6 +345,8 @@ class Settings(BaseSettings):
                 "metrics_token",
             )
         secrets = [*self._storefront_keys.values(), self.medusa_jwt_secret, self._url.password or ""]
+        if self._read_url is not None:
+            secrets.append(self._read_url.password or "")
         secrets += [self.metrics_token, self.webhook_secret]
         if self.redis_url:
             secrets.append(make_url_password(self.redis_url) or "")
@@ -330,6 +357,11 @@ class Settings(BaseSettings):
     @property
     def url(self) -> URL:
         return self._url
+
+    @property
+    def read_url(self) -> URL | None:
+        """The read replica's URL, when one is set."""
+        return self._read_url
 
     @property
     def zone(self) -> ZoneInfo:

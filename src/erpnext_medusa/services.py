@@ -35,6 +35,11 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         engine = make_engine(settings.url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout)
+        read_engine = None
+        if settings.read_url is not None:  # searches read from the replica; everything else from the primary
+            read_engine = make_engine(
+                settings.read_url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout
+            )
         sessions: SessionStore = SqlSessions(engine)
         locks: LoginLocks = SqlLoginLocks(engine)
         if settings.redis_url:
@@ -43,7 +48,7 @@ class Services:
             locks = RedisLoginLocks(client, settings.redis_prefix, datetime(2000, 1, 1))
         return cls(
             settings=settings,
-            store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms),
+            store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine),
             keys=SqlApiKeys(engine),
             audit=SqlAuditLog(engine),
             accounts=SqlAccounts(engine, settings.encryption_key),
@@ -78,4 +83,5 @@ class Services:
         return self.store.readiness()
 
     def close(self) -> None:
-        self.store.engine.dispose()
+        for engine in self.store.engines:
+            engine.dispose()

@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from importlib.resources import files
@@ -20,17 +20,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpnext_medusa import logs
-from erpnext_medusa.cli.documents import DocumentsFileError, read_documents
+from erpnext_medusa.cli.created import CreatedNames
+from erpnext_medusa.cli.documents import DocumentsFile, DocumentsFileError
 from erpnext_medusa.cli.help import PlainCommand, PlainGroup
 from erpnext_medusa.config import Settings, SettingsError, environment, load_settings, unknown_variables
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.domain.errors import ServiceError
-from erpnext_medusa.domain.importing import import_documents
+from erpnext_medusa.domain.importing import load_documents
 from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import MigrationError, UpgradeReport, upgrade
@@ -52,9 +53,10 @@ log = logging.getLogger("erpnext_medusa.cli")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
-#: Below this many documents no progress bar is drawn.
+#: From this many documents an import refreshes the planner's statistics.
 _ANALYZE_FROM = 10_000
-_PROGRESS_FROM = 500
+#: Below this many bytes (about 500 documents) no progress bar is drawn.
+_PROGRESS_FROM = 100_000
 DEMO_MARKER = ("Customer", "Ali Hassan")
 
 
@@ -97,18 +99,23 @@ def _services(migrate: bool = True) -> Iterator[Services]:
         services.close()
 
 
-def _load(services: Services, docs: list[object], label: str) -> dict[str, list[str]]:
+def _load(services: Services, documents: Iterable[object], label: str, names: CreatedNames) -> CreatedNames:
+    """Import the documents (a file is streamed; its progress is counted in bytes read) and tell ``names``."""
+    size = documents.size if isinstance(documents, DocumentsFile) else 0
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, transient=True, disable=len(docs) < _PROGRESS_FROM,
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=err, transient=True, disable=size < _PROGRESS_FROM,
     ) as progress:  # fmt: skip
-        task = progress.add_task(escape(label), total=len(docs))
-        created = import_documents(
-            services.store, docs, services.stamp("Administrator"), lambda done: progress.update(task, completed=done)
-        )
-    if len(docs) >= _ANALYZE_FROM:  # a big load changes the tables' shape: let the planner see it now
-        services.store.analyze(list(created))
-    return created
+        task = progress.add_task(escape(label), total=size)
+
+        def advance(done: int) -> None:
+            if isinstance(documents, DocumentsFile) and done % 1000 == 0:
+                progress.update(task, completed=documents.bytes_read)
+
+        load_documents(services.store, documents, services.stamp("Administrator"), names, advance)
+    if names.total >= _ANALYZE_FROM:  # a big load changes the tables' shape: let the planner see it now
+        services.store.analyze(list(names.counts))
+    return names
 
 
 def open_guest_warning(settings: Settings, host: str) -> str | None:
@@ -126,21 +133,6 @@ def open_guest_warning(settings: Settings, host: str) -> str | None:
         "unlinked customers' contact details and change any customer's billing address. Set "
         "ERPNEXT_MEDUSA_GUEST_ACCESS=key or medusa-token, or bind to 127.0.0.1 behind your storefront."
     )
-
-
-#: The import lists at most this many names per DocType (``--json`` lists them all).
-_NAMES_SHOWN = 10
-
-
-def _created_lines(created: dict[str, list[str]]) -> list[str]:
-    """What an import created, for a person: how many of each DocType, then their names."""
-    lines = ["imported " + ", ".join(f"{len(names):,} {doctype}" for doctype, names in created.items())]
-    for doctype, names in created.items():
-        line = f"  {doctype}: " + ", ".join(names[:_NAMES_SHOWN])
-        if len(names) > _NAMES_SHOWN:
-            line += f" and {len(names) - _NAMES_SHOWN:,} more"
-        lines.append(line)
-    return lines
 
 
 def _upgrade_message(report: UpgradeReport) -> str:
@@ -161,7 +153,7 @@ def load_demo(services: Services) -> bool:
     if services.store.read(lambda tx: tx.stored_names(doctype, [name])):
         return False
     docs = json.loads(files("erpnext_medusa").joinpath("data/demo.json").read_text(encoding="utf-8"))
-    _load(services, docs, "demo")
+    _load(services, docs, "demo", CreatedNames())
     return True
 
 
@@ -241,18 +233,21 @@ def import_files(
     """Load Frappe-style documents; each file is loaded whole or not at all. Lists the names given."""
     with _services() as services:
         for path in paths:
+            names = CreatedNames(spool=as_json)  # with --json every name, spooled to disk until the commit
             try:
-                created = _load(services, read_documents(path), path.name)
+                _load(services, DocumentsFile(path), path.name, names)
+                if as_json:
+                    names.write_json(sys.stdout, str(path))
+                else:
+                    out.print(f"{path}: " + "\n".join(names.lines()), markup=False, highlight=False)
             except ServiceError as exc:
                 raise _fail(f"{path}: {exc.message}; nothing from this file was written") from None
             except DocumentsFileError as exc:
                 raise _fail(f"{path}: {exc}; nothing from this file was written") from None
             except SQLAlchemyError as exc:
                 raise _fail(f"{path}: {_first_line(exc)}; nothing from this file was written") from None
-            if as_json:
-                sys.stdout.write(json.dumps({"file": str(path), "created": created}, ensure_ascii=False) + "\n")
-            else:
-                out.print(f"{path}: " + "\n".join(_created_lines(created)), markup=False, highlight=False)
+            finally:
+                names.close()
 
 
 @app.command(cls=PlainCommand)

@@ -3,14 +3,18 @@
 Each document is checked (known fields, types, required fields, Select options, lengths, e-mail format,
 Link targets) and named as ERPNext names it when it has no ``name``. A file is one transaction: the first
 bad document stops the import, the error names its position, name and field, and nothing is written.
-Link targets may appear later in the same file; they are checked once every document is in.
+Link targets may appear later in the same file; they are checked once every document is in (those that
+already resolve are settled along the way, so that only forward references are kept until the end).
+
+Documents may come from a stream: the importer keeps none of them, only the batch it is about to insert, and
+tells a :class:`NameSink` each name it gives instead of keeping them all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.doctypes import FIELDS, LINKABLE, NAME_LENGTH, STANDARD_KEYS, Field
@@ -128,15 +132,39 @@ def _address_links(position: int, name: str | None, raw: Any) -> list[Link]:
     return links
 
 
+class NameSink(Protocol):
+    """Where an import reports the names it gives, in file order within each DocType. Each DocType's first
+    name comes in the order the DocTypes first appear in the file."""
+
+    def start(self) -> None:
+        """An attempt begins; after a retried transaction, forget what the failed attempt reported."""
+
+    def created(self, doctype: str, name: str) -> None: ...
+
+
+class AllNames:
+    """A :class:`NameSink` that keeps every name, per DocType (for files of ordinary size)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, list[str]] = {}
+
+    def start(self) -> None:
+        self.names = {}
+
+    def created(self, doctype: str, name: str) -> None:
+        self.names.setdefault(doctype, []).append(name)
+
+
 class _Importer:
-    def __init__(self, tx: Transaction, store: Store, stamp: Stamp) -> None:
+    def __init__(self, tx: Transaction, store: Store, stamp: Stamp, sink: NameSink) -> None:
         self.tx = tx
         self.stamp = stamp
+        self.sink = sink
         self.lengths = {doctype: store.column_lengths(doctype) for doctype in FIELDS}
+        #: Link values not yet known to resolve, in file order.
         self.pending: list[_PendingLink] = []
-        #: The names inserted, per DocType, and where each DocType first appears in the file.
-        self.created: dict[str, list[str]] = {}
-        self.first_position: dict[str, int] = {}
+        #: Settle the pending Link values once there are this many (doubled when most of them must wait).
+        self.settle_at = _BATCH
         self.batch: list[tuple[int, str, dict[str, Any]]] = []
 
     def add(self, position: int, doc: Any) -> None:
@@ -192,6 +220,8 @@ class _Importer:
                 continue
             for position, row in items:
                 self._insert(position, doctype, row, [])
+        if len(self.pending) >= self.settle_at:
+            self.settle_links()
 
     def _insert(self, position: int, doctype: str, row: dict[str, Any], links: list[Link]) -> None:
         name = self._name(doctype, row, links, position)
@@ -220,13 +250,9 @@ class _Importer:
         for field in FIELDS[doctype]:
             if field.kind == "link" and row.get(field.name):
                 self.pending.append(_PendingLink(position, row["name"], field.name, str(field.target), row[field.name]))
-        # Batches insert each DocType in file order, so a DocType's first note is its first document.
-        self.first_position.setdefault(doctype, position)
-        self.created.setdefault(doctype, []).append(row["name"])
-
-    def created_names(self) -> dict[str, list[str]]:
-        """The names inserted per DocType, the DocTypes in the order they first appear in the file."""
-        return {doctype: self.created[doctype] for doctype in sorted(self.created, key=self.first_position.__getitem__)}
+        # A batch inserts its DocTypes in the order they first appear in it, each in file order, so the
+        # DocTypes' first notes come in the order the DocTypes first appear in the file.
+        self.sink.created(doctype, row["name"])
 
     def _name(self, doctype: str, row: dict[str, Any], links: list[Link], position: int) -> str:
         if row.get("name"):
@@ -244,14 +270,28 @@ class _Importer:
         row["address_title"] = title
         return naming.address_name(self.tx, title, row["address_type"])
 
-    def check_links(self) -> None:
-        """Every Link value must name a document that exists once the whole file is in, spelt as stored
-        (so that the file means the same on every backend, whatever its collation)."""
+    def _stored(self) -> dict[str, dict[str, str]]:
+        """For each pending Link target, the stored spelling of the pending values that exist."""
         by_target: dict[str, set[str]] = {}
         for item in self.pending:
             by_target.setdefault(item.target, set()).add(item.value)
-        stored = {target: self.tx.stored_names(target, values) for target, values in by_target.items()
-                  if target in LINKABLE}  # fmt: skip
+        return {target: self.tx.stored_names(target, values) for target, values in by_target.items()
+                if target in LINKABLE}  # fmt: skip
+
+    def settle_links(self) -> None:
+        """Forget the pending Link values that already name a stored document exactly: an import only adds
+        documents, so they will still resolve at the end. The rest (forward references, other spellings)
+        wait for :meth:`check_links`."""
+        stored = self._stored()
+        self.pending = [
+            item for item in self.pending if item.target in stored and stored[item.target].get(item.value) != item.value
+        ]
+        self.settle_at = max(_BATCH, 2 * len(self.pending))
+
+    def check_links(self) -> None:
+        """Every Link value must name a document that exists once the whole file is in, spelt as stored
+        (so that the file means the same on every backend, whatever its collation)."""
+        stored = self._stored()
         for item in self.pending:
             if item.target not in stored:
                 continue
@@ -272,16 +312,39 @@ def import_documents(
     progress: Callable[[int], None] | None = None,  # called with the number of documents done
 ) -> dict[str, list[str]]:
     """Insert the documents in one transaction; returns the names given to them per DocType, in file order."""
-    docs = list(documents)
+    names = AllNames()
+    load_documents(store, documents, stamp, names, progress)
+    return names.names
 
-    def work(tx: Transaction) -> dict[str, list[str]]:
-        importer = _Importer(tx, store, stamp)
-        for position, doc in enumerate(docs, start=1):
+
+def load_documents(
+    store: Store,
+    documents: Iterable[Any],
+    stamp: Stamp,
+    sink: NameSink,
+    progress: Callable[[int], None] | None = None,  # called with the number of documents done
+) -> int:
+    """Insert the documents in one transaction, telling ``sink`` each name given; returns how many.
+
+    ``documents`` is iterated once per attempt: a transaction that the database asks to run again (a
+    deadlock) iterates it again from the start, so pass a list or an iterable whose every iteration starts
+    over (such as a file reader), not a one-shot iterator; the documents themselves are not kept."""
+    attempts = 0
+
+    def work(tx: Transaction) -> int:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1 and iter(documents) is documents:
+            raise RuntimeError("a one-shot iterator of documents cannot be imported again after a retry")
+        sink.start()
+        importer = _Importer(tx, store, stamp, sink)
+        position = 0
+        for position, doc in enumerate(documents, start=1):
             importer.add(position, doc)
             if progress is not None:
                 progress(position)  # documents done so far (a retried transaction starts again)
         importer.flush()
         importer.check_links()
-        return importer.created_names()
+        return position
 
     return store.write(work)

@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Select,
     String,
     column,
@@ -107,9 +108,10 @@ class CustomerSearch:
     sample_size = 20_000
     stats_max_age = 600.0
 
-    def __init__(self, catalog: Catalog, statement_timeout_ms: int = 5_000) -> None:
+    def __init__(self, catalog: Catalog, statement_timeout_ms: int = 5_000, *, engine: Engine | None = None) -> None:
+        """``engine``: where searches read (a read replica), when not the catalog's own database."""
         self.timeout = statement_timeout_ms / 1000
-        self.engine = catalog.engine
+        self.engine = engine or catalog.engine
         self.dialect = catalog.dialect
         self.mariadb = catalog.mariadb
         self.flavour = Flavour(utf16_pairs=self.dialect != "postgresql")

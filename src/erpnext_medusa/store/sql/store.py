@@ -61,30 +61,45 @@ class Observer(Protocol):
 
 
 class SqlStore:
-    def __init__(self, engine: Engine, *, statement_timeout_ms: int = 5_000) -> None:
+    """``read_engine``: a read replica of ``engine``'s database, which the typeahead searches (and their
+    sampled statistics) read from. Everything else, every write and every read inside one, uses ``engine``."""
+
+    def __init__(self, engine: Engine, *, statement_timeout_ms: int = 5_000, read_engine: Engine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine
         self.catalog = Catalog(engine)
         self.dialect = self.catalog.dialect
-        self.search = CustomerSearch(self.catalog, statement_timeout_ms)
+        self.search = CustomerSearch(self.catalog, statement_timeout_ms, engine=read_engine)
         self._observer: Observer | None = None
+
+    @property
+    def engines(self) -> list[Engine]:
+        """The primary's engine, then the replica's if there is one."""
+        return [self.engine] if self.read_engine is None else [self.engine, self.read_engine]
 
     def observe(self, observer: Observer) -> None:
         """Report search plans, connections checked out of the pool and committed audit rows to ``observer``."""
         self._observer = observer
         self.search.on_plan = observer.search_plan
-        event.listen(self.engine.pool, "checkout", lambda *_: observer.connections_in_use(1))
-        event.listen(self.engine.pool, "checkin", lambda *_: observer.connections_in_use(-1))
+        for engine in self.engines:
+            event.listen(engine.pool, "checkout", lambda *_: observer.connections_in_use(1))
+            event.listen(engine.pool, "checkin", lambda *_: observer.connections_in_use(-1))
 
     def readiness(self) -> str | None:
-        """Why this store cannot serve now (the database does not answer, or its schema is behind the
-        migrations), or None when it can."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            if pending(self.engine):
-                return "the schema is behind the migrations' head: run `erpnext-medusa db upgrade`"
-        except SQLAlchemyError as exc:
-            return f"the database does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
+        """Why this store cannot serve now (the database or its read replica does not answer, or a schema is
+        behind the migrations), or None when it can."""
+        for engine in self.engines:
+            replica = engine is self.read_engine
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                if pending(engine):
+                    if replica:
+                        return "the read replica's schema is behind the migrations' head: it has not caught up"
+                    return "the schema is behind the migrations' head: run `erpnext-medusa db upgrade`"
+            except SQLAlchemyError as exc:
+                which = "read replica" if replica else "database"
+                return f"the {which} does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
         return None
 
     @translated  # the first call reads the table's definition from the database
