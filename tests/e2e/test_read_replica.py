@@ -241,6 +241,7 @@ def test_readyz_checks_both_and_searches_answer_while_the_primary_is_down(replic
             assert r.json()["reason"].startswith("the database does not answer")
             # Only the standby is up, and it still answers searches.
             answered = client.get(FETCH, params={"name": "standby answers"})
+            assert answered.status_code == 200, answered.text
             assert [c["name"] for c in answered.json()["message"]] == ["Standby Answers Ltd"]
         finally:
             replicated.primary.start()

@@ -85,8 +85,10 @@ class Outcome:
 def _authenticate(services: Services, guard: Guard, authorization: str | None, client: str) -> str:
     """The caller's user; failed attempts count toward the client's budget, and past it the answer is 429
     without any credential being checked (so keys cannot be guessed at speed)."""
+    if not authorization:
+        return GUEST  # no database call: a guest's search may be served by a replica alone
     other = services.accounts.user_for_api_key if services.accounts.accepts_erpnext_keys else None
-    if not authorization or guard.auth_failures is None:
+    if guard.auth_failures is None:
         return user_for(authorization, services.keys, services.now(), other)
     key = f"auth-failure:{client}"
     verdict = guard.auth_failures.peek(key)

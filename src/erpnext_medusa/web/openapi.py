@@ -56,7 +56,7 @@ def _errors(codes: set[int]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for code in sorted(codes):
         response: dict[str, Any] = {"description": "Frappe error", "content": {"application/json": {"schema": _ERROR}}}
-        if code == 429:
+        if code in (429, 503):
             response["headers"] = _RETRY_AFTER
         responses[str(code)] = response
     return responses
@@ -84,8 +84,9 @@ def describe(text: str, settings: Settings) -> str:
 
 def operation(method: Method, settings: Settings) -> dict[str, Any]:
     """The OpenAPI operation of one registry entry (summary and operation id are set by the route)."""
-    # 413: any request can be too large; 400/401: a malformed or wrong Authorization header.
-    codes = {400, 401, 413, *method.errors}
+    # 400/401: a malformed or wrong Authorization header; 413/414/431: a request too large; 503: the database
+    # busy or unavailable (with Retry-After).
+    codes = {400, 401, 413, 414, 431, 503, *method.errors}
     if method.guest_endpoint:
         codes |= {403, 429}
     ok: dict[str, Any] = {"type": "object", "properties": {"message": method.result}}

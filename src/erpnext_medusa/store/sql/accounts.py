@@ -51,7 +51,7 @@ class SqlAccounts:
 
     @property
     def accepts_erpnext_keys(self) -> bool:
-        return self.erpnext and self._fernet is not None
+        return self._fernet is not None and self.erpnext
 
     @translated
     def find_account(self, login: str) -> Account | None:

@@ -52,7 +52,7 @@ def unavailable_as_503() -> Iterator[None]:
         busy = "Every database connection is busy; try again in a moment."
         raise ServiceUnavailableError(busy, 1, reason="db_pool_exhausted") from None
     except DBAPIError as exc:
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _unreachable(exc):
             # The failed call's frames hold the discarded connection (through its cursor) in reference cycles
             # that may live until the next full garbage collection. SQLite keeps a connection's files, and the
             # state shared by every connection of the process, until the connection is really gone: with one
@@ -62,6 +62,20 @@ def unavailable_as_503() -> Iterator[None]:
             gone = "The database is unavailable; try again in a moment."
             raise ServiceUnavailableError(gone, 5, reason="db_unavailable") from None
         raise
+
+
+#: MariaDB client errors: cannot connect, server has gone away, lost connection during a query.
+_MARIADB_UNREACHABLE = {2002, 2003, 2006, 2013}
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """Whether no connection could be made at all (a stopped server, a refused port): the driver's own
+    connection errors, which carry no server error code."""
+    orig = exc.orig
+    if type(orig).__module__.startswith("psycopg"):
+        return type(orig).__name__ == "OperationalError" and getattr(orig, "sqlstate", None) is None
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return len(args) > 0 and args[0] in _MARIADB_UNREACHABLE
 
 
 def translated(method: Callable[P, T]) -> Callable[P, T]:
