@@ -83,6 +83,23 @@ class TestDatabases:
             self._admin(*(f"DROP DATABASE IF EXISTS `{url.database}`" for url in self.created))
 
 
+@contextmanager
+def migrated_database(backend: str, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
+    """A new database on ``backend``, built by the real migrations, and services on it; dropped afterwards."""
+    from erpnext_medusa.config import Settings
+    from erpnext_medusa.store.sql.migrate import upgrade
+
+    dbs = TestDatabases(backend, tmp_path)
+    url = dbs.new()
+    services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
+    try:
+        upgrade(services.store.engine)
+        yield url, services
+    finally:
+        services.close()
+        dbs.drop_all()
+
+
 # --- documents and raw SQL -------------------------------------------------------------------------------------
 
 

@@ -46,12 +46,12 @@ from tests.helpers import (
     assert_frappe_error,
     customer,
     execute,
+    migrated_database,
     rows,
     seed,
     server_env,
     start_server,
 )
-from tests.helpers import TestDatabases as Databases
 
 FETCH = "medusa_integration.api.fetch_all_customers"
 UPDATE = "medusa_integration.api.update_address"
@@ -65,15 +65,8 @@ CONNECTION_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
 @pytest.fixture
 def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
     """A new database on the backend the test is parametrised with, built by the real migrations."""
-    dbs = Databases(request.param, tmp_path)
-    url = dbs.new()
-    services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
-    try:
-        upgrade(services.store.engine)
-        yield url, services
-    finally:
-        services.close()
-        dbs.drop_all()
+    with migrated_database(request.param, tmp_path) as made:
+        yield made
 
 
 def _retry_after(response: httpx.Response) -> int:

@@ -5,10 +5,8 @@ its database), and JSON log lines."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,21 +15,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy.engine import make_url
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
+from tests.e2e.postgres import PgServer, server_folder
 from tests.helpers import READY_WITHIN, Server, TestDatabases, free_port, server_env, start_server
-
-PG_BIN = Path("/usr/lib/postgresql")
-
-
-def _pg_tool(name: str) -> str:
-    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
-    assert found, f"PostgreSQL's {name} is not installed (Debian package postgresql)"
-    return str(found[-1])
 
 
 def _workers_of(pid: int) -> list[int]:
@@ -90,39 +80,26 @@ def _cpu_ticks(pid: int) -> int:
 
 
 @pytest.fixture
-def private_postgresql() -> Iterator[tuple[str, Path]]:
-    """A PostgreSQL server of this test's own (initdb in a temporary folder, run as the postgres user; pytest's
-    own temporary folders are closed to other users)."""
-    folder = Path(tempfile.mkdtemp(prefix="erpnext-medusa-pg-"))
-    shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", free_port()
-    as_postgres = {"user": "postgres", "group": "postgres"}
-    subprocess.run(
-        [_pg_tool("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True, capture_output=True, **as_postgres,
-    )  # fmt: skip
-    ctl = [_pg_tool("pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60"]
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    subprocess.run([*ctl, "-o", options, "start"], check=True, capture_output=True, **as_postgres)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", folder
-    finally:
-        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True, **as_postgres)
-        shutil.rmtree(folder, ignore_errors=True)
+def private_postgresql() -> Iterator[PgServer]:
+    """A PostgreSQL server of this test's own, so that stopping it takes no other test's database away."""
+    with server_folder("erpnext-medusa-pg-") as folder:
+        server = PgServer(folder / "data", free_port(), folder)
+        server.initdb()
+        server.start()
+        try:
+            yield server
+        finally:
+            server.kill()
 
 
 @pytest.mark.slow
 def test_readyz_turns_503_while_postgresql_is_stopped_and_ready_again_after(private_postgresql):
-    url, folder = private_postgresql
-    services = Services.from_settings(Settings(database_url=url))
+    server = private_postgresql
+    services = Services.from_settings(Settings(database_url=server.url))
     upgrade(services.store.engine)
-    ctl = [_pg_tool("pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w", "-t", "60"]
-    port = make_url(url).port
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    as_postgres = {"user": "postgres", "group": "postgres"}
     with TestClient(create_app(services=services)) as client:  # the app closes the services when it stops
         assert client.get("/readyz").json() == {"status": "ready"}
-        subprocess.run([*ctl, "-m", "fast", "stop"], check=True, capture_output=True, **as_postgres)
+        server.stop()
         started = time.monotonic()
         r = client.get("/readyz")
         assert time.monotonic() - started < 5
@@ -130,7 +107,7 @@ def test_readyz_turns_503_while_postgresql_is_stopped_and_ready_again_after(priv
         assert r.json()["status"] == "unavailable"
         assert r.json()["reason"].startswith("the database does not answer")
         assert client.get("/healthz").status_code == 200  # alive all the same
-        subprocess.run([*ctl, "-o", options, "start"], check=True, capture_output=True, **as_postgres)
+        server.start()
         assert client.get("/readyz").json() == {"status": "ready"}
 
 

@@ -21,23 +21,21 @@ import pytest
 import redis
 from sqlalchemy.engine import URL
 
-from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
-from erpnext_medusa.store.sql.migrate import upgrade
 from tests.helpers import (
     BACKENDS,
     address,
     customer,
     lead,
     message_text,
+    migrated_database,
     rows,
     seed,
     server_env,
     start_server,
     start_servers,
 )
-from tests.helpers import TestDatabases as Databases
 
 LINK = "medusa_integration.utils.link_medusa_lead"
 UPDATE = "medusa_integration.api.update_address"
@@ -49,19 +47,8 @@ SERVER_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
 @pytest.fixture
 def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
     """A new, migrated database on the backend named by the test's parameter."""
-    yield from _migrated(request.param, tmp_path)
-
-
-def _migrated(backend: str, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    dbs = Databases(backend, tmp_path)
-    url = dbs.new()
-    services = Services.from_settings(Settings(database_url=url.render_as_string(hide_password=False)))
-    try:
-        upgrade(services.store.engine)
-        yield url, services
-    finally:
-        services.close()
-        dbs.drop_all()
+    with migrated_database(request.param, tmp_path) as made:
+        yield made
 
 
 @pytest.mark.slow
@@ -189,7 +176,8 @@ def test_sigkill_under_address_updates_leaves_whole_rows_and_a_matching_audit_tr
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    yield from _migrated("sqlite", tmp_path)
+    with migrated_database("sqlite", tmp_path) as made:
+        yield made
 
 
 @pytest.fixture

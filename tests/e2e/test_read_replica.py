@@ -9,14 +9,11 @@ standby, paused, has never seen the rows they need.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,44 +24,14 @@ from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
+from tests.e2e.postgres import AS_POSTGRES, PgServer, pg_tool, server_folder
 from tests.helpers import customer, free_port, seed
 
 pytestmark = pytest.mark.slow
 
-PG_BIN = Path("/usr/lib/postgresql")
-AS_POSTGRES: dict[str, Any] = {"user": "postgres", "group": "postgres"}
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 #: The longest a test waits for the standby to replay what the primary wrote.
 REPLAY_WITHIN = 30.0
-
-
-def pg_tool(name: str) -> str:
-    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
-    assert found, f"PostgreSQL's {name} is not installed (Debian package postgresql)"
-    return str(found[-1])
-
-
-@dataclass
-class PgServer:
-    """One PostgreSQL server of the test's own: its data folder, port and socket folder."""
-
-    data: Path
-    port: int
-    sockets: Path
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _ctl(self, *args: str) -> None:
-        ctl = [pg_tool("pg_ctl"), "-D", str(self.data), "-l", str(self.data.parent / f"{self.data.name}.log")]
-        subprocess.run([*ctl, "-w", "-t", "60", *args], check=True, capture_output=True, **AS_POSTGRES)
-
-    def start(self) -> None:
-        self._ctl("-o", f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._ctl("-m", mode, "stop")
 
 
 @dataclass
@@ -105,17 +72,17 @@ class Replicated:
 @pytest.fixture(scope="module")
 def replicated() -> Iterator[Replicated]:
     """A primary and a streaming standby seeded from it, migrated and replayed."""
-    folder = Path(tempfile.mkdtemp(prefix="erpnext-medusa-replica-"))
-    shutil.chown(folder, "postgres", "postgres")
+    with server_folder("erpnext-medusa-replica-") as folder:
+        yield from _replicated(folder)
+
+
+def _replicated(folder: Path) -> Iterator[Replicated]:
     primary = PgServer(folder / "primary", free_port(), folder)
     replica = PgServer(folder / "replica", free_port(), folder)
     started: list[PgServer] = []
     engines: list[Engine] = []
     try:
-        subprocess.run(
-            [pg_tool("initdb"), "-D", str(primary.data), "-A", "trust", "-U", "postgres"],
-            check=True, capture_output=True, **AS_POSTGRES,
-        )  # fmt: skip
+        primary.initdb()
         primary.start()
         started.append(primary)
         subprocess.run(
@@ -140,11 +107,7 @@ def replicated() -> Iterator[Replicated]:
         for engine in engines:
             engine.dispose()
         for server in reversed(started):
-            subprocess.run(
-                [pg_tool("pg_ctl"), "-D", str(server.data), "-m", "immediate", "stop"],
-                check=False, capture_output=True, **AS_POSTGRES,
-            )  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+            server.kill()
 
 
 @pytest.fixture
