@@ -1,13 +1,17 @@
-"""The typeahead's gram index: kept by the database for any writer, and never changing an answer.
+"""The typeahead's gram index and gram ranges: kept for any writer, and never changing an answer.
 
-Both plans (the ordered walk and the gram index) are forced in turn and must give exactly what a plain
-Python filter gives: every word of the query a case-insensitive substring of customer_name.
+Both plans (the ordered walk between the gram ranges, and the gram index) are forced in turn and must give
+exactly what a plain Python filter gives: every word of the query a case-insensitive substring of
+customer_name, also after rows are written with plain SQL by another program (on SQLite, a connection
+without any of the service's functions).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +19,7 @@ from sqlalchemy import text
 
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.grams import fold, pair_tokens
+from erpnext_medusa.store.sql.grams import fold, name_grams, pair_tokens
 from erpnext_medusa.store.sql.search import CustomerSearch
 from tests.helpers import execute, rows
 
@@ -48,6 +52,22 @@ def names(services: Services, query: str, *, limit: int = 50, offset: int = 0) -
 
 def insert(services: Services, name: str, customer_name: str, medusa_id: str | None = None, disabled: int = 0) -> None:
     execute(services, INSERT, name=name, customer_name=customer_name, medusa_id=medusa_id, disabled=disabled)
+
+
+def other_program(services: Services, sql: str, **params: Any) -> None:
+    """Write as another program would: on SQLite through a connection of its own, without the service's
+    functions; elsewhere with plain SQL (the database's triggers are the same for every connection)."""
+    if services.store.dialect != "sqlite":
+        execute(services, sql, **params)
+        return
+    path = services.store.engine.url.database
+    assert path
+    raw = sqlite3.connect(path)
+    try:
+        with raw:
+            raw.execute(sql, params)
+    finally:
+        raw.close()
 
 
 def test_plain_sql_writes_are_searchable_at_once(services: Services) -> None:
@@ -87,7 +107,12 @@ def test_database_spells_the_grams_as_the_service_does(services: Services) -> No
     for i, sample in enumerate(samples):
         insert(services, f"CUST-{i}", sample)
     dialect = services.store.dialect
+    names(services, "")  # SQLite indexes the queued rows before a search
     for i, sample in enumerate(samples):
+        for gram in name_grams(fold(sample) if dialect == "sqlite" else sample.lower()):
+            covering = rows(services, f'SELECT gram FROM "{t.GRAM_RANGE_TABLE}" WHERE gram = :g '
+                            "AND first_name <= :n AND last_name >= :n", g=gram, n=sample)  # fmt: skip
+            assert len(covering) == 1, (sample, gram)
         if dialect in t.MARIADB:
             (row,) = rows(services, 'SELECT lower(customer_name) AS f, "medusa_search_grams" AS g FROM "tabCustomer" '
                           "WHERE name = :n", n=f"CUST-{i}")  # fmt: skip
@@ -108,25 +133,39 @@ def test_database_spells_the_grams_as_the_service_does(services: Services) -> No
                 assert any(n.startswith("CUST-") for n in names(services, word)), (sample, word)
 
 
-def test_a_sqlite_writer_without_the_fold_function_is_refused(services: Services, backend: str) -> None:
-    """On SQLite the triggers need the service's fold; another program is stopped, not left with a stale index."""
-    if backend != "sqlite":
-        return
-    import sqlite3
+def test_another_program_writes_and_the_next_search_sees_it(services: Services, backend: str) -> None:
+    """On SQLite the triggers use built-in functions only: a program without the service's functions (the
+    sqlite3 shell, a script, Frappe) writes freely, and the service indexes its rows before it searches."""
+    insert(services, "CUST-1", "Early Bird")
+    assert names(services, "bird") == ["CUST-1"]
+    other_program(services, INSERT, name="CUST-2", customer_name="Ärger Büro", medusa_id=None, disabled=0)
+    other_program(services, INSERT, name="CUST-3", customer_name="مكتب الفجر", medusa_id=None, disabled=0)
+    for which in ("grams", "ordered"):
+        with plan(services.store.search, which):
+            assert names(services, "ärg") == ["CUST-2"]
+            assert names(services, "الفج") == ["CUST-3"]
+    other_program(services, 'UPDATE "tabCustomer" SET customer_name = :n WHERE name = :k', n="Zeta Bird", k="CUST-2")
+    other_program(services, 'UPDATE "tabCustomer" SET name = :new WHERE name = :old', new="CUST-4", old="CUST-3")
+    other_program(services, 'DELETE FROM "tabCustomer" WHERE name = :k', k="CUST-1")
+    for which in ("grams", "ordered"):
+        with plan(services.store.search, which):
+            assert names(services, "bird") == ["CUST-2"]
+            assert names(services, "ärg") == []
+            assert names(services, "الفج") == ["CUST-4"]
+    if backend == "sqlite":
+        assert rows(services, f'SELECT name FROM "{t.SEARCH_QUEUE_TABLE}"') == []
 
-    path = services.store.engine.url.database
-    assert path
-    raw = sqlite3.connect(path)
-    try:
-        raw.execute(INSERT.replace(":name", "'X'").replace(":customer_name", "'Y'").replace(":medusa_id", "NULL")
-                    .replace(":disabled", "0"))  # fmt: skip
-    except sqlite3.OperationalError as exc:
-        assert "erpnext_medusa_search_grams" in str(exc)
-    else:
-        raise AssertionError("the insert went through without the search index")
-    finally:
-        raw.close()
-    assert rows(services, 'SELECT name FROM "tabCustomer"') == []
+
+def test_a_gram_no_name_holds_answers_at_once(services: Services) -> None:
+    """A word with a gram no name holds matches nothing, and no plan runs."""
+    insert(services, "CUST-1", "Acme Trading")
+    plans: list[str] = []
+    services.store.search.on_plan = plans.append
+    assert names(services, "acme") == ["CUST-1"]
+    assert names(services, "acme zq") == []
+    assert plans[-1] == "none"
+    other_program(services, INSERT, name="CUST-2", customer_name="Zqa Acme", medusa_id=None, disabled=0)
+    assert names(services, "acme zq") == ["CUST-2"]
 
 
 # Characters every backend folds the way Python's lower() does (SQLite: casefold), plus LIKE's own specials.
@@ -139,22 +178,27 @@ def reference(name: str, query: str, backend: str) -> bool:
     return all(folded(word) in folded(name) for word in query.split())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    data=st.data(),
-    population=st.lists(st.tuples(NAMES, st.booleans(), st.booleans()), min_size=1, max_size=8),
+#: What another program may do to a Customer between two searches.
+CHANGES = st.one_of(
+    st.tuples(st.just("insert"), NAMES),
+    st.tuples(st.just("rename"), NAMES),
+    st.tuples(st.just("delete"), st.just("")),
+    st.tuples(st.just("link"), st.just("")),
+    st.tuples(st.just("unlink"), st.just("")),
 )
-def test_every_plan_answers_as_the_python_reference(services: Services, backend: str, data: st.DataObject,
-                                                     population: list[tuple[str, bool, bool]]) -> None:  # fmt: skip
-    with services.store.engine.begin() as conn:
-        conn.execute(text(f"DELETE FROM {services.store.engine.dialect.identifier_preparer.quote('tabCustomer')}"))
-    for i, (customer_name, linked, disabled) in enumerate(population):
-        insert(services, f"C{i:02d}", customer_name, f"cus_{i}" if linked else None, int(disabled))
-    fragments = [n[a:b] for n, _, _ in population for a in range(len(n)) for b in range(a + 1, min(len(n), a + 4) + 1)]
-    query = data.draw(st.one_of(st.sampled_from(fragments), st.text(ALPHABET, max_size=8)), label="query")
+
+
+def answers_match(
+    services: Services, backend: str, data: st.DataObject, population: dict[str, tuple[str, bool, bool]]
+) -> None:
+    fragments = [
+        n[a:b] for n, _, _ in population.values() for a in range(len(n)) for b in range(a + 1, min(len(n), a + 4) + 1)
+    ]
+    choices = st.text(ALPHABET, max_size=8)
+    query = data.draw(st.one_of(st.sampled_from(fragments), choices) if fragments else choices, label="query")
     expected = {
-        f"C{i:02d}"
-        for i, (customer_name, linked, disabled) in enumerate(population)
+        name
+        for name, (customer_name, linked, disabled) in population.items()
         if not linked and not disabled and reference(customer_name, query, backend)
     }
     search = services.store.search
@@ -169,6 +213,45 @@ def test_every_plan_answers_as_the_python_reference(services: Services, backend:
             assert page == answers[which][1:3]
     assert set(answers["default"]) == expected
     assert answers["grams"] == answers["ordered"] == answers["default"]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.data(),
+    initial=st.lists(st.tuples(NAMES, st.booleans(), st.booleans()), min_size=1, max_size=8),
+    changes=st.lists(st.tuples(CHANGES, st.integers(0, 20)), max_size=3),
+)
+def test_every_plan_answers_as_the_python_reference(services: Services, backend: str, data: st.DataObject,
+                                                     initial: list[tuple[str, bool, bool]],
+                                                     changes: list[tuple[tuple[str, str], int]]) -> None:  # fmt: skip
+    """Rows inserted, renamed, deleted, linked and unlinked by another program between searches: every plan
+    still answers exactly (the ranges only widen, and SQLite's queue is indexed before each search)."""
+    with services.store.engine.begin() as conn:
+        conn.execute(text(f"DELETE FROM {services.store.engine.dialect.identifier_preparer.quote('tabCustomer')}"))
+    population = {f"C{i:02d}": row for i, row in enumerate(initial)}
+    for name, (customer_name, linked, disabled) in population.items():
+        insert(services, name, customer_name, f"cus_{name}" if linked else None, int(disabled))
+    answers_match(services, backend, data, population)
+    for (change, customer_name), pick in changes:
+        existing = sorted(population)
+        target = existing[pick % len(existing)] if existing else None
+        if change == "insert" or target is None:
+            target = f"N{len(population):02d}{pick}"
+            other_program(services, INSERT, name=target, customer_name=customer_name or "x", medusa_id=None, disabled=0)
+            population[target] = (customer_name or "x", False, False)
+        elif change == "rename":
+            other_program(services, 'UPDATE "tabCustomer" SET customer_name = :n WHERE name = :k', n=customer_name,
+                          k=target)  # fmt: skip
+            population[target] = (customer_name, *population[target][1:])
+        elif change == "delete":
+            other_program(services, 'DELETE FROM "tabCustomer" WHERE name = :k', k=target)
+            del population[target]
+        else:
+            medusa_id = f"cus_x{target}" if change == "link" else None
+            other_program(services, 'UPDATE "tabCustomer" SET medusa_id = :m WHERE name = :k', m=medusa_id, k=target)
+            _, _, disabled = population[target]
+            population[target] = (population[target][0], change == "link", disabled)
+        answers_match(services, backend, data, population)
 
 
 def test_analyze_refreshes_the_planner_statistics(services: Services, backend: str) -> None:

@@ -5,6 +5,8 @@ One module for what the search, the engine's SQLite functions and the index's te
 * PostgreSQL indexes a folded name's characters and character pairs.
 * MariaDB and SQLite index pair tokens: ``b`` + two UTF-16 code units in hex (so any script becomes a word
   their full-text parsers accept), the last unit paired with :data:`END_UNIT`.
+* Every database keeps the range of result positions of each character and character pair (the gram
+  ranges), which :func:`name_grams` and :func:`word_grams` spell.
 
 The migrations spell the same rules in SQL, frozen as they were written; the index tests check that both
 agree.
@@ -44,6 +46,18 @@ def sqlite_grams(value: str | None) -> str:
     return " ".join(pair_tokens(fold(value))) if value else ""
 
 
+def name_grams(folded: str) -> set[str]:
+    """A folded name's characters and adjacent character pairs (code points): PostgreSQL's gram index, and
+    the keys of the gram ranges on every database."""
+    return set(folded) | {a + b for a, b in pairwise(folded)}
+
+
+def word_grams(folded: str) -> set[str]:
+    """The grams every name containing the folded word holds: the word itself if it is one character, else
+    its pairs (which hold its characters)."""
+    return {folded} if len(folded) == 1 else {a + b for a, b in pairwise(folded)}
+
+
 @dataclass(frozen=True)
 class Flavour:
     """How one backend spells grams: the keys a folded word needs, and the keys a folded name holds."""
@@ -56,12 +70,10 @@ class Flavour:
             if len(units) == 1:
                 return [f"b{units[0]}*"]  # every pair the unit starts (the last one pairs with END_UNIT)
             return sorted({f"b{a}{b}" for a, b in pairwise(units)})
-        if len(folded) == 1:
-            return [folded]
-        return sorted({folded[i : i + 2] for i in range(len(folded) - 1)})
+        return sorted(word_grams(folded))
 
     def name_keys(self, folded: str) -> set[str]:
         if self.utf16_pairs:
             units = _units(folded)
             return {f"b{u}*" for u in units} | {f"b{a}{b}" for a, b in pairwise(units)}
-        return set(folded) | {folded[i : i + 2] for i in range(len(folded) - 1)}
+        return name_grams(folded)

@@ -10,12 +10,18 @@ Each database keeps its gram index up to date itself, whoever writes ``tabCustom
 * PostgreSQL: a GIN index on ``erpnext_medusa_grams(lower(customer_name))`` (single characters and pairs).
 * MariaDB: a generated column of pair tokens (hex UTF-16 code units, so the full-text parser takes them as
   words) with a FULLTEXT index; a single character is a prefix query on the pairs it starts.
-* SQLite: triggers feed the same pair tokens, folded by the service's own case fold, into an FTS5 table.
+* SQLite: the same pair tokens, folded by the service's own case fold, in an FTS5 table; SQLite's triggers
+  queue the written names and the service indexes them before it searches (store/sql/search_queue.py).
+
+Every database also keeps, per gram, the smallest and largest ``customer_name`` holding it (the gram
+ranges; triggers widen them on every write). No match lies outside the ranges of its words' grams, and a
+query with a gram no name holds matches nothing.
 
 A query is answered by one of two plans, both exact:
 
-* *ordered*: walk the unlinked, enabled customers in result order (a covering index) and keep the matches.
-  Cheap when matches are common and come early, since the walk stops at the page's end.
+* *ordered*: walk the unlinked, enabled customers in result order (a covering index) between the bounds
+  the gram ranges give, and keep the matches. Cheap when matches are common within the bounds, since the
+  walk stops at the page's end: words whose names all sort late (another script) start where they begin.
 * *gram*: fetch the rows holding the word's grams through the gram index, then check and sort them. Cheap
   when matches are few.
 
@@ -30,6 +36,7 @@ import logging
 import threading
 import time
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +47,7 @@ from sqlalchemy import (
     Engine,
     Select,
     String,
+    bindparam,
     column,
     func,
     literal,
@@ -52,9 +60,11 @@ from sqlalchemy.exc import DBAPIError
 
 from erpnext_medusa.domain.errors import QueryTimeoutError
 from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
-from erpnext_medusa.store.sql.grams import Flavour
+from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
+from erpnext_medusa.store.sql.grams import Flavour, word_grams
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +81,50 @@ class _Stats:
     def share(self, key: str) -> float:
         return len(self.postings.get(key, ())) / len(self.names) if self.names else 0.0
 
-    def estimate(self, words: Sequence[str], rarest: str, need: int) -> tuple[float, float]:
-        """Rows an ordered walk reads before it has ``need`` matches, and rows the gram index hands over."""
-        share = self.share(rarest)
-        positions = self.postings.get(rarest, array("I"))
-        checked = positions[:_ESTIMATE_CHECKS]
+    def estimate(self, words: Sequence[str], keys: Sequence[str], need: int) -> tuple[float, float]:
+        """Rows an ordered walk reads before it has ``need`` matches, and rows the gram index hands over.
+
+        The walk starts where the last of the keys first occurs and ends where the first of them last occurs
+        (as the gram ranges bound it); ``keys`` are ordered rarest first."""
+        found = [self.postings.get(key) for key in keys]
+        if not all(found):  # a gram no sampled name holds: few names hold it, the gram index is cheap
+            return float(self.total), 0.0
+        scale = self.total / len(self.names)
+        start = max(p[0] for p in found if p)
+        end = min(p[-1] for p in found if p)
+        rarest = found[0] or array("I")
+        candidates = rarest[bisect_left(rarest, start) : bisect_right(rarest, end)]
+        checked = candidates[:_ESTIMATE_CHECKS]
         hits = [index for index in checked if all(w in self.names[index] for w in words)]
+        span = max(end - start + 1, 1) * scale  # rows between the bounds
         if not hits:  # no sampled match: matches are rare, or there are none
-            return float(self.total), share * self.total
-        first = hits[0]
-        density = share * len(hits) / len(checked)  # share of all names that match
-        before = first / len(self.names) * self.total
-        return before + need / density, share * self.total
+            return span, len(rarest) * scale
+        density = len(hits) / len(checked) * len(candidates) / max(end - start + 1, 1)  # share of the span
+        walk = (hits[0] - start) * scale + need / density
+        return min(walk, span), len(rarest) * scale
 
 
 #: Sampled names containing a query's rarest gram that the estimate checks, at most.
 _ESTIMATE_CHECKS = 2000
+#: Folded words remembered per process (a typeahead sends the same words again and again).
+_FOLDS_KEPT = 10_000
 
 
 def like_literal(word: str) -> str:
     """``word`` as a LIKE pattern that matches it literally anywhere (escape character ``/``)."""
     escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
     return f"%{escaped}%"
+
+
+_RANGE = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column("last_name"))
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """Where a query's matches can lie in result order (from the gram ranges)."""
+
+    first: str
+    last: str
 
 
 class CustomerSearch:
@@ -119,8 +151,16 @@ class CustomerSearch:
             self.gram_cost = 10.0
         self._stats = _Stats()
         self._refreshing = threading.Lock()
-        #: Told which plan answered each search: all (no words), probe (before statistics), ordered or gram.
+        self._folds: dict[str, str] = {}
+        #: Told which plan answered each search: all (no words), none (a gram no name holds), probe (before
+        #: statistics), ordered or gram.
         self.on_plan: Callable[[str], None] = lambda _plan: None
+        c = t.customer.c
+        # The statements, built once (their compiled forms are cached by SQLAlchemy from then on).
+        self._bounds_query = select(func.max(_RANGE.c.first_name), func.min(_RANGE.c.last_name), func.count()).where(
+            _RANGE.c.gram.in_(bindparam("grams", expanding=True))
+        )
+        self._walk = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
 
     # -- the query -------------------------------------------------------------------------------------
 
@@ -145,7 +185,20 @@ class CustomerSearch:
 
     def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         with self.engine.connect() as conn, self._time_limit(conn):
-            return self._details(conn, self._page(conn, words, limit=limit, offset=offset))
+            if self.dialect == "sqlite":
+                self._caught_up(conn)
+            page = self._page(conn, words, limit=limit, offset=offset)
+            if page is None:
+                return []
+            return [_summary(row) for row in conn.execute(self._with_details(page))]
+
+    def _caught_up(self, conn: Connection) -> None:
+        """SQLite: index the Customers written since the last search (by anyone) before this one reads, so
+        that none is missed; checked in the search's own snapshot."""
+        while search_queue.pending(conn):
+            conn.rollback()
+            with self.engine.connect() as writer, writer.execution_options(**{SQLITE_IMMEDIATE: True}).begin():
+                search_queue.catch_up(writer)
 
     @contextmanager
     def _time_limit(self, conn: Connection) -> Iterator[None]:
@@ -179,81 +232,91 @@ class CustomerSearch:
                 sqlite_conn: Any = conn.connection.driver_connection
                 sqlite_conn.set_progress_handler(None, 0)
 
-    def _page(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> list[str]:
-        """The names on the page, in order."""
+    def _fold(self, conn: Connection, words: Sequence[str]) -> list[str]:
+        """The words folded by the database's own lower(), as the names are (remembered per process)."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._folds]
+        if missing:
+            if len(self._folds) + len(missing) > _FOLDS_KEPT:
+                self._folds.clear()
+            folded = conn.execute(select(*(func.lower(literal(w, String)) for w in missing))).one()
+            self._folds.update(zip(missing, folded, strict=True))
+        return [self._folds[w] for w in words]
+
+    def _bounds(self, conn: Connection, folded_words: Sequence[str]) -> _Bounds | None:
+        """The bounds of the matches in result order, or None when some gram of the words is in no name."""
+        grams = sorted({g for w in folded_words for g in word_grams(w)})
+        first, last, count = conn.execute(self._bounds_query, {"grams": grams}).one()
+        if count < len(grams) or first is None or last is None:
+            return None
+        return _Bounds(first, last)
+
+    def _page(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> Select[Any] | None:
+        """The page's names and sort keys, in order; None when nothing can match."""
         c = t.customer.c
         need = limit + offset
         if not words:
             self.on_plan("all")
-            query = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
-            return [r.name for r in conn.execute(query.limit(limit).offset(offset))]
-        folded_words = conn.execute(select(*(func.lower(literal(w, String)) for w in words))).one()
+            return self._walk.limit(limit).offset(offset)
+        folded_words = self._fold(conn, words)
+        bounds = self._bounds(conn, folded_words)
+        if bounds is None:
+            self.on_plan("none")
+            return None
+        within = c.customer_name.between(literal(bounds.first, String), literal(bounds.last, String))
         stats = self._statistics()
         keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
-        if not stats.names or not keys:  # no statistics yet: a short walk, then the gram index
+        if not stats.names:  # no statistics yet: a short walk, then the gram index
             self.on_plan("probe")
-            names = self._ordered(conn, words, rows=self.probe_rows, need=need)
-            if len(names) >= need:
-                return names[offset:need]
-            return self._by_grams(conn, words, keys, limit=limit, offset=offset)
-        walk, grams = stats.estimate(folded_words, keys[0], need)
+            first = self._walk.where(within).limit(self.probe_rows).subquery()
+            probe = self._matches(select(first.c.name, first.c.customer_name), first.c.customer_name, words)
+            found = conn.execute(probe.order_by(first.c.customer_name, first.c.name).limit(need)).all()
+            if len(found) >= need:
+                return _rows(found[offset:need])
+            return self._by_grams(words, keys, within).limit(limit).offset(offset)
+        walk, grams = stats.estimate(folded_words, keys, need)
         if walk * self.walk_cost <= grams * self.gram_cost:
             self.on_plan("ordered")
-            return self._ordered(conn, words, rows=None, need=need)[offset:need]
+            return self._matches(self._walk.where(within), c.customer_name, words).limit(limit).offset(offset)
         self.on_plan("gram")
-        return self._by_grams(conn, words, keys, limit=limit, offset=offset)
+        return self._by_grams(words, keys, within).limit(limit).offset(offset)
 
-    def _details(self, conn: Connection, names: list[str]) -> list[CustomerSummary]:
-        if not names:
-            return []
-        c = t.customer.c
-        rows = conn.execute(select(c.name, c.customer_name, c.email_id, c.mobile_no).where(c.name.in_(names)))
-        by_name = {r.name: r for r in rows}
-        return [_summary(by_name[n]) for n in names if n in by_name]
-
-    def _ordered(self, conn: Connection, words: Sequence[str], *, rows: int | None, need: int) -> list[str]:
-        """The matches among the first ``rows`` unlinked customers in result order (all when None)."""
-        c = t.customer.c
-        walk = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
-        if rows is None:
-            return [r.name for r in conn.execute(walk.where(*self._matching(words)).limit(need))]
-        first = walk.limit(rows).subquery()
-        folded: Any = func.lower(first.c.customer_name)
+    def _matches(self, query: Select[Any], customer_name: Any, words: Sequence[str]) -> Select[Any]:
+        folded: Any = func.lower(customer_name)
         folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
-        query = (
-            select(first.c.name)
-            .where(*(folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words))
-            .order_by(first.c.customer_name, first.c.name)
-            .limit(need)
-        )
-        return list(conn.execute(query).scalars())
+        return query.where(*(folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words))
 
-    def _by_grams(
-        self, conn: Connection, words: Sequence[str], keys: list[str], *, limit: int, offset: int
-    ) -> list[str]:
+    def _with_details(self, page: Select[Any]) -> Select[Any]:
+        """The page's customers with what the answer shows, in the page's order: one statement."""
+        c = t.customer.c
+        found = page.subquery("page")
+        return (
+            select(c.name, c.customer_name, c.email_id, c.mobile_no)
+            .join_from(found, t.customer, c.name == found.c.name)
+            .order_by(found.c.customer_name, found.c.name)
+        )
+
+    def _by_grams(self, words: Sequence[str], keys: list[str], within: Any) -> Select[Any]:
         c = t.customer.c
         chosen = self._chosen_keys(keys)
-        candidates = self._keys().where(*self._unlinked(), *self._matching(words))
+        candidates = self._keys().where(*self._unlinked(), within, *self._matching(words))
         if self.dialect == "postgresql":
             grams = func.erpnext_medusa_grams(func.lower(c.customer_name))
             keyed = candidates.where(grams.op("@>")(literal(chosen, t.TEXT_ARRAY)))
             # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
             found = keyed.cte("found").prefix_with("MATERIALIZED")
-            query = select(found.c.name).order_by(found.c.customer_name, found.c.name)
-        elif self.mariadb:
+            return select(found.c.name, found.c.customer_name).order_by(found.c.customer_name, found.c.name)
+        if self.mariadb:
             against = " ".join(f"+{k}" for k in chosen)
             match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:against IN BOOLEAN MODE)")
-            query = candidates.where(match.bindparams(against=against)).order_by(c.customer_name, c.name)
-        else:
-            fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
-            key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"))
-            matched = (
-                select(key.c.name)
-                .join(fts, fts.c.rowid == key.c.id)
-                .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(" AND ".join(chosen)))
-            )
-            query = candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
-        return [r.name for r in conn.execute(query.limit(limit).offset(offset))]
+            return candidates.where(match.bindparams(against=against)).order_by(c.customer_name, c.name)
+        fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
+        key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"))
+        matched = (
+            select(key.c.name)
+            .join(fts, fts.c.rowid == key.c.id)
+            .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(" AND ".join(chosen)))
+        )
+        return candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
 
     def _chosen_keys(self, keys: list[str]) -> list[str]:
         """All of a query's grams, but on MariaDB only the two rarest: its full-text index reads each gram's
@@ -316,6 +379,12 @@ def _timed_out(exc: DBAPIError) -> bool:
     if args and args[0] == 1969:  # MariaDB: max_statement_time exceeded
         return True
     return "interrupted" in str(orig)  # SQLite: the progress handler stopped it
+
+
+def _rows(found: Sequence[Any]) -> Select[Any]:
+    """A page already read (by the probe), as a statement the details join can read again."""
+    c = t.customer.c
+    return select(c.name, c.customer_name).where(c.name.in_([r.name for r in found]))
 
 
 def _summary(row: Any) -> CustomerSummary:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
+from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import translated
@@ -154,6 +155,8 @@ class SqlStore:
                     tx = SqlTransaction(self.catalog, conn)
                     with conn.begin():
                         result = work(tx)
+                        if self.dialect == "sqlite":  # index the Customers it wrote, before anyone searches
+                            search_queue.catch_up(conn)
                     if tx.audit_rows and self._observer is not None:
                         self._observer.audit_rows(tx.audit_rows)
                     return result
