@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Engine,
     Select,
@@ -155,42 +156,133 @@ class CustomerSearch:
         #: Told which plan answered each search: all (no words), none (a gram no name holds), probe (before
         #: statistics), ordered or gram.
         self.on_plan: Callable[[str], None] = lambda _plan: None
-        c = t.customer.c
-        # The statements, built once (their compiled forms are cached by SQLAlchemy from then on).
+        self._statements: dict[tuple[str, int], Select[Any]] = {}
         self._bounds_query = select(func.max(_RANGE.c.first_name), func.min(_RANGE.c.last_name), func.count()).where(
             _RANGE.c.gram.in_(bindparam("grams", expanding=True))
         )
-        self._walk = self._keys().where(*self._unlinked()).order_by(c.customer_name, c.name)
 
-    # -- the query -------------------------------------------------------------------------------------
+    # -- the statements: one per plan and number of words, built once; every value is a bound parameter --
 
-    def _folded_name(self) -> Any:
-        folded = func.lower(t.customer.c.customer_name)
-        # MariaDB: compare the folded values code point by code point (its collation would ignore accents).
-        return folded.collate("utf8mb4_bin") if self.mariadb else folded
+    def _statement(self, plan: str, words: int) -> Select[Any]:
+        statement = self._statements.get((plan, words))
+        if statement is None:
+            statement = self._statements[(plan, words)] = self._build(plan, words)
+        return statement
+
+    def _build(self, plan: str, words: int) -> Select[Any]:
+        c = t.customer.c
+        walk = select(c.name, c.customer_name).where(*self._unlinked())  # the ordered index covers these
+        limit: BindParameter[int] = bindparam("limit")
+        offset: BindParameter[int] = bindparam("offset")
+        if plan == "all":
+            return self._with_details(walk.order_by(c.customer_name, c.name).limit(limit).offset(offset))
+        within = c.customer_name.between(bindparam("first", type_=String), bindparam("last", type_=String))
+        if plan == "probe":  # the matches among the first rows between the bounds (names only)
+            first = walk.where(within).order_by(c.customer_name, c.name).limit(bindparam("rows")).subquery()
+            matching = self._matching(first.c.customer_name, words)
+            return select(first.c.name).where(*matching).order_by(first.c.customer_name, first.c.name).limit(limit)
+        if plan == "names":  # a page the probe has already found
+            names = walk.where(c.name.in_(bindparam("names", expanding=True)))
+            return self._with_details(names)
+        matching = self._matching(c.customer_name, words)
+        if plan == "ordered":
+            page = walk.where(within, *matching).order_by(c.customer_name, c.name)
+        else:
+            page = self._by_grams(walk.where(within, *matching))
+        return self._with_details(page.limit(limit).offset(offset))
 
     def _unlinked(self) -> list[Any]:
         if self.mariadb:  # the generated NULLIF(medusa_id, '') lets one index serve both conditions
             return [text(f"disabled = 0 AND `{t.MEDUSA_ID_KEY_COLUMN}` IS NULL")]
         return [t.UNLINKED_ENABLED]
 
-    def _matching(self, words: Sequence[str]) -> list[Any]:
-        folded = self._folded_name()
-        return [folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words]
+    def _matching(self, customer_name: Any, words: int) -> list[Any]:
+        """Each word (parameters w0, w1, ...: LIKE patterns) a substring of the folded name, folded alike."""
+        folded: Any = func.lower(customer_name)
+        # MariaDB: compare the folded values code point by code point (its collation would ignore accents).
+        folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
+        return [folded.like(func.lower(bindparam(f"w{i}", type_=String)), escape="/") for i in range(words)]
 
-    def _keys(self) -> Select[Any]:
-        """The sort key alone: the ordered index covers it, so walking it never reads the table."""
+    def _by_grams(self, candidates: Select[Any]) -> Select[Any]:
+        """The candidates holding the query's chosen grams (parameter ``grams``), by the gram index."""
         c = t.customer.c
-        return select(c.name, c.customer_name)
+        if self.dialect == "postgresql":
+            grams = func.erpnext_medusa_grams(func.lower(c.customer_name))
+            keyed = candidates.where(grams.op("@>")(bindparam("grams", type_=t.TEXT_ARRAY)))
+            # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
+            found = keyed.cte("found").prefix_with("MATERIALIZED")
+            return select(found.c.name, found.c.customer_name).order_by(found.c.customer_name, found.c.name)
+        if self.mariadb:
+            match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:grams IN BOOLEAN MODE)")
+            return candidates.where(match).order_by(c.customer_name, c.name)
+        fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
+        key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"))
+        matched = (
+            select(key.c.name)
+            .join(fts, fts.c.rowid == key.c.id)
+            .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(bindparam("grams", type_=String)))
+        )
+        return candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
+
+    def _grams_parameter(self, keys: list[str]) -> Any:
+        """The chosen grams as the gram index takes them: all of a query's grams, but on MariaDB only the two
+        rarest (its full-text index reads each gram's whole posting list; the LIKE check makes up for the
+        rest)."""
+        if self.dialect == "postgresql":
+            return keys
+        if self.mariadb:
+            return " ".join(f"+{k}" for k in keys[:2])
+        return " AND ".join(keys)
+
+    def _with_details(self, page: Select[Any]) -> Select[Any]:
+        """The page's customers with what the answer shows, in the page's order."""
+        c = t.customer.c
+        found = page.subquery("page")
+        return (
+            select(c.name, c.customer_name, c.email_id, c.mobile_no)
+            .join_from(found, t.customer, c.name == found.c.name)
+            .order_by(found.c.customer_name, found.c.name)
+        )
+
+    # -- one search ------------------------------------------------------------------------------------
 
     def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         with self.engine.connect() as conn, self._time_limit(conn):
             if self.dialect == "sqlite":
                 self._caught_up(conn)
-            page = self._page(conn, words, limit=limit, offset=offset)
-            if page is None:
-                return []
-            return [_summary(row) for row in conn.execute(self._with_details(page))]
+            found = self._run(conn, words, limit=limit, offset=offset)
+            return [_summary(row) for row in found]
+
+    def _run(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> Sequence[Any]:
+        """The page's rows, in order."""
+        page = {"limit": limit, "offset": offset}
+        if not words:
+            self.on_plan("all")
+            return conn.execute(self._statement("all", 0), page).all()
+        folded_words = self._fold(conn, words)
+        bounds = self._bounds(conn, folded_words)
+        if bounds is None:
+            self.on_plan("none")
+            return []
+        values = {**page, "first": bounds.first, "last": bounds.last}
+        values.update({f"w{i}": like_literal(w) for i, w in enumerate(words)})
+        stats = self._statistics()
+        keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
+        need = limit + offset
+        if not stats.names:  # no statistics yet: a short walk, then the gram index
+            self.on_plan("probe")
+            probe = {**values, "rows": self.probe_rows, "limit": need}
+            found = conn.execute(self._statement("probe", len(words)), probe).scalars().all()
+            if len(found) >= need:
+                return conn.execute(self._statement("names", 0), {"names": found[offset:need]}).all()
+            plan = "gram"
+        else:
+            walk, grams = stats.estimate(folded_words, keys, need)
+            plan = "ordered" if walk * self.walk_cost <= grams * self.gram_cost else "gram"
+            self.on_plan(plan)
+        if plan == "gram":
+            values["grams"] = self._grams_parameter(keys)
+        return conn.execute(self._statement(plan, len(words)), values).all()
 
     def _caught_up(self, conn: Connection) -> None:
         """SQLite: index the Customers written since the last search (by anyone) before this one reads, so
@@ -250,79 +342,6 @@ class CustomerSearch:
             return None
         return _Bounds(first, last)
 
-    def _page(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> Select[Any] | None:
-        """The page's names and sort keys, in order; None when nothing can match."""
-        c = t.customer.c
-        need = limit + offset
-        if not words:
-            self.on_plan("all")
-            return self._walk.limit(limit).offset(offset)
-        folded_words = self._fold(conn, words)
-        bounds = self._bounds(conn, folded_words)
-        if bounds is None:
-            self.on_plan("none")
-            return None
-        within = c.customer_name.between(literal(bounds.first, String), literal(bounds.last, String))
-        stats = self._statistics()
-        keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
-        if not stats.names:  # no statistics yet: a short walk, then the gram index
-            self.on_plan("probe")
-            first = self._walk.where(within).limit(self.probe_rows).subquery()
-            probe = self._matches(select(first.c.name, first.c.customer_name), first.c.customer_name, words)
-            found = conn.execute(probe.order_by(first.c.customer_name, first.c.name).limit(need)).all()
-            if len(found) >= need:
-                return _rows(found[offset:need])
-            return self._by_grams(words, keys, within).limit(limit).offset(offset)
-        walk, grams = stats.estimate(folded_words, keys, need)
-        if walk * self.walk_cost <= grams * self.gram_cost:
-            self.on_plan("ordered")
-            return self._matches(self._walk.where(within), c.customer_name, words).limit(limit).offset(offset)
-        self.on_plan("gram")
-        return self._by_grams(words, keys, within).limit(limit).offset(offset)
-
-    def _matches(self, query: Select[Any], customer_name: Any, words: Sequence[str]) -> Select[Any]:
-        folded: Any = func.lower(customer_name)
-        folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
-        return query.where(*(folded.like(func.lower(literal(like_literal(w), String)), escape="/") for w in words))
-
-    def _with_details(self, page: Select[Any]) -> Select[Any]:
-        """The page's customers with what the answer shows, in the page's order: one statement."""
-        c = t.customer.c
-        found = page.subquery("page")
-        return (
-            select(c.name, c.customer_name, c.email_id, c.mobile_no)
-            .join_from(found, t.customer, c.name == found.c.name)
-            .order_by(found.c.customer_name, found.c.name)
-        )
-
-    def _by_grams(self, words: Sequence[str], keys: list[str], within: Any) -> Select[Any]:
-        c = t.customer.c
-        chosen = self._chosen_keys(keys)
-        candidates = self._keys().where(*self._unlinked(), within, *self._matching(words))
-        if self.dialect == "postgresql":
-            grams = func.erpnext_medusa_grams(func.lower(c.customer_name))
-            keyed = candidates.where(grams.op("@>")(literal(chosen, t.TEXT_ARRAY)))
-            # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
-            found = keyed.cte("found").prefix_with("MATERIALIZED")
-            return select(found.c.name, found.c.customer_name).order_by(found.c.customer_name, found.c.name)
-        if self.mariadb:
-            against = " ".join(f"+{k}" for k in chosen)
-            match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:against IN BOOLEAN MODE)")
-            return candidates.where(match.bindparams(against=against)).order_by(c.customer_name, c.name)
-        fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
-        key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"))
-        matched = (
-            select(key.c.name)
-            .join(fts, fts.c.rowid == key.c.id)
-            .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(" AND ".join(chosen)))
-        )
-        return candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
-
-    def _chosen_keys(self, keys: list[str]) -> list[str]:
-        """All of a query's grams, but on MariaDB only the two rarest: its full-text index reads each gram's
-        whole posting list, and the LIKE check makes up for the rest."""
-        return keys[:2] if self.mariadb else keys
-
     # -- statistics ------------------------------------------------------------------------------------
 
     def _statistics(self) -> _Stats:
@@ -379,12 +398,6 @@ def _timed_out(exc: DBAPIError) -> bool:
     if args and args[0] == 1969:  # MariaDB: max_statement_time exceeded
         return True
     return "interrupted" in str(orig)  # SQLite: the progress handler stopped it
-
-
-def _rows(found: Sequence[Any]) -> Select[Any]:
-    """A page already read (by the probe), as a statement the details join can read again."""
-    c = t.customer.c
-    return select(c.name, c.customer_name).where(c.name.in_([r.name for r in found]))
 
 
 def _summary(row: Any) -> CustomerSummary:

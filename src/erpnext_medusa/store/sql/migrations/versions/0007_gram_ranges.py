@@ -4,8 +4,8 @@
   ``customer_name``), the smallest and largest ``customer_name`` holding it. A search walks only the names
   between its grams' ranges. The ranges only ever widen (a deleted or renamed customer leaves its range as
   it was), so they stay true bounds whatever is written; they are over every customer, linked or not.
-* PostgreSQL widens them in statement-level triggers on ``tabCustomer`` (inserts and updates), MariaDB in
-  row-level triggers, both with built-in functions only.
+* PostgreSQL widens them in triggers on ``tabCustomer`` (per insert statement, and per renamed row),
+  MariaDB in row-level triggers, both with built-in functions only.
 * SQLite: the triggers of 0002 called a function only the service registers, so any other program writing
   ``tabCustomer`` was refused. They are replaced by triggers that only note the changed names in
   ``erpnext_medusa_search_queue``; the service indexes those names (FTS5 tokens, ranges) before its next
@@ -40,17 +40,16 @@ _SQLITE_GRAMS = "erpnext_medusa_search_grams"  # SQLite, from 0002 (the service 
 _OLD_SQLITE_TRIGGERS = ("erpnext_medusa_search_insert", "erpnext_medusa_search_update", "erpnext_medusa_search_delete")
 _VARCHAR = 140
 
-# PostgreSQL: widen the ranges of the grams of the rows a statement wrote (erpnext_medusa_grams from 0002).
-# Only grams whose range must grow are upserted, in gram order, so writers rarely lock the same range rows.
+# PostgreSQL: widen the ranges of the grams of some written names (erpnext_medusa_grams from 0002). Only
+# grams whose range must grow are upserted, in gram order, so writers rarely lock the same range rows.
 _PG_WIDEN = f"""
-CREATE OR REPLACE FUNCTION erpnext_medusa_widen_gram_ranges() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
+CREATE OR REPLACE FUNCTION erpnext_medusa_widen_gram_ranges(names text[]) RETURNS void
+LANGUAGE sql AS $$
     INSERT INTO {_RANGE} AS r (gram, first_name, last_name)
     SELECT k.gram, min(k.customer_name), max(k.customer_name)
     FROM (
         SELECT unnest(erpnext_medusa_grams(lower(w.customer_name))) AS gram, w.customer_name
-        FROM written w WHERE w.customer_name <> ''
+        FROM unnest(names) AS w (customer_name) WHERE w.customer_name <> ''
     ) k
     GROUP BY k.gram
     HAVING NOT EXISTS (
@@ -60,7 +59,25 @@ BEGIN
     ORDER BY k.gram
     ON CONFLICT (gram) DO UPDATE
         SET first_name = least(r.first_name, excluded.first_name),
-            last_name = greatest(r.last_name, excluded.last_name);
+            last_name = greatest(r.last_name, excluded.last_name)
+$$
+"""
+# Inserts: once per statement, over all the rows it wrote (an import inserts a thousand rows a statement).
+_PG_INSERTED = """
+CREATE OR REPLACE FUNCTION erpnext_medusa_gram_ranges_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM erpnext_medusa_widen_gram_ranges(ARRAY(SELECT customer_name FROM written));
+    RETURN NULL;
+END
+$$
+"""
+# Updates: only rows whose customer_name changed (linking a customer costs nothing here).
+_PG_RENAMED = """
+CREATE OR REPLACE FUNCTION erpnext_medusa_gram_ranges_renamed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM erpnext_medusa_widen_gram_ranges(ARRAY[NEW.customer_name]);
     RETURN NULL;
 END
 $$
@@ -72,19 +89,24 @@ def _postgresql(bind: sa.Connection) -> None:
         f"CREATE TABLE IF NOT EXISTS {_RANGE} "
         "(gram text PRIMARY KEY, first_name text NOT NULL, last_name text NOT NULL)"
     )
-    op.execute(_PG_WIDEN)
+    for function in (_PG_WIDEN, _PG_INSERTED, _PG_RENAMED):
+        op.execute(function)
     triggers = set(
         bind.execute(
             sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass)"), {"t": f'"{_CUSTOMER}"'}
         ).scalars()
     )
-    for event in ("insert", "update"):
-        name = f"erpnext_medusa_gram_ranges_{event}"
-        if name not in triggers:
-            op.execute(
-                f'CREATE TRIGGER {name} AFTER {event.upper()} ON "{_CUSTOMER}" REFERENCING NEW TABLE AS written '
-                "FOR EACH STATEMENT EXECUTE FUNCTION erpnext_medusa_widen_gram_ranges()"
-            )
+    if "erpnext_medusa_gram_ranges_insert" not in triggers:
+        op.execute(
+            f'CREATE TRIGGER erpnext_medusa_gram_ranges_insert AFTER INSERT ON "{_CUSTOMER}" '
+            "REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION erpnext_medusa_gram_ranges_inserted()"
+        )
+    if "erpnext_medusa_gram_ranges_update" not in triggers:
+        op.execute(
+            f'CREATE TRIGGER erpnext_medusa_gram_ranges_update AFTER UPDATE OF customer_name ON "{_CUSTOMER}" '
+            "FOR EACH ROW WHEN (OLD.customer_name IS DISTINCT FROM NEW.customer_name) "
+            "EXECUTE FUNCTION erpnext_medusa_gram_ranges_renamed()"
+        )
     if bind.execute(sa.text(f"SELECT count(*) FROM {_RANGE}")).scalar_one() == 0:
         op.execute(
             f"INSERT INTO {_RANGE} (gram, first_name, last_name) "
