@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from erpnext_medusa.config import get_settings
 from erpnext_medusa.domain.models import CustomerSummary
@@ -21,16 +21,34 @@ from erpnext_medusa.store.sql.store import SqlStore
 from erpnext_medusa.web.app import create_app as create_service_app
 
 
-def baseline_search(engine: Engine, words: Sequence[str]) -> list[CustomerSummary]:
+def _matching(words: Sequence[str]) -> list[ColumnElement[bool]]:
     c = t.customer.c
     # The old query, case-insensitive as the old app's MariaDB collation made it (lower() on both sides).
-    query = select(c.name, c.customer_name, c.email_id, c.mobile_no).where(
+    return [
         c.medusa_id.is_(None),
         *(func.lower(c.customer_name).like(func.lower(like_literal(w)), escape="/") for w in words),
-    )
+    ]
+
+
+def baseline_search(engine: Engine, words: Sequence[str]) -> list[CustomerSummary]:
+    c = t.customer.c
+    query = select(c.name, c.customer_name, c.email_id, c.mobile_no).where(*_matching(words))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [CustomerSummary(r.name, r.customer_name, r.email_id, r.mobile_no) for r in rows]
+
+
+def baseline_names_in_order(engine: Engine, words: Sequence[str]) -> list[str]:
+    """The old query's matches in the service's order (customer_name, then name), for the answer checks only.
+
+    The old query has no ORDER BY (the timed baseline keeps it so), so its rows come in whatever order the
+    database finds them. The same matches ordered here by the database itself, with the columns' own
+    collation (as the service's ORDER BY uses it), let a page at any (limit, limit_start) be checked against
+    its exact slice rather than only as a subset."""
+    c = t.customer.c
+    query = select(c.name).where(*_matching(words)).order_by(c.customer_name, c.name)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
 
 
 class BaselineStore(SqlStore):
