@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from erpnext_medusa.domain.countries import default_countries
 from erpnext_medusa.store.sql import tables as live
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import VERSION_TABLE, pending, upgrade
+from erpnext_medusa.store.sql.store import SqlStore
 
 MARIADB = ("mysql", "mariadb")
 PAST_REVISIONS = ("0001", "0002", "0004", "0005")
@@ -380,3 +383,27 @@ def test_no_migration_imports_the_live_schema():
     assert scripts
     for script in scripts:
         assert _imports(script) <= _ALLOWED_IMPORTS, script.name
+
+
+def test_customers_written_before_0007_are_searched_after_it(new_engine):
+    """0007 brings the gram ranges (and on SQLite a new index upkeep): customers already in the database are in
+    them after `db upgrade`, and a search finds them by both plans."""
+    engine = new_engine()
+    upgrade(engine, revision="0006")
+    customers = {"C-1": "Zubair Qahtani", "C-2": "مكتب الفجر", "C-3": "Ärger Büro"}
+    with engine.begin() as conn:
+        for name, customer_name in customers.items():
+            conn.execute(
+                sa.insert(live.customer).values(
+                    name=name, customer_name=customer_name, disabled=0, creation=datetime(2026, 1, 1),
+                    modified=datetime(2026, 1, 1), owner="Administrator", modified_by="Administrator",
+                    docstatus=0, idx=0,
+                )
+            )  # fmt: skip
+    upgrade(engine)
+    store = SqlStore(engine)
+    store.search.refresh_statistics()
+    for word, expected in (("qaht", "C-1"), ("الفج", "C-2"), ("ärg", "C-3"), ("büro", "C-3")):
+        for costs in (replace(store.search.costs, walk=0.0), replace(store.search.costs, gram=0.0, posting=0.0)):
+            store.search.costs = costs
+            assert [c.name for c in store.search_unlinked_customers([word], limit=10, offset=0)] == [expected]

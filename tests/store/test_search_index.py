@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -33,16 +34,16 @@ INSERT = (
 @contextmanager
 def plan(search: CustomerSearch, which: str) -> Iterator[None]:
     """Force one plan: ``grams`` (the gram index alone) or ``ordered`` (a walk through every row)."""
-    saved = search.probe_rows, search.walk_cost, search.gram_cost
+    saved = search.probe_rows, search.costs
     search.refresh_statistics()
     if which == "grams":
-        search.probe_rows, search.gram_cost = 0, 0.0
+        search.probe_rows, search.costs = 0, replace(saved[1], gram=0.0, posting=0.0)
     else:
-        search.probe_rows, search.walk_cost = 10**9, 0.0
+        search.probe_rows, search.costs = 10**9, replace(saved[1], walk=0.0)
     try:
         yield
     finally:
-        search.probe_rows, search.walk_cost, search.gram_cost = saved
+        search.probe_rows, search.costs = saved
 
 
 def names(services: Services, query: str, *, limit: int = 50, offset: int = 0) -> list[str]:

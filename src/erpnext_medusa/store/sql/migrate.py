@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql.custom_fields import register_medusa_id
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.tables import MARIADB, OWN_PREFIX
@@ -57,6 +58,8 @@ def upgrade(engine: Engine, *, stamp_time: datetime | None = None, revision: str
             command.upgrade(config, revision)
             if revision == "head":
                 register_medusa_id(conn, stamp_time or datetime.now().replace(microsecond=0))
+                if conn.dialect.name == "sqlite":  # Customers a migration queued for the search index
+                    search_queue.catch_up(conn)
             after, tables_after = _revision(conn), _tables(conn)
     script = ScriptDirectory.from_config(config)
     applied = tuple(reversed([r.revision for r in script.iterate_revisions(after, before)])) if after else ()

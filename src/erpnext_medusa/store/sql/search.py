@@ -70,6 +70,23 @@ from erpnext_medusa.store.sql.grams import Flavour, word_grams
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _Costs:
+    """Relative costs: a row the ordered walk reads; a row the gram index hands over (fetched, checked and
+    sorted); a posting the gram index reads to find those rows. And the most grams it may look up."""
+
+    walk: float = 1.0
+    gram: float = 4.0
+    posting: float = 0.2
+    grams: int = 6
+
+
+@dataclass(frozen=True)
+class _Plan:
+    name: str  # "ordered" or "gram"
+    keys: list[str]  # the grams the gram index looks up
+
+
 @dataclass
 class _Stats:
     """A random sample of the searchable names (folded, in result order) and where each gram occurs in it."""
@@ -78,18 +95,30 @@ class _Stats:
     names: list[str] = field(default_factory=list)
     postings: dict[str, array[int]] = field(default_factory=dict)
     taken_at: float = 0.0
+    plans: dict[tuple[tuple[str, ...], int, _Costs], _Plan] = field(default_factory=dict)  # chosen on this sample
 
     def share(self, key: str) -> float:
         return len(self.postings.get(key, ())) / len(self.names) if self.names else 0.0
 
-    def estimate(self, words: Sequence[str], keys: Sequence[str], need: int) -> tuple[float, float]:
-        """Rows an ordered walk reads before it has ``need`` matches, and rows the gram index hands over.
+    def plan(self, words: Sequence[str], keys: Sequence[str], need: int, costs: _Costs) -> _Plan:
+        """The cheaper plan for these folded words (``keys``: their grams, rarest first), remembered."""
+        remembered = self.plans.get((tuple(words), need, costs))
+        if remembered is None:
+            walk = self.walk(words, keys, need)
+            chosen, handed, read = self.lookup(keys, costs)
+            gram = handed * costs.gram + read * costs.posting
+            remembered = _Plan("ordered" if walk * costs.walk <= gram else "gram", chosen)
+            if len(self.plans) >= _PLANS_KEPT:
+                self.plans.clear()
+            self.plans[(tuple(words), need, costs)] = remembered
+        return remembered
 
-        The walk starts where the last of the keys first occurs and ends where the first of them last occurs
-        (as the gram ranges bound it); ``keys`` are ordered rarest first."""
+    def walk(self, words: Sequence[str], keys: Sequence[str], need: int) -> float:
+        """Rows an ordered walk reads before it has ``need`` matches. It starts where the last of the keys
+        first occurs and ends where the first of them last occurs (as the gram ranges bound it)."""
         found = [self.postings.get(key) for key in keys]
         if not all(found):  # a gram no sampled name holds: few names hold it, the gram index is cheap
-            return float(self.total), 0.0
+            return float(self.total)
         scale = self.total / len(self.names)
         start = max(p[0] for p in found if p)
         end = min(p[-1] for p in found if p)
@@ -99,14 +128,36 @@ class _Stats:
         hits = [index for index in checked if all(w in self.names[index] for w in words)]
         span = max(end - start + 1, 1) * scale  # rows between the bounds
         if not hits:  # no sampled match: matches are rare, or there are none
-            return span, len(rarest) * scale
+            return span
         density = len(hits) / len(checked) * len(candidates) / max(end - start + 1, 1)  # share of the span
-        walk = (hits[0] - start) * scale + need / density
-        return min(walk, span), len(rarest) * scale
+        return min((hits[0] - start) * scale + need / density, span)
+
+    def lookup(self, keys: Sequence[str], costs: _Costs) -> tuple[list[str], float, float]:
+        """The rarest grams worth looking up in the gram index, the rows they hand over and the postings
+        read to find them. Each further gram is read only while it narrows the rows enough to pay for
+        reading its postings."""
+        if not keys or not self.names:
+            return list(keys[:1]), 0.0, 0.0
+        scale = self.total / len(self.names)
+        rows = set(self.postings.get(keys[0], ()))
+        read = float(len(rows))
+        chosen = [keys[0]]
+        for key in keys[1 : costs.grams]:
+            if len(rows) <= 1:
+                break
+            postings = self.postings.get(key, array("I"))
+            narrower = rows.intersection(postings)
+            if (len(rows) - len(narrower)) * costs.gram < len(postings) * costs.posting:
+                break
+            rows, read = narrower, read + len(postings)
+            chosen.append(key)
+        return chosen, len(rows) * scale, read * scale
 
 
 #: Sampled names containing a query's rarest gram that the estimate checks, at most.
 _ESTIMATE_CHECKS = 2000
+#: Plans remembered per sample (a typeahead sends the same words again and again).
+_PLANS_KEPT = 10_000
 #: Folded words remembered per process (a typeahead sends the same words again and again).
 _FOLDS_KEPT = 10_000
 
@@ -118,6 +169,22 @@ def like_literal(word: str) -> str:
 
 
 _RANGE = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column("last_name"))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows a search reads: tabCustomer, or on SQLite the service's key table, which keeps each name
+    folded (so that SQLite checks words without calling back into Python for every row)."""
+
+    name: Any
+    customer_name: Any  # the sort key
+    folded: Any | None  # SQLite: the folded customer_name
+    searchable: list[Any]  # enabled and not linked
+    id: Any  # SQLite: the FTS5 row id
+
+    @property
+    def columns(self) -> list[Any]:
+        return [self.name, self.customer_name] + ([self.folded] if self.folded is not None else [])
 
 
 @dataclass(frozen=True)
@@ -133,10 +200,8 @@ class CustomerSearch:
 
     #: Without statistics (just after start-up): rows an ordered walk reads before the gram index takes over.
     probe_rows = 1000
-    #: Relative cost of a row read by the ordered walk and of a row handed over by the gram index (fetched,
-    #: checked and sorted); the plan with the smaller estimated total wins.
-    walk_cost = 1.0
-    gram_cost = 4.0
+    #: The plan with the smaller estimated cost wins.
+    costs = _Costs()
     #: How many names the statistics sample, and how often they are taken again.
     sample_size = 20_000
     stats_max_age = 600.0
@@ -148,8 +213,8 @@ class CustomerSearch:
         self.dialect = catalog.dialect
         self.mariadb = catalog.mariadb
         self.flavour = Flavour(utf16_pairs=self.dialect != "postgresql")
-        if self.mariadb:  # its full-text index is slow to read
-            self.gram_cost = 10.0
+        if self.mariadb:  # its full-text index is slow to read, and reads each gram's postings whole
+            self.costs = _Costs(gram=10.0, posting=1.0, grams=3)
         self._stats = _Stats()
         self._refreshing = threading.Lock()
         self._folds: dict[str, str] = {}
@@ -157,6 +222,7 @@ class CustomerSearch:
         #: statistics), ordered or gram.
         self.on_plan: Callable[[str], None] = lambda _plan: None
         self._statements: dict[tuple[str, int], Select[Any]] = {}
+        self._rows = self._searched_rows()
         self._bounds_query = select(func.max(_RANGE.c.first_name), func.min(_RANGE.c.last_name), func.count()).where(
             _RANGE.c.gram.in_(bindparam("grams", expanding=True))
         )
@@ -170,34 +236,46 @@ class CustomerSearch:
         return statement
 
     def _build(self, plan: str, words: int) -> Select[Any]:
-        c = t.customer.c
-        walk = select(c.name, c.customer_name).where(*self._unlinked())  # the ordered index covers these
+        rows = self._rows
+        walk = select(*rows.columns).where(*rows.searchable)  # the ordered index covers these
+        in_order = (rows.customer_name, rows.name)
         limit: BindParameter[int] = bindparam("limit")
         offset: BindParameter[int] = bindparam("offset")
         if plan == "all":
-            return self._with_details(walk.order_by(c.customer_name, c.name).limit(limit).offset(offset))
-        within = c.customer_name.between(bindparam("first", type_=String), bindparam("last", type_=String))
+            return self._with_details(walk.order_by(*in_order).limit(limit).offset(offset))
+        within = rows.customer_name.between(bindparam("first", type_=String), bindparam("last", type_=String))
         if plan == "probe":  # the matches among the first rows between the bounds (names only)
-            first = walk.where(within).order_by(c.customer_name, c.name).limit(bindparam("rows")).subquery()
-            matching = self._matching(first.c.customer_name, words)
+            first = walk.where(within).order_by(*in_order).limit(bindparam("rows")).subquery()
+            matching = self._matching(first.c.customer_name, first.c.get("folded"), words)
             return select(first.c.name).where(*matching).order_by(first.c.customer_name, first.c.name).limit(limit)
         if plan == "names":  # a page the probe has already found
-            names = walk.where(c.name.in_(bindparam("names", expanding=True)))
-            return self._with_details(names)
-        matching = self._matching(c.customer_name, words)
+            return self._with_details(walk.where(rows.name.in_(bindparam("names", expanding=True))))
+        matching = self._matching(rows.customer_name, rows.folded, words)
         if plan == "ordered":
-            page = walk.where(within, *matching).order_by(c.customer_name, c.name)
+            page = walk.where(within, *matching).order_by(*in_order)
         else:
             page = self._by_grams(walk.where(within, *matching))
         return self._with_details(page.limit(limit).offset(offset))
+
+    def _searched_rows(self) -> _Rows:
+        if self.dialect == "sqlite":
+            key = table(
+                t.SEARCH_KEY_TABLE, *(column(n) for n in ("id", "name", "customer_name", "folded", "searchable"))
+            )
+            return _Rows(key.c.name, key.c.customer_name, key.c.folded, [key.c.searchable == 1], key.c.id)
+        c = t.customer.c
+        return _Rows(c.name, c.customer_name, None, self._unlinked(), None)
 
     def _unlinked(self) -> list[Any]:
         if self.mariadb:  # the generated NULLIF(medusa_id, '') lets one index serve both conditions
             return [text(f"disabled = 0 AND `{t.MEDUSA_ID_KEY_COLUMN}` IS NULL")]
         return [t.UNLINKED_ENABLED]
 
-    def _matching(self, customer_name: Any, words: int) -> list[Any]:
-        """Each word (parameters w0, w1, ...: LIKE patterns) a substring of the folded name, folded alike."""
+    def _matching(self, customer_name: Any, folded_name: Any, words: int) -> list[Any]:
+        """Each word (parameters w0, w1, ...) a substring of the folded name: on SQLite, the folded word in
+        the key table's folded name; elsewhere a LIKE pattern, both sides folded by the database's lower()."""
+        if self.dialect == "sqlite":
+            return [func.instr(folded_name, bindparam(f"w{i}", type_=String)) > 0 for i in range(words)]
         folded: Any = func.lower(customer_name)
         # MariaDB: compare the folded values code point by code point (its collation would ignore accents).
         folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
@@ -205,33 +283,28 @@ class CustomerSearch:
 
     def _by_grams(self, candidates: Select[Any]) -> Select[Any]:
         """The candidates holding the query's chosen grams (parameter ``grams``), by the gram index."""
-        c = t.customer.c
+        rows = self._rows
         if self.dialect == "postgresql":
-            grams = func.erpnext_medusa_grams(func.lower(c.customer_name))
+            grams = func.erpnext_medusa_grams(func.lower(rows.customer_name))
             keyed = candidates.where(grams.op("@>")(bindparam("grams", type_=t.TEXT_ARRAY)))
             # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
             found = keyed.cte("found").prefix_with("MATERIALIZED")
             return select(found.c.name, found.c.customer_name).order_by(found.c.customer_name, found.c.name)
         if self.mariadb:
             match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:grams IN BOOLEAN MODE)")
-            return candidates.where(match).order_by(c.customer_name, c.name)
+            return candidates.where(match).order_by(rows.customer_name, rows.name)
         fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
-        key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"))
-        matched = (
-            select(key.c.name)
-            .join(fts, fts.c.rowid == key.c.id)
-            .where(literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(bindparam("grams", type_=String)))
+        matched = select(fts.c.rowid).where(
+            literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(bindparam("grams", type_=String))
         )
-        return candidates.where(c.name.in_(matched)).order_by(c.customer_name, c.name)
+        return candidates.where(rows.id.in_(matched)).order_by(rows.customer_name, rows.name)
 
     def _grams_parameter(self, keys: list[str]) -> Any:
-        """The chosen grams as the gram index takes them: all of a query's grams, but on MariaDB only the two
-        rarest (its full-text index reads each gram's whole posting list; the LIKE check makes up for the
-        rest)."""
+        """The chosen grams as the gram index takes them."""
         if self.dialect == "postgresql":
             return keys
         if self.mariadb:
-            return " ".join(f"+{k}" for k in keys[:2])
+            return " ".join(f"+{k}" for k in keys)
         return " AND ".join(keys)
 
     def _with_details(self, page: Select[Any]) -> Select[Any]:
@@ -265,7 +338,10 @@ class CustomerSearch:
             self.on_plan("none")
             return []
         values = {**page, "first": bounds.first, "last": bounds.last}
-        values.update({f"w{i}": like_literal(w) for i, w in enumerate(words)})
+        if self.dialect == "sqlite":  # the folded words, found in the folded names with instr()
+            values.update({f"w{i}": w for i, w in enumerate(folded_words)})
+        else:
+            values.update({f"w{i}": like_literal(w) for i, w in enumerate(words)})
         stats = self._statistics()
         keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
         need = limit + offset
@@ -275,14 +351,13 @@ class CustomerSearch:
             found = conn.execute(self._statement("probe", len(words)), probe).scalars().all()
             if len(found) >= need:
                 return conn.execute(self._statement("names", 0), {"names": found[offset:need]}).all()
-            plan = "gram"
+            plan = _Plan("gram", keys[: self.costs.grams])
         else:
-            walk, grams = stats.estimate(folded_words, keys, need)
-            plan = "ordered" if walk * self.walk_cost <= grams * self.gram_cost else "gram"
-            self.on_plan(plan)
-        if plan == "gram":
-            values["grams"] = self._grams_parameter(keys)
-        return conn.execute(self._statement(plan, len(words)), values).all()
+            plan = stats.plan(folded_words, keys, need, self.costs)
+            self.on_plan(plan.name)
+        if plan.name == "gram":
+            values["grams"] = self._grams_parameter(plan.keys)
+        return conn.execute(self._statement(plan.name, len(words)), values).all()
 
     def _caught_up(self, conn: Connection) -> None:
         """SQLite: index the Customers written since the last search (by anyone) before this one reads, so
@@ -356,7 +431,7 @@ class CustomerSearch:
         except Exception:  # statistics only guide the plan: keep serving with the old ones
             log.exception("could not sample customer names for search statistics")
             old = self._stats
-            self._stats = _Stats(old.total, old.names, old.postings, time.monotonic())
+            self._stats = _Stats(old.total, old.names, old.postings, time.monotonic(), old.plans)
         finally:
             self._refreshing.release()
 

@@ -1,11 +1,12 @@
 """SQLite: index the Customers written since they were last indexed.
 
 SQLite's triggers can use only its built-in functions, and its ``lower()`` folds ASCII only, so they cannot
-cut a name into the service's folded grams. They note the name of every Customer inserted, renamed, re-named
-(``customer_name``) or deleted in the queue table instead, in the writer's own transaction, whoever the
-writer is (the ``sqlite3`` shell, a script, Frappe). The service then indexes the queued names before it
-searches (:func:`pending` is checked in the search's own snapshot) and at the end of each of its own write
-transactions: FTS5 tokens, and the gram ranges.
+cut a name into the service's folded grams. They note the name of every Customer inserted, deleted, renamed,
+given a new ``customer_name``, linked, unlinked, disabled or enabled in the queue table instead, in the
+writer's own transaction, whoever the writer is (the ``sqlite3`` shell, a script, Frappe). The service then
+indexes the queued names before it searches (:func:`pending` is checked in the search's own snapshot) and at
+the end of each of its own write transactions: the key table (sort key, folded name, searchable or not), the
+FTS5 tokens and the gram ranges.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from erpnext_medusa.store.sql.grams import fold, name_grams, sqlite_grams
 BATCH = 2_000
 
 _queue = table(t.SEARCH_QUEUE_TABLE, column("name"))
-_key = table(t.SEARCH_KEY_TABLE, column("id"), column("name"), column("grams"))
+_key = table(
+    t.SEARCH_KEY_TABLE,
+    *(column(name) for name in ("id", "name", "grams", "customer_name", "folded", "searchable")),
+)
 _fts = table(t.SEARCH_FTS_TABLE, column(t.SEARCH_FTS_TABLE), column("rowid"), column("grams"))
 _range = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column("last_name"))
 _names: BindParameter[str] = bindparam("names", expanding=True)
@@ -30,13 +34,18 @@ _names: BindParameter[str] = bindparam("names", expanding=True)
 PENDING = select(literal(1)).select_from(_queue).limit(1)
 _QUEUED = select(_queue.c.name).limit(bindparam("n"))
 _KEYS = select(_key.c.id, _key.c.name, _key.c.grams).where(_key.c.name.in_(_names))
-_CURRENT = select(t.customer.c.name, t.customer.c.customer_name).where(t.customer.c.name.in_(_names))
+_CURRENT = select(t.customer.c.name, t.customer.c.customer_name, t.customer.c.medusa_id, t.customer.c.disabled).where(
+    t.customer.c.name.in_(_names)
+)
 # FTS5's command column: a row inserted with 'delete' there removes the row of that id and those tokens.
 _FTS_DELETE = insert(_fts).values({t.SEARCH_FTS_TABLE: "delete", "rowid": bindparam("id"), "grams": bindparam("grams")})
 _FTS_INSERT = insert(_fts).values(rowid=bindparam("id"), grams=bindparam("grams"))
 _KEY_DELETE = delete(_key).where(_key.c.name == bindparam("name"))
-_new_key = upsert(_key).values(name=bindparam("name"), grams=bindparam("grams"))
-_KEY_UPSERT = _new_key.on_conflict_do_update(index_elements=["name"], set_={"grams": _new_key.excluded.grams})
+_KEY_VALUES = ("grams", "customer_name", "folded", "searchable")
+_new_key = upsert(_key).values(name=bindparam("name"), **{name: bindparam(name) for name in _KEY_VALUES})
+_KEY_UPSERT = _new_key.on_conflict_do_update(
+    index_elements=["name"], set_={name: _new_key.excluded[name] for name in _KEY_VALUES}
+)
 _new_range = upsert(_range).values(gram=bindparam("gram"), first_name=bindparam("first"), last_name=bindparam("last"))
 _WIDEN = _new_range.on_conflict_do_update(
     index_elements=["gram"],
@@ -65,7 +74,7 @@ def catch_up(conn: Connection) -> int:
 
 def _index(conn: Connection, names: Sequence[str]) -> None:
     indexed = {r.name: r for r in conn.execute(_KEYS, {"names": names})}
-    current = {r.name: r.customer_name for r in conn.execute(_CURRENT, {"names": names})}
+    current = {r.name: r for r in conn.execute(_CURRENT, {"names": names})}
     # FTS5 forgets a contentless row only when told the tokens it was indexed with.
     old = [{"id": r.id, "grams": r.grams} for r in indexed.values() if r.grams]
     if old:
@@ -75,13 +84,23 @@ def _index(conn: Connection, names: Sequence[str]) -> None:
             conn.execute(_KEY_DELETE, {"name": name})
     if not current:
         return
-    tokens = {name: sqlite_grams(customer_name) for name, customer_name in current.items()}
-    conn.execute(_KEY_UPSERT, [{"name": name, "grams": grams} for name, grams in tokens.items()])
+    keys = [
+        {
+            "name": name,
+            "grams": sqlite_grams(row.customer_name),
+            "customer_name": row.customer_name,
+            "folded": fold(row.customer_name or ""),
+            "searchable": int(not row.medusa_id and not row.disabled),
+        }
+        for name, row in current.items()
+    ]
+    conn.execute(_KEY_UPSERT, keys)
+    tokens = {key["name"]: key["grams"] for key in keys}
     ids = conn.execute(_KEYS, {"names": list(current)})
     conn.execute(_FTS_INSERT, [{"id": r.id, "grams": tokens[r.name]} for r in ids])
     ranges: dict[str, tuple[str, str]] = {}
-    for customer_name in current.values():
-        if customer_name:
+    for row in current.values():
+        if customer_name := row.customer_name:
             for gram in name_grams(fold(customer_name)):
                 low, high = ranges.get(gram, (customer_name, customer_name))
                 ranges[gram] = (min(low, customer_name), max(high, customer_name))

@@ -417,7 +417,9 @@ SEARCH_ORDER_INDEX = "customer_medusa_unlinked_order"  # unlinked, enabled custo
 SEARCH_GRAMS_INDEX = "customer_medusa_search_grams"  # PostgreSQL GIN / MariaDB FULLTEXT
 SEARCH_GRAMS_COLUMN = "medusa_search_grams"  # MariaDB only: the generated column of pair tokens
 SEARCH_FTS_TABLE = f"{OWN_PREFIX}customer_search"  # SQLite only: FTS5 over pair tokens
-SEARCH_KEY_TABLE = f"{OWN_PREFIX}customer_search_key"  # SQLite only: FTS5 row id <-> Customer name, tokens
+#: SQLite only: FTS5 row id <-> Customer name, with the tokens, sort key, folded name and searchable flag
+SEARCH_KEY_TABLE = f"{OWN_PREFIX}customer_search_key"
+SEARCH_KEY_ORDER_INDEX = f"{OWN_PREFIX}customer_search_order"  # SQLite only: its searchable rows in result order
 SEARCH_QUEUE_TABLE = f"{OWN_PREFIX}search_queue"  # SQLite only: Customer names written since they were indexed
 #: Per gram (character or pair of a folded customer_name): the smallest and largest customer_name holding it.
 GRAM_RANGE_TABLE = f"{OWN_PREFIX}gram_range"

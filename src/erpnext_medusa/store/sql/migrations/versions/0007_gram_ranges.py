@@ -8,8 +8,9 @@
   MariaDB in row-level triggers, both with built-in functions only.
 * SQLite: the triggers of 0002 called a function only the service registers, so any other program writing
   ``tabCustomer`` was refused. They are replaced by triggers that only note the changed names in
-  ``erpnext_medusa_search_queue``; the service indexes those names (FTS5 tokens, ranges) before its next
-  search. The key table keeps the tokens each row was indexed with, which FTS5 needs to remove the row.
+  ``erpnext_medusa_search_queue``; the service indexes those names (FTS5 tokens, ranges, the key table's
+  folded names) after its own writes and before its next search. Every Customer is queued once here, and
+  ``erpnext-medusa db upgrade`` indexes them.
 
 Names and the gram spelling below are this revision's own, frozen. Each step checks first, so a run that
 stopped half-way can be run again.
@@ -36,7 +37,7 @@ _QUEUE = "erpnext_medusa_search_queue"  # SQLite
 _NUMBERS = "erpnext_medusa_numbers"  # MariaDB: 1 .. the longest customer_name, to cut names into grams
 _FTS_TABLE = "erpnext_medusa_customer_search"  # SQLite, from 0002
 _KEY_TABLE = "erpnext_medusa_customer_search_key"  # SQLite, from 0002
-_SQLITE_GRAMS = "erpnext_medusa_search_grams"  # SQLite, from 0002 (the service registers it)
+_KEY_ORDER_INDEX = "erpnext_medusa_customer_search_order"  # SQLite: searchable customers in result order
 _OLD_SQLITE_TRIGGERS = ("erpnext_medusa_search_insert", "erpnext_medusa_search_update", "erpnext_medusa_search_delete")
 _VARCHAR = 140
 
@@ -196,56 +197,48 @@ def _mariadb(bind: sa.Connection) -> None:
         )
 
 
-def _sqlite_keys(customer_name: str) -> set[str]:
-    folded = customer_name.casefold()
-    return set(folded) | {folded[i : i + 2] for i in range(len(folded) - 1)}
-
-
 def _sqlite(bind: sa.Connection) -> None:
     tables = set(sa.inspect(bind).get_table_names())
     if _QUEUE not in tables:
         op.execute(f'CREATE TABLE "{_QUEUE}" (name TEXT PRIMARY KEY) WITHOUT ROWID')
-    columns = {col["name"] for col in sa.inspect(bind).get_columns(_KEY_TABLE)}
-    if "grams" not in columns:
-        # The tokens each row was indexed with (FTS5 needs them to remove it), filled in as 0002's triggers did.
-        op.execute(f'ALTER TABLE "{_KEY_TABLE}" ADD COLUMN grams TEXT')
-        op.execute(
-            f'UPDATE "{_KEY_TABLE}" SET grams = (SELECT {_SQLITE_GRAMS}(c.customer_name) FROM "{_CUSTOMER}" c '
-            f'WHERE c.name = "{_KEY_TABLE}".name)'
-        )
-    triggers = set(bind.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
-    for old in _OLD_SQLITE_TRIGGERS:
-        if old in triggers:
-            op.execute(f'DROP TRIGGER "{old}"')
-    queue = {
-        "insert": "AFTER INSERT",
-        "update": "AFTER UPDATE OF name, customer_name",
-        "delete": "AFTER DELETE",
-    }
-    for event, when in queue.items():
-        name = f"erpnext_medusa_search_queue_{event}"
-        if name in triggers:
-            continue
-        rows = {"insert": ["NEW"], "update": ["OLD", "NEW"], "delete": ["OLD"]}[event]
-        body = " ".join(f'INSERT OR IGNORE INTO "{_QUEUE}" (name) VALUES ({r}.name);' for r in rows)
-        op.execute(f'CREATE TRIGGER "{name}" {when} ON "{_CUSTOMER}" BEGIN {body} END')
     if _RANGE not in tables:
         op.execute(
             f'CREATE TABLE "{_RANGE}" (gram TEXT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL) '
             "WITHOUT ROWID"
         )
-        ranges: dict[str, tuple[str, str]] = {}
-        for (customer_name,) in bind.execute(sa.text(f'SELECT customer_name FROM "{_CUSTOMER}"')):
-            if not customer_name:
-                continue
-            for key in _sqlite_keys(customer_name):
-                low, high = ranges.get(key, (customer_name, customer_name))
-                ranges[key] = (min(low, customer_name), max(high, customer_name))
-        if ranges:
-            bind.execute(
-                sa.text(f'INSERT INTO "{_RANGE}" (gram, first_name, last_name) VALUES (:g, :f, :l)'),
-                [{"g": g, "f": f, "l": last} for g, (f, last) in ranges.items()],
-            )
+    # What the service searches on SQLite, kept by it: each Customer's sort key, its folded name (checked by
+    # SQLite's own instr(), without calling back into Python per row), whether it is searchable (enabled,
+    # not linked), and the tokens its FTS5 row was indexed with (FTS5 needs them to remove the row).
+    columns = {col["name"] for col in sa.inspect(bind).get_columns(_KEY_TABLE)}
+    added = {"grams": "TEXT", "customer_name": "TEXT", "folded": "TEXT", "searchable": "INTEGER NOT NULL DEFAULT 0"}
+    for column, kind in added.items():
+        if column not in columns:
+            op.execute(f'ALTER TABLE "{_KEY_TABLE}" ADD COLUMN {column} {kind}')
+    indexes = {ix["name"] for ix in sa.inspect(bind).get_indexes(_KEY_TABLE)}
+    if _KEY_ORDER_INDEX not in indexes:
+        op.execute(
+            f'CREATE INDEX "{_KEY_ORDER_INDEX}" ON "{_KEY_TABLE}" (customer_name, name, folded) WHERE searchable = 1'
+        )
+    if "grams" not in columns:
+        # Index every Customer again, as the service does for queued names: start from empty.
+        op.execute(f"""INSERT INTO "{_FTS_TABLE}" ("{_FTS_TABLE}") VALUES ('delete-all')""")
+        op.execute(f'DELETE FROM "{_KEY_TABLE}"')
+        op.execute(f'DELETE FROM "{_RANGE}"')
+        op.execute(f'INSERT OR IGNORE INTO "{_QUEUE}" (name) SELECT name FROM "{_CUSTOMER}"')
+    triggers = set(bind.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    for old in _OLD_SQLITE_TRIGGERS:
+        if old in triggers:
+            op.execute(f'DROP TRIGGER "{old}"')
+    queue = {
+        "insert": ("AFTER INSERT", ["NEW"]),
+        "update": ("AFTER UPDATE OF name, customer_name, medusa_id, disabled", ["OLD", "NEW"]),
+        "delete": ("AFTER DELETE", ["OLD"]),
+    }
+    for event, (when, rows) in queue.items():
+        name = f"erpnext_medusa_search_queue_{event}"
+        if name not in triggers:
+            body = " ".join(f'INSERT OR IGNORE INTO "{_QUEUE}" (name) VALUES ({row}.name);' for row in rows)
+            op.execute(f'CREATE TRIGGER "{name}" {when} ON "{_CUSTOMER}" BEGIN {body} END')
 
 
 def upgrade() -> None:
