@@ -12,9 +12,12 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import psycopg
+from psycopg import sql as pgsql
 from sqlalchemy import (
     Connection,
     String,
+    Table,
     and_,
     delete,
     exists,
@@ -256,12 +259,27 @@ class SqlTransaction:
         savepoint = self._conn.begin_nested()
         try:
             for values_list in by_columns.values():
-                self._conn.execute(insert(self._catalog.table(doctype)), values_list)
-        except IntegrityError:
+                if self._conn.dialect.name == "postgresql":
+                    self._copy(self._catalog.table(doctype), values_list)
+                else:
+                    self._conn.execute(insert(self._catalog.table(doctype)), values_list)
+        except (IntegrityError, psycopg.IntegrityError):
             savepoint.rollback()
             return False
         savepoint.commit()
         return True
+
+    def _copy(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """PostgreSQL: many rows with one COPY, much faster than INSERTs, and per-statement triggers (the gram
+        ranges') run once for all of them."""
+        columns = list(rows[0])
+        copy_sql = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+            pgsql.Identifier(table.name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
+        )
+        driver: Any = self._conn.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
 
     def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
         if not links:

@@ -41,16 +41,17 @@ _KEY_ORDER_INDEX = "erpnext_medusa_customer_search_order"  # SQLite: searchable 
 _OLD_SQLITE_TRIGGERS = ("erpnext_medusa_search_insert", "erpnext_medusa_search_update", "erpnext_medusa_search_delete")
 _VARCHAR = 140
 
-# PostgreSQL: widen the ranges of the grams of some written names (erpnext_medusa_grams from 0002). Only
-# grams whose range must grow are upserted, in gram order, so writers rarely lock the same range rows.
-_PG_WIDEN = f"""
-CREATE OR REPLACE FUNCTION erpnext_medusa_widen_gram_ranges(names text[]) RETURNS void
-LANGUAGE sql AS $$
+
+def _pg_widen(names: str) -> str:
+    """PostgreSQL: widen the ranges of the grams of some written names (``names``: a FROM item with the column
+    customer_name), with erpnext_medusa_grams from 0002. Only grams whose range must grow are upserted, in gram
+    order, so that writers rarely lock the same range rows."""
+    return f"""
     INSERT INTO {_RANGE} AS r (gram, first_name, last_name)
     SELECT k.gram, min(k.customer_name), max(k.customer_name)
     FROM (
         SELECT unnest(erpnext_medusa_grams(lower(w.customer_name))) AS gram, w.customer_name
-        FROM unnest(names) AS w (customer_name) WHERE w.customer_name <> ''
+        FROM {names} WHERE w.customer_name <> ''
     ) k
     GROUP BY k.gram
     HAVING NOT EXISTS (
@@ -60,29 +61,16 @@ LANGUAGE sql AS $$
     ORDER BY k.gram
     ON CONFLICT (gram) DO UPDATE
         SET first_name = least(r.first_name, excluded.first_name),
-            last_name = greatest(r.last_name, excluded.last_name)
-$$
-"""
-# Inserts: once per statement, over all the rows it wrote (an import inserts a thousand rows a statement).
-_PG_INSERTED = """
-CREATE OR REPLACE FUNCTION erpnext_medusa_gram_ranges_inserted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM erpnext_medusa_widen_gram_ranges(ARRAY(SELECT customer_name FROM written));
-    RETURN NULL;
-END
-$$
-"""
-# Updates: only rows whose customer_name changed (linking a customer costs nothing here).
-_PG_RENAMED = """
-CREATE OR REPLACE FUNCTION erpnext_medusa_gram_ranges_renamed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM erpnext_medusa_widen_gram_ranges(ARRAY[NEW.customer_name]);
-    RETURN NULL;
-END
-$$
-"""
+            last_name = greatest(r.last_name, excluded.last_name)"""
+
+
+# PL/pgSQL, whose statements' plans are kept per session (an SQL function's would be made again each call).
+# Inserts: once per statement, over all the rows it wrote. Updates: only rows whose customer_name changed
+# (linking a customer costs nothing here).
+_PG_TRIGGER_FUNCTIONS = {
+    "erpnext_medusa_gram_ranges_inserted": _pg_widen("written AS w"),
+    "erpnext_medusa_gram_ranges_renamed": _pg_widen("(SELECT NEW.customer_name AS customer_name) AS w"),
+}
 
 
 def _postgresql(bind: sa.Connection) -> None:
@@ -90,8 +78,11 @@ def _postgresql(bind: sa.Connection) -> None:
         f"CREATE TABLE IF NOT EXISTS {_RANGE} "
         "(gram text PRIMARY KEY, first_name text NOT NULL, last_name text NOT NULL)"
     )
-    for function in (_PG_WIDEN, _PG_INSERTED, _PG_RENAMED):
-        op.execute(function)
+    for function, body in _PG_TRIGGER_FUNCTIONS.items():
+        op.execute(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {body}; RETURN NULL; END $$"
+        )
     triggers = set(
         bind.execute(
             sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass)"), {"t": f'"{_CUSTOMER}"'}
