@@ -373,8 +373,13 @@ class CustomerSearch:
         PostgreSQL's statement_timeout for this transaction, MariaDB's max_statement_time for this session (put
         back afterwards), SQLite's progress handler."""
         if self.dialect == "postgresql":
+            # No parallel workers either: starting them costs more than a typeahead's whole walk.
             conn.execute(
-                text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(int(self.timeout * 1000))}
+                text(
+                    "SELECT set_config('statement_timeout', :ms, true), "
+                    "set_config('max_parallel_workers_per_gather', '0', true)"
+                ),
+                {"ms": str(int(self.timeout * 1000))},
             )
         elif self.mariadb:
             conn.execute(text("SET SESSION max_statement_time = :s"), {"s": self.timeout})
