@@ -9,15 +9,18 @@ without any of the service's functions).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from erpnext_medusa.domain.errors import QueryTimeoutError
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.grams import fold, name_grams, pair_tokens
@@ -268,3 +271,21 @@ def test_analyze_refreshes_the_planner_statistics(services: Services, backend: s
         assert row["n_rows"] == 30
     else:  # SQLite plans without statistics: nothing is written
         assert rows(services, "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'") == []
+
+
+def test_a_statement_that_runs_too_long_is_stopped(services: Services, backend: str) -> None:
+    """Each database stops a search's statement at the time limit, its own way, and the search says so; the
+    connection is usable afterwards."""
+    search = CustomerSearch(services.store.catalog, statement_timeout_ms=200)
+    slow = {
+        "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) "
+        "SELECT count(*) FROM n",
+        "postgresql": "SELECT pg_sleep(5)",
+    }.get(backend, "SELECT SLEEP(5)")
+    started = time.monotonic()
+    with search.engine.connect() as conn:
+        with pytest.raises(QueryTimeoutError), search._time_limit(conn):
+            conn.execute(text(slow))
+        conn.rollback()
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    assert time.monotonic() - started < 3

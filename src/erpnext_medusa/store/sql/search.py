@@ -156,6 +156,8 @@ class _Stats:
 
 #: Sampled names containing a query's rarest gram that the estimate checks, at most.
 _ESTIMATE_CHECKS = 2000
+#: SQLite: virtual-machine steps between two checks of a search's deadline.
+_SQLITE_STEPS_PER_CHECK = 1_000_000
 #: Plans remembered per sample (a typeahead sends the same words again and again).
 _PLANS_KEPT = 10_000
 #: Folded words remembered per process (a typeahead sends the same words again and again).
@@ -386,7 +388,9 @@ class CustomerSearch:
         else:
             deadline = time.monotonic() + self.timeout
             raw: Any = conn.connection.driver_connection
-            raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+            # Checked every million virtual-machine steps (a few milliseconds): each check is a call into Python,
+            # which must take the interpreter lock back from the worker's other threads.
+            raw.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS_PER_CHECK)
         try:
             yield
         except DBAPIError as exc:
