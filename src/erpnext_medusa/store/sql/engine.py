@@ -51,7 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         # SQLite's own lower() folds ASCII only; replace it with a Unicode case fold.
         dbapi_conn.create_function("lower", 1, _sqlite_fold, deterministic=True)
-        # The search triggers index names through it (store/sql/grams.py).
+        # Migration 0002's triggers indexed names through it (0007 replaced them; 0002 still runs on new files).
         dbapi_conn.create_function(SQLITE_GRAMS_FUNCTION, 1, sqlite_grams, deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")

@@ -5,8 +5,8 @@ One module for what the search, the engine's SQLite functions and the index's te
 * PostgreSQL indexes a folded name's characters and character pairs.
 * MariaDB and SQLite index pair tokens: ``b`` + two UTF-16 code units in hex (so any script becomes a word
   their full-text parsers accept), the last unit paired with :data:`END_UNIT`.
-* Every database keeps the range of result positions of each character and character pair (the gram
-  ranges), which :func:`name_grams` and :func:`word_grams` spell.
+* Every database keeps, for each character and character pair of the folded names, the smallest and largest
+  ``customer_name`` holding it (the gram ranges), which :func:`name_grams` and :func:`word_grams` spell.
 
 The migrations spell the same rules in SQL, frozen as they were written; the index tests check that both
 agree.

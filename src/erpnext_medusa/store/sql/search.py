@@ -1,8 +1,9 @@
 """The typeahead search over unlinked customers, and the gram index behind it.
 
 A word matches when it is a case-insensitive substring of ``customer_name``. The database folds both sides
-(``lower()``) and checks that with ``LIKE``; that check is always in the query and alone decides what
-matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
+(``lower()``) and checks that with ``LIKE``; on SQLite the service keeps each name folded (its Unicode case
+fold) and SQLite checks the folded word with ``instr()``. That check is always in the query and alone decides
+what matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
 gram of a word is a gram of any name that contains it, so no match is ever lost.
 
 Each database keeps its gram index up to date itself, whoever writes ``tabCustomer`` (ERPNext included):
@@ -14,7 +15,7 @@ Each database keeps its gram index up to date itself, whoever writes ``tabCustom
   queue the written names and the service indexes them before it searches (store/sql/search_queue.py).
 
 Every database also keeps, per gram, the smallest and largest ``customer_name`` holding it (the gram
-ranges; triggers widen them on every write). No match lies outside the ranges of its words' grams, and a
+ranges; widened on every write by triggers, on SQLite by the service from its queue). No match lies outside the ranges of its words' grams, and a
 query with a gram no name holds matches nothing.
 
 A query is answered by one of two plans, both exact:
@@ -26,8 +27,9 @@ A query is answered by one of two plans, both exact:
   when matches are few.
 
 A random sample of the names, in result order, taken in the background and refreshed every few minutes,
-tells how common the rarest gram is and where the first matches sit; the plan with the smaller estimated
-cost runs. Until the first sample is in, a short walk is tried first and the gram index finishes the job.
+tells where the first matches sit between the bounds and how many rows each gram's postings narrow the
+candidates to; the plan with the smaller estimated cost runs, and the gram index looks up only the grams
+worth reading. Until the first sample is in, a short walk is tried first and the gram index finishes the job.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class _Stats:
         scale = self.total / len(self.names)
         start = max(p[0] for p in found if p)
         end = min(p[-1] for p in found if p)
+        if start > end:  # no sampled name lies within every gram's range: the real bounds are unknown here
+            return float(self.total)
         rarest = found[0] or array("I")
         candidates = rarest[bisect_left(rarest, start) : bisect_right(rarest, end)]
         checked = candidates[:_ESTIMATE_CHECKS]
@@ -264,7 +268,9 @@ class CustomerSearch:
             key = table(
                 t.SEARCH_KEY_TABLE, *(column(n) for n in ("id", "name", "customer_name", "folded", "searchable"))
             )
-            return _Rows(key.c.name, key.c.customer_name, key.c.folded, [key.c.searchable == 1], key.c.id)
+            # A literal, not a parameter, so that SQLite sees at once that its partial index applies.
+            searchable = text(f'"{t.SEARCH_KEY_TABLE}".searchable = 1')
+            return _Rows(key.c.name, key.c.customer_name, key.c.folded, [searchable], key.c.id)
         c = t.customer.c
         return _Rows(c.name, c.customer_name, None, self._unlinked(), None)
 
@@ -322,11 +328,14 @@ class CustomerSearch:
     # -- one search ------------------------------------------------------------------------------------
 
     def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
-        with self.engine.connect() as conn, self._time_limit(conn):
-            if self.dialect == "sqlite":
-                self._caught_up(conn)
-            found = self._run(conn, words, limit=limit, offset=offset)
-            return [_summary(row) for row in found]
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":  # the bounds and the page from one snapshot, as on the others
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with self._time_limit(conn) as deadline:
+                if self.dialect == "sqlite":
+                    self._caught_up(conn, deadline)
+                found = self._run(conn, words, limit=limit, offset=offset)
+                return [_summary(row) for row in found]
 
     def _run(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> Sequence[Any]:
         """The page's rows, in order."""
@@ -361,19 +370,27 @@ class CustomerSearch:
             values["grams"] = self._grams_parameter(plan.keys)
         return conn.execute(self._statement(plan.name, len(words)), values).all()
 
-    def _caught_up(self, conn: Connection) -> None:
+    def _caught_up(self, conn: Connection, deadline: float) -> None:
         """SQLite: index the Customers written since the last search (by anyone) before this one reads, so
-        that none is missed; checked in the search's own snapshot."""
+        that none is missed. Checked in the search's own snapshot; the indexing, on the same connection, takes
+        the write lock and counts against the search's time."""
         while search_queue.pending(conn):
             conn.rollback()
-            with self.engine.connect() as writer, writer.execution_options(**{SQLITE_IMMEDIATE: True}).begin():
-                search_queue.catch_up(writer)
+            if time.monotonic() > deadline:
+                raise QueryTimeoutError()
+            conn.execution_options(**{SQLITE_IMMEDIATE: True})
+            try:
+                with conn.begin():
+                    search_queue.catch_up(conn)
+            finally:
+                conn.execution_options(**{SQLITE_IMMEDIATE: False})
 
     @contextmanager
-    def _time_limit(self, conn: Connection) -> Iterator[None]:
+    def _time_limit(self, conn: Connection) -> Iterator[float]:
         """Stop the search's statements once they have run for ``timeout`` seconds, each database its own way:
         PostgreSQL's statement_timeout for this transaction, MariaDB's max_statement_time for this session (put
-        back afterwards), SQLite's progress handler."""
+        back afterwards), SQLite's progress handler. Yields the deadline (``time.monotonic()``)."""
+        deadline = time.monotonic() + self.timeout
         if self.dialect == "postgresql":
             # No parallel workers either: starting them costs more than a typeahead's whole walk.
             conn.execute(
@@ -386,13 +403,12 @@ class CustomerSearch:
         elif self.mariadb:
             conn.execute(text("SET SESSION max_statement_time = :s"), {"s": self.timeout})
         else:
-            deadline = time.monotonic() + self.timeout
             raw: Any = conn.connection.driver_connection
             # Checked every million virtual-machine steps (a few milliseconds): each check is a call into Python,
             # which must take the interpreter lock back from the worker's other threads.
             raw.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS_PER_CHECK)
         try:
-            yield
+            yield deadline
         except DBAPIError as exc:
             if _timed_out(exc):
                 raise QueryTimeoutError() from None

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.grams import fold, name_grams, sqlite_grams
 
-#: Queued names indexed per round (one statement of each kind per round).
+#: Queued names indexed per round.
 BATCH = 2_000
 
 _queue = table(t.SEARCH_QUEUE_TABLE, column("name"))

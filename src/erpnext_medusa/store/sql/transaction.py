@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpnext_medusa.domain.audit import AuditEntry
 from erpnext_medusa.domain.intake import CONTACT_FIELDS
@@ -263,7 +263,7 @@ class SqlTransaction:
                     self._copy(self._catalog.table(doctype), values_list)
                 else:
                     self._conn.execute(insert(self._catalog.table(doctype)), values_list)
-        except (IntegrityError, psycopg.IntegrityError):
+        except IntegrityError:
             savepoint.rollback()
             return False
         savepoint.commit()
@@ -277,9 +277,18 @@ class SqlTransaction:
             pgsql.Identifier(table.name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
         )
         driver: Any = self._conn.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row([row[column] for column in columns])
+        try:
+            with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row([row[column] for column in columns])
+        except psycopg.Error as exc:
+            # As SQLAlchemy reports a driver's error, so that the store handles it as any other statement's
+            # (a taken name, a deadlock to retry, a lost connection to discard and answer 503).
+            if driver.closed:
+                self._conn.invalidate(exc)
+            raise DBAPIError.instance(
+                copy_sql.as_string(driver), None, exc, psycopg.Error, connection_invalidated=bool(driver.closed)
+            ) from exc
 
     def insert_links(self, parent_doctype: str, parent: str, links: Sequence[Link], stamp: Stamp) -> None:
         if not links:

@@ -39,7 +39,9 @@ _FTS_TABLE = "erpnext_medusa_customer_search"  # SQLite, from 0002
 _KEY_TABLE = "erpnext_medusa_customer_search_key"  # SQLite, from 0002
 _KEY_ORDER_INDEX = "erpnext_medusa_customer_search_order"  # SQLite: searchable customers in result order
 _OLD_SQLITE_TRIGGERS = ("erpnext_medusa_search_insert", "erpnext_medusa_search_update", "erpnext_medusa_search_delete")
-_VARCHAR = 140
+#: MariaDB: the longest customer_name the ranges take, well beyond ERPNext's 140, so that a field lengthened
+#: later (Customize Form) is still cut whole and its names still fit in the bounds.
+_LONGEST = 1000
 
 
 def _pg_widen(names: str) -> str:
@@ -66,7 +68,8 @@ def _pg_widen(names: str) -> str:
 
 # PL/pgSQL, whose statements' plans are kept per session (an SQL function's would be made again each call).
 # Inserts: once per statement, over all the rows it wrote. Updates: only rows whose customer_name changed
-# (linking a customer costs nothing here).
+# (linking a customer costs nothing here). They run as their owner, with the search_path of this migration,
+# so that any writer (another role, a restore with an empty search_path) keeps the ranges.
 _PG_TRIGGER_FUNCTIONS = {
     "erpnext_medusa_gram_ranges_inserted": _pg_widen("written AS w"),
     "erpnext_medusa_gram_ranges_renamed": _pg_widen("(SELECT NEW.customer_name AS customer_name) AS w"),
@@ -80,8 +83,8 @@ def _postgresql(bind: sa.Connection) -> None:
     )
     for function, body in _PG_TRIGGER_FUNCTIONS.items():
         op.execute(
-            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {body}; RETURN NULL; END $$"
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+            f"SECURITY DEFINER SET search_path FROM CURRENT AS $$ BEGIN {body}; RETURN NULL; END $$"
         )
     triggers = set(
         bind.execute(
@@ -99,13 +102,16 @@ def _postgresql(bind: sa.Connection) -> None:
             "FOR EACH ROW WHEN (OLD.customer_name IS DISTINCT FROM NEW.customer_name) "
             "EXECUTE FUNCTION erpnext_medusa_gram_ranges_renamed()"
         )
-    if bind.execute(sa.text(f"SELECT count(*) FROM {_RANGE}")).scalar_one() == 0:
-        op.execute(
-            f"INSERT INTO {_RANGE} (gram, first_name, last_name) "
-            "SELECT g, min(customer_name), max(customer_name) "
-            f'FROM "{_CUSTOMER}", unnest(erpnext_medusa_grams(lower(customer_name))) AS g '
-            "WHERE customer_name <> '' GROUP BY g"
-        )
+    # The names already there (run after the triggers exist, and widening only, so that a name written
+    # meanwhile, or a fill that stopped half-way, leaves nothing out).
+    op.execute(
+        f"INSERT INTO {_RANGE} AS r (gram, first_name, last_name) "
+        "SELECT g, min(customer_name), max(customer_name) "
+        f'FROM "{_CUSTOMER}", unnest(erpnext_medusa_grams(lower(customer_name))) AS g '
+        "WHERE customer_name <> '' GROUP BY g "
+        "ON CONFLICT (gram) DO UPDATE SET first_name = least(r.first_name, excluded.first_name), "
+        "last_name = greatest(r.last_name, excluded.last_name)"
+    )
 
 
 def _mariadb_grams(name: str) -> str:
@@ -132,7 +138,7 @@ def _mariadb_widen(name: str) -> str:
 
 def _mariadb(bind: sa.Connection) -> None:
     columns = {col["name"]: col for col in sa.inspect(bind).get_columns(_CUSTOMER)}
-    length = getattr(columns["customer_name"]["type"], "length", None) or _VARCHAR
+    length = max(getattr(columns["customer_name"]["type"], "length", None) or 0, _LONGEST)
     collation = (
         bind.execute(
             sa.text(
@@ -176,16 +182,18 @@ def _mariadb(bind: sa.Connection) -> None:
             "IF NOT (BINARY NEW.customer_name <=> BINARY OLD.customer_name) THEN "
             f"{_mariadb_widen('NEW.customer_name')}; END IF"
         )
-    if bind.execute(sa.text(f"SELECT count(*) FROM `{_RANGE}`")).scalar_one() == 0:
-        op.execute(
-            f"INSERT INTO `{_RANGE}` (gram, first_name, last_name) "
-            "SELECT k.gram, MIN(k.customer_name), MAX(k.customer_name) FROM ("
-            f"SELECT SUBSTRING(LOWER(c.customer_name), n.n, 1) COLLATE utf8mb4_nopad_bin AS gram, c.customer_name "
-            f"FROM `{_CUSTOMER}` c JOIN `{_NUMBERS}` n ON n.n <= CHAR_LENGTH(c.customer_name) "
-            f"UNION ALL SELECT SUBSTRING(LOWER(c.customer_name), n.n, 2) COLLATE utf8mb4_nopad_bin, c.customer_name "
-            f"FROM `{_CUSTOMER}` c JOIN `{_NUMBERS}` n ON n.n < CHAR_LENGTH(c.customer_name)"
-            ") k GROUP BY k.gram"
-        )
+    # The names already there (after the triggers exist, and widening only: see PostgreSQL's).
+    op.execute(
+        f"INSERT INTO `{_RANGE}` (gram, first_name, last_name) "
+        "SELECT k.gram, MIN(k.customer_name), MAX(k.customer_name) FROM ("
+        f"SELECT SUBSTRING(LOWER(c.customer_name), n.n, 1) COLLATE utf8mb4_nopad_bin AS gram, c.customer_name "
+        f"FROM `{_CUSTOMER}` c JOIN `{_NUMBERS}` n ON n.n <= CHAR_LENGTH(c.customer_name) "
+        f"UNION ALL SELECT SUBSTRING(LOWER(c.customer_name), n.n, 2) COLLATE utf8mb4_nopad_bin, c.customer_name "
+        f"FROM `{_CUSTOMER}` c JOIN `{_NUMBERS}` n ON n.n < CHAR_LENGTH(c.customer_name)"
+        ") k GROUP BY k.gram "
+        f"ON DUPLICATE KEY UPDATE first_name = LEAST(`{_RANGE}`.first_name, VALUES(first_name)), "
+        f"last_name = GREATEST(`{_RANGE}`.last_name, VALUES(last_name))"
+    )
 
 
 def _sqlite(bind: sa.Connection) -> None:
