@@ -48,7 +48,7 @@ def measure(backend: str, customers: int, repeat: int, data_dir: Path, keep: boo
             samples: list[float] = []
             for q in queries:
                 words = q.words.split()
-                samples += timed(lambda w=words, q=q: store.search_unlinked_customers(  # type: ignore[misc]
+                samples += timed(lambda w=words, q=q: store.search_unlinked_customers(
                     w, limit=q.limit, offset=q.offset), repeat)  # fmt: skip
             figures[cls] = percentiles(samples)[1]
             every += samples
