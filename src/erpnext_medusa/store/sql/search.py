@@ -15,8 +15,8 @@ Each database keeps its gram index up to date itself, whoever writes ``tabCustom
   queue the written names and the service indexes them before it searches (store/sql/search_queue.py).
 
 Every database also keeps, per gram, the smallest and largest ``customer_name`` holding it (the gram
-ranges; widened on every write by triggers, on SQLite by the service from its queue). No match lies outside the ranges of its words' grams, and a
-query with a gram no name holds matches nothing.
+ranges; widened on every write by triggers, on SQLite by the service from its queue). No match lies outside
+the ranges of its words' grams, and a query with a gram no name holds matches nothing.
 
 A query is answered by one of two plans, both exact:
 
@@ -182,6 +182,7 @@ class _Rows:
     """The rows a search reads: tabCustomer, or on SQLite the service's key table, which keeps each name
     folded (so that SQLite checks words without calling back into Python for every row)."""
 
+    table: Any
     name: Any
     customer_name: Any  # the sort key
     folded: Any | None  # SQLite: the folded customer_name
@@ -270,9 +271,9 @@ class CustomerSearch:
             )
             # A literal, not a parameter, so that SQLite sees at once that its partial index applies.
             searchable = text(f'"{t.SEARCH_KEY_TABLE}".searchable = 1')
-            return _Rows(key.c.name, key.c.customer_name, key.c.folded, [searchable], key.c.id)
+            return _Rows(key, key.c.name, key.c.customer_name, key.c.folded, [searchable], key.c.id)
         c = t.customer.c
-        return _Rows(c.name, c.customer_name, None, self._unlinked(), None)
+        return _Rows(t.customer, c.name, c.customer_name, None, self._unlinked(), None)
 
     def _unlinked(self) -> list[Any]:
         if self.mariadb:  # the generated NULLIF(medusa_id, '') lets one index serve both conditions
@@ -465,20 +466,22 @@ class CustomerSearch:
         self._stats = self.sample()
 
     def sample(self) -> _Stats:
-        """A random sample of the unlinked, enabled customers' folded names, in result order."""
-        c = t.customer.c
+        """A random sample of the unlinked, enabled customers' folded names, in result order (from the rows
+        the search reads: on SQLite the key table, whose names are folded already)."""
+        rows = self._rows
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(t.customer).where(*self._unlinked())).scalar_one()
+            total = conn.execute(select(func.count()).select_from(rows.table).where(*rows.searchable)).scalar_one()
             share = min(1.0, self.sample_size / total) if total else 1.0
             random: dict[str, Any] = {
                 "postgresql": func.random(),
                 "sqlite": (func.abs(func.random()) % 1_000_000) / 1e6,
             }
             pick: Any = random.get(self.dialect, func.rand())
+            folded = rows.folded if rows.folded is not None else func.lower(rows.customer_name)
             query = (
-                select(func.lower(c.customer_name))
-                .where(*self._unlinked(), c.customer_name.is_not(None))
-                .order_by(c.customer_name, c.name)
+                select(folded)
+                .where(*rows.searchable, rows.customer_name.is_not(None))
+                .order_by(rows.customer_name, rows.name)
             )
             if share < 1.0:
                 query = query.where(pick < share)

@@ -6,7 +6,7 @@ given a new ``customer_name``, linked, unlinked, disabled or enabled in the queu
 writer's own transaction, whoever the writer is (the ``sqlite3`` shell, a script, Frappe). The service then
 indexes the queued names before it searches (:func:`pending` is checked in the search's own snapshot) and at
 the end of each of its own write transactions: the key table (sort key, folded name, searchable or not), the
-FTS5 tokens and the gram ranges.
+FTS5 tokens (of the folded name) and the gram ranges.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import BindParameter, Connection, bindparam, column, delete, fun
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.grams import fold, name_grams, sqlite_grams
+from erpnext_medusa.store.sql.grams import fold, name_grams, pair_tokens
 
 #: Queued names indexed per round.
 BATCH = 2_000
@@ -25,7 +25,7 @@ BATCH = 2_000
 _queue = table(t.SEARCH_QUEUE_TABLE, column("name"))
 _key = table(
     t.SEARCH_KEY_TABLE,
-    *(column(name) for name in ("id", "name", "grams", "customer_name", "folded", "searchable")),
+    *(column(name) for name in ("id", "name", "customer_name", "folded", "searchable")),
 )
 _fts = table(t.SEARCH_FTS_TABLE, column(t.SEARCH_FTS_TABLE), column("rowid"), column("grams"))
 _range = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column("last_name"))
@@ -33,7 +33,7 @@ _names: BindParameter[str] = bindparam("names", expanding=True)
 
 PENDING = select(literal(1)).select_from(_queue).limit(1)
 _QUEUED = select(_queue.c.name).limit(bindparam("n"))
-_KEYS = select(_key.c.id, _key.c.name, _key.c.grams).where(_key.c.name.in_(_names))
+_KEYS = select(_key.c.id, _key.c.name, _key.c.folded).where(_key.c.name.in_(_names))
 _CURRENT = select(t.customer.c.name, t.customer.c.customer_name, t.customer.c.medusa_id, t.customer.c.disabled).where(
     t.customer.c.name.in_(_names)
 )
@@ -41,7 +41,7 @@ _CURRENT = select(t.customer.c.name, t.customer.c.customer_name, t.customer.c.me
 _FTS_DELETE = insert(_fts).values({t.SEARCH_FTS_TABLE: "delete", "rowid": bindparam("id"), "grams": bindparam("grams")})
 _FTS_INSERT = insert(_fts).values(rowid=bindparam("id"), grams=bindparam("grams"))
 _KEY_DELETE = delete(_key).where(_key.c.name == bindparam("name"))
-_KEY_VALUES = ("grams", "customer_name", "folded", "searchable")
+_KEY_VALUES = ("customer_name", "folded", "searchable")
 _new_key = upsert(_key).values(name=bindparam("name"), **{name: bindparam(name) for name in _KEY_VALUES})
 _KEY_UPSERT = _new_key.on_conflict_do_update(
     index_elements=["name"], set_={name: _new_key.excluded[name] for name in _KEY_VALUES}
@@ -75,8 +75,9 @@ def catch_up(conn: Connection) -> int:
 def _index(conn: Connection, names: Sequence[str]) -> None:
     indexed = {r.name: r for r in conn.execute(_KEYS, {"names": names})}
     current = {r.name: r for r in conn.execute(_CURRENT, {"names": names})}
-    # FTS5 forgets a contentless row only when told the tokens it was indexed with.
-    old = [{"id": r.id, "grams": r.grams} for r in indexed.values() if r.grams]
+    # FTS5 forgets a contentless row only when told the tokens it was indexed with: those of the folded name
+    # kept beside it (not folded again, which a newer Python's Unicode tables might do differently).
+    old = [{"id": r.id, "grams": " ".join(pair_tokens(r.folded))} for r in indexed.values() if r.folded]
     if old:
         conn.execute(_FTS_DELETE, old)
     for name in names:
@@ -87,7 +88,6 @@ def _index(conn: Connection, names: Sequence[str]) -> None:
     keys = [
         {
             "name": name,
-            "grams": sqlite_grams(row.customer_name),
             "customer_name": row.customer_name,
             "folded": fold(row.customer_name or ""),
             "searchable": int(not row.medusa_id and not row.disabled),
@@ -95,7 +95,7 @@ def _index(conn: Connection, names: Sequence[str]) -> None:
         for name, row in current.items()
     ]
     conn.execute(_KEY_UPSERT, keys)
-    tokens = {key["name"]: key["grams"] for key in keys}
+    tokens = {key["name"]: " ".join(pair_tokens(key["folded"])) for key in keys}
     ids = conn.execute(_KEYS, {"names": list(current)})
     conn.execute(_FTS_INSERT, [{"id": r.id, "grams": tokens[r.name]} for r in ids])
     ranges: dict[str, tuple[str, str]] = {}

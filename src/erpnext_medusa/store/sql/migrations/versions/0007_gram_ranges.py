@@ -37,6 +37,7 @@ _QUEUE = "erpnext_medusa_search_queue"  # SQLite
 _NUMBERS = "erpnext_medusa_numbers"  # MariaDB: 1 .. the longest customer_name, to cut names into grams
 _FTS_TABLE = "erpnext_medusa_customer_search"  # SQLite, from 0002
 _KEY_TABLE = "erpnext_medusa_customer_search_key"  # SQLite, from 0002
+_OLD_ORDER_INDEX = "customer_medusa_unlinked_order"  # SQLite: 0002's, no longer read
 _KEY_ORDER_INDEX = "erpnext_medusa_customer_search_order"  # SQLite: searchable customers in result order
 _OLD_SQLITE_TRIGGERS = ("erpnext_medusa_search_insert", "erpnext_medusa_search_update", "erpnext_medusa_search_delete")
 #: MariaDB: the longest customer_name the ranges take, well beyond ERPNext's 140, so that a field lengthened
@@ -206,10 +207,10 @@ def _sqlite(bind: sa.Connection) -> None:
             "WITHOUT ROWID"
         )
     # What the service searches on SQLite, kept by it: each Customer's sort key, its folded name (checked by
-    # SQLite's own instr(), without calling back into Python per row), whether it is searchable (enabled,
-    # not linked), and the tokens its FTS5 row was indexed with (FTS5 needs them to remove the row).
+    # SQLite's own instr(), without calling back into Python per row; its FTS5 tokens are the folded name's,
+    # which FTS5 needs again to remove the row), and whether it is searchable (enabled, not linked).
     columns = {col["name"] for col in sa.inspect(bind).get_columns(_KEY_TABLE)}
-    added = {"grams": "TEXT", "customer_name": "TEXT", "folded": "TEXT", "searchable": "INTEGER NOT NULL DEFAULT 0"}
+    added = {"customer_name": "TEXT", "folded": "TEXT", "searchable": "INTEGER NOT NULL DEFAULT 0"}
     for column, kind in added.items():
         if column not in columns:
             op.execute(f'ALTER TABLE "{_KEY_TABLE}" ADD COLUMN {column} {kind}')
@@ -218,12 +219,15 @@ def _sqlite(bind: sa.Connection) -> None:
         op.execute(
             f'CREATE INDEX "{_KEY_ORDER_INDEX}" ON "{_KEY_TABLE}" (customer_name, name, folded) WHERE searchable = 1'
         )
-    if "grams" not in columns:
+    if "folded" not in columns:
         # Index every Customer again, as the service does for queued names: start from empty.
         op.execute(f"""INSERT INTO "{_FTS_TABLE}" ("{_FTS_TABLE}") VALUES ('delete-all')""")
         op.execute(f'DELETE FROM "{_KEY_TABLE}"')
         op.execute(f'DELETE FROM "{_RANGE}"')
         op.execute(f'INSERT OR IGNORE INTO "{_QUEUE}" (name) SELECT name FROM "{_CUSTOMER}"')
+    # Searches read the key table now; tabCustomer's ordered index of 0002 would only cost writes and space.
+    if _OLD_ORDER_INDEX in {ix["name"] for ix in sa.inspect(bind).get_indexes(_CUSTOMER)}:
+        op.execute(f'DROP INDEX "{_OLD_ORDER_INDEX}"')
     triggers = set(bind.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
     for old in _OLD_SQLITE_TRIGGERS:
         if old in triggers:
