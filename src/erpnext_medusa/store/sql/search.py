@@ -81,6 +81,9 @@ class _Costs:
     gram: float = 4.0
     posting: float = 0.2
     grams: int = 6
+    #: Whether the gram index may look up a one-character word (a prefix query on every pair it starts).
+    #: MariaDB's full-text index merges every token of the prefix, far slower than their postings suggest.
+    prefixes: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,13 @@ class _Stats:
         remembered = self.plans.get((tuple(words), need, costs))
         if remembered is None:
             walk = self.walk(words, keys, need)
-            chosen, handed, read = self.lookup(keys, costs)
-            gram = handed * costs.gram + read * costs.posting
-            remembered = _Plan("ordered" if walk * costs.walk <= gram else "gram", chosen)
+            indexed = [k for k in keys if costs.prefixes or not k.endswith("*")]
+            if not indexed:  # nothing the gram index may look up
+                remembered = _Plan("ordered", [])
+            else:
+                chosen, handed, read = self.lookup(indexed, costs)
+                gram = handed * costs.gram + read * costs.posting
+                remembered = _Plan("ordered" if walk * costs.walk <= gram else "gram", chosen)
             if len(self.plans) >= _PLANS_KEPT:
                 self.plans.clear()
             self.plans[(tuple(words), need, costs)] = remembered
@@ -221,7 +228,7 @@ class CustomerSearch:
         self.mariadb = catalog.mariadb
         self.flavour = Flavour(utf16_pairs=self.dialect != "postgresql")
         if self.mariadb:  # its full-text index is slow to read, and reads each gram's postings whole
-            self.costs = _Costs(gram=10.0, posting=1.0, grams=3)
+            self.costs = _Costs(gram=10.0, posting=1.0, grams=3, prefixes=False)
         self._stats = _Stats()
         self._refreshing = threading.Lock()
         self._folds: dict[str, str] = {}
@@ -363,7 +370,8 @@ class CustomerSearch:
             found = conn.execute(self._statement("probe", len(words)), probe).scalars().all()
             if len(found) >= need:
                 return conn.execute(self._statement("names", 0), {"names": found[offset:need]}).all()
-            plan = _Plan("gram", keys[: self.costs.grams])
+            indexed = [k for k in keys if self.costs.prefixes or not k.endswith("*")]
+            plan = _Plan("gram", indexed[: self.costs.grams]) if indexed else _Plan("ordered", [])
         else:
             plan = stats.plan(folded_words, keys, need, self.costs)
             self.on_plan(plan.name)
