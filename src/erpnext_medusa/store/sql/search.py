@@ -85,6 +85,10 @@ class _Costs:
     #: MariaDB's full-text index merges every token of the prefix, far slower than their postings suggest.
     prefixes: bool = True
 
+    def indexable(self, keys: Sequence[str]) -> list[str]:
+        """The keys the gram index may look up, in their order."""
+        return [k for k in keys if self.prefixes or not k.endswith("*")]
+
 
 @dataclass(frozen=True)
 class _Plan:
@@ -110,7 +114,7 @@ class _Stats:
         remembered = self.plans.get((tuple(words), need, costs))
         if remembered is None:
             walk = self.walk(words, keys, need)
-            indexed = [k for k in keys if costs.prefixes or not k.endswith("*")]
+            indexed = costs.indexable(keys)
             if not indexed:  # nothing the gram index may look up
                 remembered = _Plan("ordered", [])
             else:
@@ -370,7 +374,7 @@ class CustomerSearch:
             found = conn.execute(self._statement("probe", len(words)), probe).scalars().all()
             if len(found) >= need:
                 return conn.execute(self._statement("names", 0), {"names": found[offset:need]}).all()
-            indexed = [k for k in keys if self.costs.prefixes or not k.endswith("*")]
+            indexed = self.costs.indexable(keys)
             plan = _Plan("gram", indexed[: self.costs.grams]) if indexed else _Plan("ordered", [])
         else:
             plan = stats.plan(folded_words, keys, need, self.costs)

@@ -80,9 +80,9 @@ def _index(conn: Connection, names: Sequence[str]) -> None:
     old = [{"id": r.id, "grams": " ".join(pair_tokens(r.folded))} for r in indexed.values() if r.folded]
     if old:
         conn.execute(_FTS_DELETE, old)
-    for name in names:
-        if name in indexed and name not in current:
-            conn.execute(_KEY_DELETE, {"name": name})
+    gone = [{"name": name} for name in indexed if name not in current]
+    if gone:
+        conn.execute(_KEY_DELETE, gone)
     if not current:
         return
     keys = [
