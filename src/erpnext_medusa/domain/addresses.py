@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.audit import CREATE_ADDRESS, FORK_ADDRESS, UPDATE_ADDRESS, AuditEntry
 from erpnext_medusa.domain.doctypes import field_length
 from erpnext_medusa.domain.errors import DoesNotExistError, NotPermittedError, ValidationFailedError
@@ -101,16 +100,13 @@ def _create(tx: Transaction, customer: Customer, changes: dict[str, str | None],
         raise ValidationFailedError(
             f"Customer {customer.name} has no address; to create one, send {', '.join(missing)}."
         )
-    name = naming.address_name(tx, customer.customer_name, "Billing")
     row = {
-        "name": name,
         "address_title": customer.customer_name,
         "address_type": "Billing",
         **changes,
         "is_primary_address": 1,
     }
-    tx.insert_document("Address", row, stamp)
-    tx.insert_links("Address", name, [Link("Customer", customer.name, customer.customer_name)], stamp)
+    name = tx.insert_address(row, [Link("Customer", customer.name, customer.customer_name)], stamp)
     # The Customer had no enabled address, so any primary pointer it holds is stale: point it here.
     tx.set_primary_address(customer.name, name, render_address(row), stamp)
     entry = AuditEntry.start(CREATE_ADDRESS, stamp, customer.name)
@@ -129,10 +125,8 @@ def _primary_fields(address: str | None, display: str | None) -> dict[str, Any]:
 
 def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, str | None], stamp: Stamp) -> None:
     """Give the Customer its own copy of an Address it shares with another party, with ``diff`` applied."""
-    name = naming.address_name(tx, shared.address_title or customer.customer_name, shared.address_type or "Billing")
     row = {
-        **{k: v for k, v in shared.extra.items() if k not in _NOT_COPIED},
-        "name": name,
+        **{k: v for k, v in shared.extra.items() if k not in _NOT_COPIED and k != "name"},
         "address_title": shared.address_title or customer.customer_name,
         "address_type": shared.address_type or "Billing",
         **_fields(shared),
@@ -142,8 +136,7 @@ def _fork(tx: Transaction, customer: Customer, shared: Address, diff: dict[str, 
         "disabled": 0,
     }
     me = Link("Customer", customer.name, customer.customer_name)
-    tx.insert_document("Address", row, stamp)
-    tx.insert_links("Address", name, [me], stamp)
+    name = tx.insert_address(row, [me], stamp)
     tx.remove_link(shared.name, me, stamp)
     entry = AuditEntry.start(FORK_ADDRESS, stamp, customer.name)
     # The copy's changed fields, from the shared original's values; the original loses this Customer's link.

@@ -147,9 +147,7 @@ def receive_customer_event(
 def _create(
     tx: Transaction, medusa_id: str, contact: dict[str, str | None], source: str | None, stamp: Stamp
 ) -> IntakeResult:
-    name = naming.lead_name(tx, stamp.at)
     row: dict[str, Any] = {
-        "name": name,
         "naming_series": naming.LEAD_SERIES,
         **{k: v for k, v in contact.items() if v is not None},
         "status": "Lead",
@@ -157,7 +155,6 @@ def _create(
     }
     if source:
         row["source"] = source
-    tx.insert_lead(row, stamp)
-    fields = {k: v for k, v in row.items() if k != "name"}
-    tx.record_audit(AuditEntry.start(CREATE_LEAD, stamp, None).touch("Lead", name, {}, fields))
+    name = tx.insert_lead(row, stamp)
+    tx.record_audit(AuditEntry.start(CREATE_LEAD, stamp, None).touch("Lead", name, {}, dict(row)))
     return IntakeResult(name, created=True, outcome=CREATED)

@@ -69,15 +69,20 @@ class Transaction(NameSource, Protocol):
 
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
 
-    def insert_lead(self, row: Row, stamp: Stamp) -> None:
-        """Insert a Lead. When the database's unique index refuses its medusa_id (a concurrent writer created
-        that Lead first), :meth:`Store.write` rolls back and runs the work again, which then finds that Lead."""
+    def insert_lead(self, row: Row, stamp: Stamp) -> str:
+        """Insert a Lead named as ERPNext names it (its ``naming_series``), and return that name. When the
+        database's unique index refuses its medusa_id (a concurrent writer created that Lead first),
+        :meth:`Store.write` rolls back and runs the work again, which then finds that Lead."""
 
     def update_lead(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
 
     def record_intake_event(self, event_id: str, medusa_id: str, lead: str, outcome: str, stamp: Stamp) -> None:
         """Remember a handled webhook event. Should a concurrent delivery of the same event record it first,
         :meth:`Store.write` rolls back and runs the work again, which then finds it handled."""
+
+    def insert_address(self, row: Row, links: Sequence[Link], stamp: Stamp) -> str:
+        """Insert an Address with its Dynamic Links, named as ERPNext names it (``{address_title}-{address_type}``,
+        with a number when taken), and return that name."""
 
     def insert_document(self, doctype: str, row: Row, stamp: Stamp) -> None: ...
 

@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.audit import AuditEntry
 from erpnext_medusa.domain.intake import CONTACT_FIELDS
 from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
@@ -223,11 +224,19 @@ class SqlTransaction:
             .values(**changes, modified=stamp.at, modified_by=stamp.user)
         )
 
-    def insert_lead(self, row: Mapping[str, Any], stamp: Stamp) -> None:
+    def insert_lead(self, row: Mapping[str, Any], stamp: Stamp) -> str:
+        name = naming.lead_name(self, stamp.at)
         try:
-            self.insert_document("Lead", row, stamp)
+            self.insert_document("Lead", {"name": name, **row}, stamp)
         except IntegrityError as exc:  # its name or medusa_id, taken since they were checked
             raise TakenConcurrently() from exc
+        return name
+
+    def insert_address(self, row: Mapping[str, Any], links: Sequence[Link], stamp: Stamp) -> str:
+        name = naming.address_name(self, row["address_title"], row["address_type"])
+        self.insert_document("Address", {"name": name, **row}, stamp)
+        self.insert_links("Address", name, links, stamp)
+        return name
 
     def update_lead(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None:
         self._conn.execute(
