@@ -235,6 +235,31 @@ class Settings(BaseSettings):
     #: Calls per storefront key id in one window (key mode, a valid X-Storefront-Key); 0: unlimited.
     storefront_rate_limit: int = Field(default=0, ge=0, le=10_000_000)
 
+    # --- where the documents live -------------------------------------------------------------------------------
+    #: ``standalone``: in the service's own database, in ERPNext's table layout; ``erpnext``: on a live ERPNext
+    #: site, written only through its REST API, with a search mirror in the service's own database.
+    backend: Literal["standalone", "erpnext"] = "standalone"
+    #: The live site (backend=erpnext): its URL, and an API user's key and secret.
+    erpnext_url: str = ""
+    erpnext_api_key: str = Field(default="", repr=False)
+    erpnext_api_secret: str = Field(default="", repr=False)
+    #: The Host header to send, for a bench that serves several sites on one address; empty: the URL's host.
+    erpnext_host: str = ""
+    #: Seconds one call to the site may take before it counts as failed (and, where safe, is tried again).
+    erpnext_timeout: float = Field(default=10.0, ge=0.5, le=120)
+    #: Seconds between reconciliation passes (what changed since the last one, and what was deleted).
+    erpnext_sync_interval: int = Field(default=60, ge=5, le=86_400)
+    #: Seconds between full passes, which compare the mirror with the site document by document (renames,
+    #: missed webhooks, edits made by SQL on the site).
+    erpnext_full_sync_interval: int = Field(default=3_600, ge=60, le=604_800)
+    #: The secret the site's Webhooks sign with; empty: derived from the API secret (``erpnext setup`` writes
+    #: the same value into the Webhooks it creates).
+    erpnext_webhook_secret: str = Field(default="", repr=False)
+    #: Seconds an ERPNext API key or login the site accepted is believed without asking the site again.
+    erpnext_auth_cache_seconds: int = Field(default=60, ge=0, le=3_600)
+    #: The service's own public URL (https://shop-sync.example.com), for the Webhooks the site calls.
+    public_url: str = ""
+
     # --- ERPNext's users, logins and sessions -------------------------------------------------------------------
     #: The ERPNext site's ``encryption_key`` (site_config.json): decrypts the API secrets ERPNext keeps in __Auth.
     encryption_key: str = Field(default="", repr=False)
@@ -339,6 +364,12 @@ class Settings(BaseSettings):
             )
         if self.lead_source != self.lead_source.strip() or "\x00" in self.lead_source:
             raise SettingsError("a Lead Source name has no leading or trailing spaces and no NUL", "lead_source")
+        if self.backend == "erpnext":
+            _check_site(self)
+        for name in ("erpnext_url", "public_url"):
+            value = getattr(self, name)
+            if value and not _HTTP_URL.fullmatch(value):
+                raise SettingsError("not an http:// or https:// URL", name)
         if self.metrics == "token" and len(self.metrics_token) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"metrics=token needs {variable('metrics_token')} (at least {MIN_SECRET_LENGTH} characters)",
@@ -350,7 +381,7 @@ class Settings(BaseSettings):
         secrets += [self.metrics_token, self.webhook_secret]
         if self.redis_url:
             secrets.append(make_url_password(self.redis_url) or "")
-        secrets.append(self.encryption_key)
+        secrets += [self.encryption_key, self.erpnext_api_secret, self.erpnext_webhook_secret]
         self._secrets = tuple(str(secret) for secret in secrets if secret)
         return self
 
@@ -386,6 +417,16 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret the settings hold, so that log lines can be scrubbed of them."""
         return list(self._secrets)
+
+
+_HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+
+def _check_site(settings: Settings) -> None:
+    """backend=erpnext needs the site's URL and an API user's key and secret."""
+    for name in ("erpnext_url", "erpnext_api_key", "erpnext_api_secret"):
+        if not getattr(settings, name):
+            raise SettingsError(f"backend=erpnext needs {variable(name)}", name)
 
 
 _EXPIRY = re.compile(r"[0-9]{1,5}:[0-5][0-9](:[0-5][0-9])?")

@@ -1,7 +1,13 @@
-"""The objects one process shares: settings, engine, store and API keys, built once from the settings."""
+"""The objects one process shares: settings, engine, store and API keys, built once from the settings.
+
+In the ``standalone`` shape the store is the SQL adapter over the service's own database; in the ``erpnext``
+shape it is the live-site adapter (REST client, mirror, change feed) and the service's database holds only its
+own tables."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,10 +17,16 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.accounts import LoginLocks, LoginRules, SessionStore
 from erpnext_medusa.domain.models import Origin, Stamp
 from erpnext_medusa.store.redis_state import RedisLoginLocks, RedisSessions
+from erpnext_medusa.store.site.accounts import SiteAccounts
+from erpnext_medusa.store.site.client import FrappeClient
+from erpnext_medusa.store.site import signature
+from erpnext_medusa.store.site.feed import CUSTOMER, Feed, PassReport
+from erpnext_medusa.store.site.store import SiteStore
 from erpnext_medusa.store.sql.accounts import SqlAccounts, SqlLoginLocks, SqlSessions
 from erpnext_medusa.store.sql.apikeys import SqlApiKeys
 from erpnext_medusa.store.sql.audit import SqlAuditLog
 from erpnext_medusa.store.sql.engine import make_engine
+from erpnext_medusa.store.sql.mirror import Mirror
 from erpnext_medusa.store.sql.store import SqlStore
 
 #: How long the ids of handled Medusa webhook events are kept (a re-delivery within it changes nothing; Medusa's
@@ -22,15 +34,46 @@ from erpnext_medusa.store.sql.store import SqlStore
 INTAKE_EVENT_DAYS = 30
 
 
+@dataclass(frozen=True)
+class Site:
+    """The live site and what keeps the mirror of it (the ``erpnext`` shape)."""
+
+    client: FrappeClient
+    mirror: Mirror
+    feed: Feed
+    webhook_secret: str
+    full_sync_every: timedelta
+
+    def verify_webhook(self, body: bytes, signature_header: str | None) -> bool:
+        """Whether a webhook delivery carries the site's signature of its body."""
+        return signature.verify(self.webhook_secret, body, signature_header)
+
+    def reconcile(self, now: datetime) -> list[PassReport]:
+        """One reconciliation pass; a full one when the last full pass is older than ``full_sync_every``."""
+        state = self.mirror.sync_state(CUSTOMER)
+        full = state is None or state.full_at is None or now - state.full_at >= self.full_sync_every
+        return self.feed.reconcile(full=full)
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret the site's Webhooks sign with: the one set, else one derived from the API secret (so that
+    there is no further secret to keep; ``erpnext setup`` writes the same value into the Webhooks)."""
+    if settings.erpnext_webhook_secret:
+        return settings.erpnext_webhook_secret
+    key = settings.erpnext_api_secret.encode()
+    return hmac.new(key, b"erpnext-medusa webhook " + settings.erpnext_api_key.encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass
 class Services:
     settings: Settings
-    store: SqlStore
+    store: SqlStore | SiteStore
     keys: SqlApiKeys
     audit: SqlAuditLog
-    accounts: SqlAccounts
+    accounts: SqlAccounts | SiteAccounts
     sessions: SessionStore
     locks: LoginLocks
+    site: Site | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -46,12 +89,40 @@ class Services:
             client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
             sessions = RedisSessions(client, settings.redis_prefix)
             locks = RedisLoginLocks(client, settings.redis_prefix, datetime(2000, 1, 1))
+        own_accounts = SqlAccounts(engine, settings.encryption_key)
+        if settings.backend == "erpnext":
+            client = FrappeClient(
+                settings.erpnext_url,
+                settings.erpnext_api_key,
+                settings.erpnext_api_secret,
+                host=settings.erpnext_host or None,
+                timeout=settings.erpnext_timeout,
+            )
+            mirror = Mirror(engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine)
+            now = lambda: datetime.now(settings.zone).replace(tzinfo=None)  # noqa: E731
+            site = Site(
+                client,
+                mirror,
+                Feed(client, mirror, now=now),
+                webhook_secret(settings),
+                timedelta(seconds=settings.erpnext_full_sync_interval),
+            )
+            return cls(
+                settings=settings,
+                store=SiteStore(client, mirror, engine),
+                keys=SqlApiKeys(engine),
+                audit=SqlAuditLog(engine),
+                accounts=SiteAccounts(client, own_accounts, cache_seconds=settings.erpnext_auth_cache_seconds),
+                sessions=sessions,
+                locks=locks,
+                site=site,
+            )
         return cls(
             settings=settings,
             store=SqlStore(engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine),
             keys=SqlApiKeys(engine),
             audit=SqlAuditLog(engine),
-            accounts=SqlAccounts(engine, settings.encryption_key),
+            accounts=own_accounts,
             sessions=sessions,
             locks=locks,
         )
@@ -85,3 +156,5 @@ class Services:
     def close(self) -> None:
         for engine in self.store.engines:
             engine.dispose()
+        if self.site is not None:
+            self.site.client.close()

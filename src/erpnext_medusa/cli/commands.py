@@ -34,7 +34,8 @@ from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.domain.importing import load_documents
 from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
-from erpnext_medusa.store.sql.migrate import MigrationError, UpgradeReport, upgrade
+from erpnext_medusa.cli import site as site_cli
+from erpnext_medusa.store.sql.migrate import MigrationError, Track, UpgradeReport, upgrade
 
 app = typer.Typer(
     cls=PlainGroup, help="ERPNext <-> Medusa customer service (Frappe-compatible HTTP API).", no_args_is_help=True
@@ -49,6 +50,7 @@ user_app = typer.Typer(
     cls=PlainGroup, help="The service's own users (on a database without ERPNext's).", no_args_is_help=True
 )
 app.add_typer(user_app, name="user")
+app.add_typer(site_cli.site_app, name="erpnext")
 log = logging.getLogger("erpnext_medusa.cli")
 
 err = Console(stderr=True, soft_wrap=True)
@@ -87,7 +89,7 @@ def _services(migrate: bool = True) -> Iterator[Services]:
     services = Services.from_settings(_settings())
     try:
         if migrate:
-            upgrade(services.store.engine, stamp_time=services.now())
+            upgrade(services.store.engine, stamp_time=services.now(), track=_track(services.settings))
         yield services
     except (MigrationError, SettingsError) as exc:
         raise _fail(str(exc)) from None
@@ -97,6 +99,14 @@ def _services(migrate: bool = True) -> Iterator[Services]:
         raise _fail(f"database error: {_first_line(exc)}") from None
     finally:
         services.close()
+
+
+def _track(settings: Settings) -> Track:
+    """The migrations of the shape: ERPNext's layout (standalone), or only the service's own tables."""
+    return "site" if settings.backend == "erpnext" else "standalone"
+
+
+site_cli.open_services = _services
 
 
 def _load(services: Services, documents: Iterable[object], label: str, names: CreatedNames) -> CreatedNames:
@@ -216,7 +226,7 @@ def _metrics_folder(enabled: bool) -> Iterator[None]:
 def db_upgrade() -> None:
     """Create or upgrade the schema (never drops or retypes an ERPNext column)."""
     with _services(migrate=False) as services:
-        report = upgrade(services.store.engine, stamp_time=services.now())
+        report = upgrade(services.store.engine, stamp_time=services.now(), track=_track(services.settings))
     err.print(_upgrade_message(report), markup=False, highlight=False)
 
 

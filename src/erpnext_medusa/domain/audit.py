@@ -21,6 +21,8 @@ FORK_ADDRESS = "fork_address"
 LINK_LEAD = "link_medusa_lead"
 CREATE_LEAD = "create_lead"
 UPDATE_LEAD = "update_lead"
+#: On a live site: an operation that stopped after the site had confirmed some of its writes (those are named).
+INCOMPLETE_WRITE = "incomplete_write"
 
 #: A field's change: [old value, new value].
 Change = list[Any]

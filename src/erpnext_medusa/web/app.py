@@ -29,7 +29,7 @@ from erpnext_medusa.domain.errors import (
 )
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe, observe, openapi, webhooks
+from erpnext_medusa.web import frappe, observe, openapi, site_feed, webhooks
 from erpnext_medusa.web.admin import routes as admin
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address, is_https
@@ -302,9 +302,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pruner = asyncio.create_task(_prune_periodically(services))
+        tasks = [asyncio.create_task(_prune_periodically(services))]
+        if services.site is not None:
+            tasks.append(asyncio.create_task(site_feed.reconcile_periodically(services)))
         yield
-        pruner.cancel()
+        for task in tasks:
+            task.cancel()
         services.close()
         if config.metrics != "off":
             metrics.process_exited(os.getpid())
@@ -368,6 +371,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             summary="Medusa customer events (signed): each Medusa customer becomes one ERPNext Lead.",
             operation_id="webhook_medusa_customer",
             openapi_extra=webhooks.OPENAPI,
+            response_model=None,
+        )
+    if services.site is not None:
+        app.add_api_route(
+            site_feed.PATH,
+            site_feed.erpnext_webhook,
+            methods=["POST"],
+            summary="ERPNext Webhooks (signed): a Customer or Lead changed on the site.",
+            operation_id="webhook_erpnext",
             response_model=None,
         )
     admin.install(app)

@@ -1,17 +1,37 @@
-"""Reading and pruning the audit trail (``erpnext_medusa_audit``); rows are written by
-:meth:`~erpnext_medusa.store.sql.transaction.SqlTransaction.record_audit`, inside the write they describe."""
+"""The audit trail (``erpnext_medusa_audit``): rows are written by :func:`insert_audit`, inside the write they
+describe (or, on a live site, right after the site confirmed it); read and pruned here."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
-from erpnext_medusa.domain.audit import AuditRecord
+from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
 from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.tables import audit as table
 from erpnext_medusa.store.sql.tables import intake_event
+
+
+def insert_audit(conn: Connection, entry: AuditEntry) -> None:
+    """Add one audit row in ``conn``'s transaction."""
+    origin = entry.origin
+    conn.execute(
+        insert(table).values(
+            at=entry.at,
+            action=entry.action,
+            user=entry.user,
+            client=origin.client,
+            storefront_key=origin.storefront_key,
+            medusa_actor=origin.medusa_actor,
+            request_id=origin.request_id,
+            client_request_id=origin.client_request_id,
+            customer=entry.customer,
+            documents=json.dumps(entry.documents, ensure_ascii=False),
+            changes=json.dumps(entry.changes, ensure_ascii=False),
+        )
+    )
 
 
 class SqlAuditLog:

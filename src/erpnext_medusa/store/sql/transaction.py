@@ -7,7 +7,6 @@ on), so every "does this exist / is this the same party" question is answered in
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -37,9 +36,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.audit import AuditEntry
+from erpnext_medusa.domain.countries import Country, match_country
 from erpnext_medusa.domain.intake import CONTACT_FIELDS
 from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
 from erpnext_medusa.store.sql import tables as t
+from erpnext_medusa.store.sql.audit import insert_audit
 from erpnext_medusa.store.sql.catalog import Catalog
 
 _CHUNK = 500
@@ -156,16 +157,7 @@ class SqlTransaction:
         rows = self._conn.execute(
             select(c.name, c.code).where(or_(func.lower(c.name) == wanted, func.lower(c.code) == wanted))
         ).all()
-        for row in rows:  # exact spelling first, then any case, then the ISO code
-            if row.name == value:
-                return str(row.name)
-        for row in rows:
-            if row.name.lower() == wanted:
-                return str(row.name)
-        for row in rows:
-            if (row.code or "").lower() == wanted:
-                return str(row.name)
-        return None
+        return match_country(value, (Country(row.name, row.code or "") for row in rows))
 
     def stored_names(self, doctype: str, names: Iterable[str]) -> dict[str, str]:
         """For each of ``names`` that exists, the name as stored (the database decides what is equal)."""
@@ -391,22 +383,7 @@ class SqlTransaction:
 
     def record_audit(self, entry: AuditEntry) -> None:
         self.audit_rows += 1
-        origin = entry.origin
-        self._conn.execute(
-            insert(t.audit).values(
-                at=entry.at,
-                action=entry.action,
-                user=entry.user,
-                client=origin.client,
-                storefront_key=origin.storefront_key,
-                medusa_actor=origin.medusa_actor,
-                request_id=origin.request_id,
-                client_request_id=origin.client_request_id,
-                customer=entry.customer,
-                documents=json.dumps(entry.documents, ensure_ascii=False),
-                changes=json.dumps(entry.changes, ensure_ascii=False),
-            )
-        )
+        insert_audit(self._conn, entry)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
