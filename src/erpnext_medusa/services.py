@@ -17,9 +17,9 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.accounts import LoginLocks, LoginRules, SessionStore
 from erpnext_medusa.domain.models import Origin, Stamp
 from erpnext_medusa.store.redis_state import RedisLoginLocks, RedisSessions
+from erpnext_medusa.store.site import signature
 from erpnext_medusa.store.site.accounts import SiteAccounts
 from erpnext_medusa.store.site.client import FrappeClient
-from erpnext_medusa.store.site import signature
 from erpnext_medusa.store.site.feed import CUSTOMER, Feed, PassReport
 from erpnext_medusa.store.site.store import SiteStore
 from erpnext_medusa.store.sql.accounts import SqlAccounts, SqlLoginLocks, SqlSessions
@@ -51,7 +51,7 @@ class Site:
     def reconcile(self, now: datetime) -> list[PassReport]:
         """One reconciliation pass; a full one when the last full pass is older than ``full_sync_every``."""
         state = self.mirror.sync_state(CUSTOMER)
-        full = state is None or state.full_at is None or now - state.full_at >= self.full_sync_every
+        full = state is None or state.compared_at is None or now - state.compared_at >= self.full_sync_every
         return self.feed.reconcile(full=full)
 
 
@@ -98,8 +98,10 @@ class Services:
                 host=settings.erpnext_host or None,
                 timeout=settings.erpnext_timeout,
             )
-            mirror = Mirror(engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine)
             now = lambda: datetime.now(settings.zone).replace(tzinfo=None)  # noqa: E731
+            mirror = Mirror(
+                engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine, clock=now
+            )
             site = Site(
                 client,
                 mirror,

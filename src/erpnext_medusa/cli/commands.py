@@ -24,6 +24,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpnext_medusa import logs
+from erpnext_medusa.cli import site as site_cli
 from erpnext_medusa.cli.created import CreatedNames
 from erpnext_medusa.cli.documents import DocumentsFile, DocumentsFileError
 from erpnext_medusa.cli.help import PlainCommand, PlainGroup
@@ -34,7 +35,6 @@ from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.domain.importing import load_documents
 from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
-from erpnext_medusa.cli import site as site_cli
 from erpnext_medusa.store.sql.migrate import MigrationError, Track, UpgradeReport, upgrade
 
 app = typer.Typer(

@@ -83,10 +83,12 @@ class Feed:
     def _changes_pass(self, doctype: str, progress: Progress | None) -> PassReport:
         state = self._state(doctype)
         report = PassReport(doctype)
-        for page in self._pages_since(doctype, state.modified, state.name):
+        for page in self._pages_since(doctype, state.watermark_modified, state.watermark_name):
             report = replace(report, read=report.read + len(page), changed=report.changed + self._store(doctype, page))
             last = page[-1]
-            state = replace(state, modified=documents.site_datetime(last["modified"]), name=str(last["name"]))
+            state = replace(
+                state, watermark_modified=documents.site_datetime(last["modified"]), watermark_name=str(last["name"])
+            )
             self.mirror.save_sync_state(doctype, state)
             if progress is not None:
                 progress(doctype, len(page))
@@ -125,8 +127,8 @@ class Feed:
         """Remove what the site's Deleted Document records name since the last one seen."""
         state = self._state(doctype)
         filters: list[list[Any]] = [["deleted_doctype", "=", doctype]]
-        if state.deleted_since is not None:
-            filters.append(["creation", ">", str(state.deleted_since)])
+        if state.deleted_creation is not None:
+            filters.append(["creation", ">", str(state.deleted_creation)])
         rows = self.client.get_list(
             "Deleted Document",
             fields=["deleted_name", "creation"],
@@ -171,7 +173,7 @@ class Feed:
                 break
             after = upto
         state = self._state(doctype)
-        self.mirror.save_sync_state(doctype, replace(state, full_at=self.now()))
+        self.mirror.save_sync_state(doctype, replace(state, compared_at=self.now()))
         return report
 
     def _mirror_names(self, doctype: str, after: str, upto: str | None) -> Iterator[str]:

@@ -38,8 +38,8 @@ from erpnext_medusa.store.site import documents
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.sql.audit import insert_audit
 from erpnext_medusa.store.sql.errors import translated
-from erpnext_medusa.store.sql.migrate import site_readiness
 from erpnext_medusa.store.sql.mirror import Mirror
+from erpnext_medusa.store.sql.store import Observer, observe_pools, readiness
 from erpnext_medusa.store.sql.tables import intake_event
 
 log = logging.getLogger(__name__)
@@ -247,12 +247,13 @@ class SiteStore:
 
     @property
     def engines(self) -> list[Engine]:
-        """The service's own database (and the mirror's read replica, if any)."""
-        return self.mirror.engines
+        """The service's own database, then the replica searches read from, if there is one."""
+        replica = self.mirror.read_engine
+        return [self.engine] if replica is self.engine else [self.engine, replica]
 
-    def observe(self, observer: Any) -> None:
-        """Report connections checked out of the service's database pool (see SqlStore.observe)."""
-        self.mirror.observe(observer)
+    def observe(self, observer: Observer) -> None:
+        """Report connections checked out of the service's database pools to ``observer``."""
+        observe_pools(self.engines, observer)
 
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.mirror.search_unlinked_customers(words, limit=limit, offset=offset)
@@ -295,4 +296,4 @@ class SiteStore:
         """Why the service cannot serve now: its own database does not answer or is behind its migrations. The
         site's own state is reported by ``erpnext check`` and by the sync metrics: searches and sign-ins work
         while the site is away."""
-        return site_readiness(self.engine)
+        return readiness(self.engines, track="site")

@@ -16,7 +16,7 @@ from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.leads import search_medusa_leads
-from erpnext_medusa.store.sql.migrate import pending
+from erpnext_medusa.store.sql.migrate import Track, pending
 from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction, TakenConcurrently
 
@@ -61,6 +61,31 @@ class Observer(Protocol):
     def audit_rows(self, count: int) -> None: ...
 
 
+def observe_pools(engines: Sequence[Engine], observer: Observer) -> None:
+    """Report connections checked out of the engines' pools to ``observer``."""
+    for engine in engines:
+        event.listen(engine.pool, "checkout", lambda *_: observer.connections_in_use(1))
+        event.listen(engine.pool, "checkin", lambda *_: observer.connections_in_use(-1))
+
+
+def readiness(engines: Sequence[Engine], *, track: Track) -> str | None:
+    """Why these databases (the primary, then its read replica) cannot serve now: one does not answer, or its
+    schema is behind the migrations of ``track``; None when they can."""
+    for engine in engines:
+        replica = engine is not engines[0]
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            if pending(engine, track):
+                if replica:
+                    return "the read replica's schema is behind the migrations' head: it has not caught up"
+                return "the schema is behind the migrations' head: run `erpnext-medusa db upgrade`"
+        except SQLAlchemyError as exc:
+            which = "read replica" if replica else "database"
+            return f"the {which} does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
+    return None
+
+
 class SqlStore:
     """``read_engine``: a read replica of ``engine``'s database, which the typeahead searches (and their
     sampled statistics) read from. Everything else, every write and every read inside one, uses ``engine``."""
@@ -82,26 +107,12 @@ class SqlStore:
         """Report search plans, connections checked out of the pool and committed audit rows to ``observer``."""
         self._observer = observer
         self.search.on_plan = observer.search_plan
-        for engine in self.engines:
-            event.listen(engine.pool, "checkout", lambda *_: observer.connections_in_use(1))
-            event.listen(engine.pool, "checkin", lambda *_: observer.connections_in_use(-1))
+        observe_pools(self.engines, observer)
 
     def readiness(self) -> str | None:
         """Why this store cannot serve now (the database or its read replica does not answer, or a schema is
         behind the migrations), or None when it can."""
-        for engine in self.engines:
-            replica = engine is self.read_engine
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                if pending(engine):
-                    if replica:
-                        return "the read replica's schema is behind the migrations' head: it has not caught up"
-                    return "the schema is behind the migrations' head: run `erpnext-medusa db upgrade`"
-            except SQLAlchemyError as exc:
-                which = "read replica" if replica else "database"
-                return f"the {which} does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
-        return None
+        return readiness(self.engines, track="standalone")
 
     @translated  # the first call reads the table's definition from the database
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
