@@ -19,11 +19,15 @@ class ServiceError(Exception):
     #: Why a request was refused before its method ran (for the metrics), when that is what happened.
     reason: str | None = None
 
-    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+    def __init__(self, message: str = "", *, reason: str | None = None, exc_type: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
+        if exc_type is not None:
+            # An error another Frappe site raised keeps that site's class name (e.g. ``MandatoryError``), so
+            # the web layer echoes it; the status still comes from this class.
+            self.exc_type = exc_type
 
 
 class ValidationFailedError(ServiceError):
@@ -34,6 +38,13 @@ class ValidationFailedError(ServiceError):
 class DoesNotExistError(ValidationFailedError):
     http_status = 404
     exc_type = "DoesNotExistError"
+
+
+class StaleDocumentError(ValidationFailedError):
+    """A document changed on the ERPNext site since it was read: the site refused a write that carried the
+    ``modified`` of that read (Frappe's TimestampMismatchError). Read it again and decide anew."""
+
+    exc_type = "TimestampMismatchError"
 
 
 class QueryTimeoutError(ValidationFailedError):
@@ -127,6 +138,15 @@ class ServiceUnavailableError(ServiceError):
         super().__init__(message, reason=reason)
         #: Seconds after which a retry may succeed (the Retry-After header).
         self.retry_after = retry_after
+
+
+class UncertainWriteError(ServiceUnavailableError):
+    """A write was sent to the ERPNext site but no answer came back (a timeout, a dropped connection, a
+    gateway error): it may or may not have been applied. It is never sent again blindly; the caller looks
+    the document up to learn which."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message, retry_after, reason="erpnext_unavailable")
 
 
 class RequestTooLargeError(ServiceError):
