@@ -114,7 +114,7 @@ def upgrade(
 def _refuse_other_track(track: Track, tables: set[str]) -> None:
     """A database of the other track (its version table, or for the site track ERPNext's own tables) is not
     this track's to change."""
-    other = "site" if track == "standalone" else "standalone"
+    other: Track = "site" if track == "standalone" else "standalone"
     found = _track(other).version_table in tables or (track == "site" and _ERPNEXT_MARKER in tables)
     if found:
         raise MigrationError(
