@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from erpnext_medusa.domain.errors import QueryTimeoutError
+from erpnext_medusa.domain.text import fold
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.grams import fold, name_grams, pair_tokens
+from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
 from erpnext_medusa.store.sql.search import CustomerSearch
 from tests.helpers import execute, rows
 

@@ -34,6 +34,13 @@ def required_name(label: str, value: str) -> str:
     return storable(label, value)
 
 
+def fold(value: str) -> str:
+    """The service's case fold for searching: the same function folds a stored name and a typed word, so a word
+    typed as it is stored is always found. ``casefold``, not ``lower``: ``lower`` depends on context (a final
+    Greek sigma), which breaks substring tests."""
+    return value.casefold()
+
+
 def is_email(value: str) -> bool:
     """Whether ``value`` looks like one e-mail address (local part, ``@``, a domain with a dot; no spaces or
     list separators), as the import and the signup intake both require of ``email_id``."""

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
+from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql.errors import discard_broken_connections
-from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, fold, sqlite_grams
+from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, sqlite_grams
 
 #: Execution option: begin the SQLite transaction with BEGIN IMMEDIATE (take the write lock up front).
 SQLITE_IMMEDIATE = "sqlite_immediate"

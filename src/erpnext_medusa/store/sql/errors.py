@@ -78,6 +78,21 @@ def _unreachable(exc: DBAPIError) -> bool:
     return len(args) > 0 and args[0] in _MARIADB_UNREACHABLE
 
 
+# Deadlock / serialisation failure / lock wait timeout: the transaction may simply be run again.
+_RETRY_PG_CODES = {"40P01", "40001"}
+_RETRY_MARIADB_CODES = {1213, 1205}
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """Whether the failed transaction may simply be run again (it lost a deadlock or a serialisation race)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None)
+    if code in _RETRY_PG_CODES:
+        return True
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return len(args) > 0 and args[0] in _RETRY_MARIADB_CODES
+
+
 def translated(method: Callable[P, T]) -> Callable[P, T]:
     """A storage method whose unavailable-database failures are :class:`ServiceUnavailableError`."""
 

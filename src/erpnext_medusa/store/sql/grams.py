@@ -17,16 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from erpnext_medusa.domain.text import fold
+
 #: SQLite: the function the triggers call (registered on every connection of the service).
 SQLITE_GRAMS_FUNCTION = "erpnext_medusa_search_grams"
 #: MariaDB / SQLite: the marker after the last code unit, so that a name's last character starts a pair too.
 END_UNIT = "FFFF"
-
-
-def fold(value: str) -> str:
-    """The service's case fold on SQLite, whose own lower() folds ASCII only. casefold, not lower: lower()
-    depends on context (a final Greek sigma), which breaks substring tests."""
-    return value.casefold()
 
 
 def _units(folded: str) -> list[str]:

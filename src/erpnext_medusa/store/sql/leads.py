@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import Connection, FromClause, Select, String, and_, case, func, literal, literal_column, or_, select
 
 from erpnext_medusa.domain.models import MedusaLead
 from erpnext_medusa.store.sql import tables as t
@@ -44,20 +44,32 @@ def search_medusa_leads(
         .correlate(t.lead)
         .scalar_subquery()
     )
-    conditions = [lead.medusa_id.is_not(None), lead.medusa_id != ""]
+    match = None
     if text:
         pattern = func.lower(literal(like_literal(text), String))
-        conditions.append(
-            or_(
-                *(
-                    _folded(catalog, col).like(pattern, escape="/")
-                    for col in (lead.lead_name, lead.email_id, lead.medusa_id)
-                )
+        match = or_(
+            *(
+                _folded(catalog, col).like(pattern, escape="/")
+                for col in (lead.lead_name, lead.email_id, lead.medusa_id)
             )
         )
+    query = medusa_leads_page(t.lead, holder, match, unlinked_only=unlinked_only, limit=limit, offset=offset)
+    return [medusa_lead(r) for r in conn.execute(query).mappings()]
+
+
+def medusa_leads_page(
+    leads: FromClause, holder: Any, match: Any | None, *, unlinked_only: bool, limit: int, offset: int
+) -> Select[Any]:
+    """The list's rule, for any table of Leads (``tabLead``, or the site's mirror of it): the Leads that carry a
+    medusa_id and ``match`` (None: all), each with ``holder`` (the name of the Customer carrying its medusa_id,
+    or NULL), those held by none first, then newest first, then by name."""
+    lead = leads.c
+    conditions = [lead.medusa_id.is_not(None), lead.medusa_id != ""]
+    if match is not None:
+        conditions.append(match)
     inner = (
         select(lead.name, lead.lead_name, lead.email_id, lead.medusa_id, lead.creation, holder.label("holder"))
-        .select_from(t.lead)
+        .select_from(leads)
         .where(*conditions)
         .subquery("medusa_leads")
     )
@@ -65,16 +77,15 @@ def search_medusa_leads(
     query = select(inner)
     if unlinked_only:
         query = query.where(c.holder.is_(None))
-    query = (
-        query.order_by(case((c.holder.is_(None), 0), else_=1), c.creation.desc(), c.name).limit(limit).offset(offset)
+    return query.order_by(case((c.holder.is_(None), 0), else_=1), c.creation.desc(), c.name).limit(limit).offset(offset)
+
+
+def medusa_lead(row: Any) -> MedusaLead:
+    """A row of :func:`medusa_leads_page`."""
+    return MedusaLead(
+        name=row["name"],
+        lead_name=row["lead_name"] or None,
+        email_id=row["email_id"] or None,
+        medusa_id=row["medusa_id"],
+        customer=row["holder"],
     )
-    return [
-        MedusaLead(
-            name=r["name"],
-            lead_name=r["lead_name"] or None,
-            email_id=r["email_id"] or None,
-            medusa_id=r["medusa_id"],
-            customer=r["holder"],
-        )
-        for r in conn.execute(query).mappings()
-    ]

@@ -39,8 +39,8 @@ import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +59,6 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.exc import DBAPIError
 
 from erpnext_medusa.domain.errors import QueryTimeoutError
 from erpnext_medusa.domain.models import CustomerSummary
@@ -68,6 +67,7 @@ from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.grams import Flavour, word_grams
+from erpnext_medusa.store.sql.time_limit import statement_time_limit
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +171,6 @@ class _Stats:
 
 #: Sampled names containing a query's rarest gram that the estimate checks, at most.
 _ESTIMATE_CHECKS = 2000
-#: SQLite: virtual-machine steps between two checks of a search's deadline.
-_SQLITE_STEPS_PER_CHECK = 1_000_000
 #: Plans remembered per sample (a typeahead sends the same words again and again).
 _PLANS_KEPT = 10_000
 #: Folded words remembered per process (a typeahead sends the same words again and again).
@@ -398,44 +396,9 @@ class CustomerSearch:
             finally:
                 conn.execution_options(**{SQLITE_IMMEDIATE: False})
 
-    @contextmanager
-    def _time_limit(self, conn: Connection) -> Iterator[float]:
-        """Stop the search's statements once they have run for ``timeout`` seconds, each database its own way:
-        PostgreSQL's statement_timeout for this transaction, MariaDB's max_statement_time for this session (put
-        back afterwards), SQLite's progress handler. Yields the deadline (``time.monotonic()``)."""
-        deadline = time.monotonic() + self.timeout
-        if self.dialect == "postgresql":
-            # No parallel workers either: starting them costs more than a typeahead's whole walk.
-            conn.execute(
-                text(
-                    "SELECT set_config('statement_timeout', :ms, true), "
-                    "set_config('max_parallel_workers_per_gather', '0', true)"
-                ),
-                {"ms": str(int(self.timeout * 1000))},
-            )
-        elif self.mariadb:
-            conn.execute(text("SET SESSION max_statement_time = :s"), {"s": self.timeout})
-        else:
-            raw: Any = conn.connection.driver_connection
-            # Checked every million virtual-machine steps (a few milliseconds): each check is a call into Python,
-            # which must take the interpreter lock back from the worker's other threads.
-            raw.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_STEPS_PER_CHECK)
-        try:
-            yield deadline
-        except DBAPIError as exc:
-            if _timed_out(exc):
-                raise QueryTimeoutError() from None
-            raise
-        finally:
-            # A connection the database broke is discarded, not put back, so there is nothing to undo on it; touching
-            # it again would raise an error that hides the disconnect (a 500 instead of a 503).
-            if conn.invalidated:
-                pass
-            elif self.mariadb:
-                conn.execute(text("SET SESSION max_statement_time = 0"))
-            elif self.dialect == "sqlite":
-                sqlite_conn: Any = conn.connection.driver_connection
-                sqlite_conn.set_progress_handler(None, 0)
+    def _time_limit(self, conn: Connection) -> AbstractContextManager[float]:
+        """Stop the search's statements once they have run for ``timeout`` seconds; yields the deadline."""
+        return statement_time_limit(conn, self.timeout)
 
     def _fold(self, conn: Connection, words: Sequence[str]) -> list[str]:
         """The words folded by the database's own lower(), as the names are (remembered per process)."""
@@ -503,16 +466,6 @@ class CustomerSearch:
             for key in self.flavour.name_keys(name):
                 postings.setdefault(key, array("I")).append(index)
         return _Stats(total, names, postings, time.monotonic())
-
-
-def _timed_out(exc: DBAPIError) -> bool:
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) == "57014":  # PostgreSQL: query_canceled
-        return True
-    args: tuple[Any, ...] = getattr(orig, "args", ())
-    if args and args[0] == 1969:  # MariaDB: max_statement_time exceeded
-        return True
-    return "interrupted" in str(orig)  # SQLite: the progress handler stopped it
 
 
 def _summary(row: Any) -> CustomerSummary:

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from sqlalchemy import BindParameter, Connection, bindparam, column, delete, func, insert, literal, select, table
 from sqlalchemy.dialects.sqlite import insert as upsert
 
+from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.grams import fold, name_grams, pair_tokens
+from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
 
 #: Queued names indexed per round.
 BATCH = 2_000

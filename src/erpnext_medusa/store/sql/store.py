@@ -14,7 +14,7 @@ from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
 from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
-from erpnext_medusa.store.sql.errors import translated
+from erpnext_medusa.store.sql.errors import is_retryable, translated
 from erpnext_medusa.store.sql.leads import search_medusa_leads
 from erpnext_medusa.store.sql.migrate import Track, pending
 from erpnext_medusa.store.sql.search import CustomerSearch
@@ -24,18 +24,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MAX_ATTEMPTS = 5
-# Deadlock / serialisation failure / lock wait timeout: the transaction may simply be run again.
-_RETRY_PG_CODES = {"40P01", "40001"}
-_RETRY_MARIADB_CODES = {1213, 1205}
-
-
-def _is_retryable(exc: DBAPIError) -> bool:
-    orig = exc.orig
-    code = getattr(orig, "sqlstate", None)
-    if code in _RETRY_PG_CODES:
-        return True
-    args: tuple[Any, ...] = getattr(orig, "args", ())
-    return len(args) > 0 and args[0] in _RETRY_MARIADB_CODES
 
 
 def _is_name_taken(exc: IntegrityError) -> bool:
@@ -195,7 +183,7 @@ class SqlStore:
                     raise DuplicateEntryError("A concurrent change took the same name; try again.") from None
                 log.info("retrying a transaction after a unique-key race (attempt %d)", attempt)
             except DBAPIError as exc:
-                if not _is_retryable(exc) or last:
+                if not is_retryable(exc) or last:
                     raise
                 log.info("retrying a transaction after a transient conflict (attempt %d)", attempt)
         raise RuntimeError("unreachable: the last attempt either returned or raised")
