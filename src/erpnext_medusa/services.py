@@ -91,7 +91,7 @@ class Services:
             locks = RedisLoginLocks(client, settings.redis_prefix, datetime(2000, 1, 1))
         own_accounts = SqlAccounts(engine, settings.encryption_key)
         if settings.backend == "erpnext":
-            client = FrappeClient(
+            site_client = FrappeClient(
                 settings.erpnext_url,
                 settings.erpnext_api_key,
                 settings.erpnext_api_secret,
@@ -103,18 +103,18 @@ class Services:
                 engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine, clock=now
             )
             site = Site(
-                client,
+                site_client,
                 mirror,
-                Feed(client, mirror, now=now),
+                Feed(site_client, mirror, now=now),
                 webhook_secret(settings),
                 timedelta(seconds=settings.erpnext_full_sync_interval),
             )
             return cls(
                 settings=settings,
-                store=SiteStore(client, mirror, engine),
+                store=SiteStore(site_client, mirror, engine),
                 keys=SqlApiKeys(engine),
                 audit=SqlAuditLog(engine),
-                accounts=SiteAccounts(client, own_accounts, cache_seconds=settings.erpnext_auth_cache_seconds),
+                accounts=SiteAccounts(site_client, own_accounts, cache_seconds=settings.erpnext_auth_cache_seconds),
                 sessions=sessions,
                 locks=locks,
                 site=site,

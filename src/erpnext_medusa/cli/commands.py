@@ -36,6 +36,7 @@ from erpnext_medusa.domain.importing import load_documents
 from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import MigrationError, Track, UpgradeReport, upgrade
+from erpnext_medusa.store.sql.store import SqlStore
 
 app = typer.Typer(
     cls=PlainGroup, help="ERPNext <-> Medusa customer service (Frappe-compatible HTTP API).", no_args_is_help=True
@@ -123,7 +124,7 @@ def _load(services: Services, documents: Iterable[object], label: str, names: Cr
                 progress.update(task, completed=documents.bytes_read)
 
         load_documents(services.store, documents, services.stamp("Administrator"), names, advance)
-    if names.total >= _ANALYZE_FROM:  # a big load changes the tables' shape: let the planner see it now
+    if names.total >= _ANALYZE_FROM and isinstance(services.store, SqlStore):  # let the planner see the new shape
         services.store.analyze(list(names.counts))
     return names
 

@@ -16,6 +16,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain.accounts import Account
@@ -55,7 +56,8 @@ def _digest(*parts: str) -> str:
 class SiteAccounts:
     """The Accounts port on a live site: ERPNext's users through the site, the service's own users locally."""
 
-    erpnext = True
+    #: The service's own users may be added beside the site's (``erpnext-medusa user``).
+    erpnext = False
     accepts_erpnext_keys = True
 
     def __init__(
@@ -69,6 +71,16 @@ class SiteAccounts:
         self._client = client
         self._own = own
         self._cache = _Cache(cache_seconds, clock)
+
+    # The service's own users, as on a standalone database.
+    def add_user(self, name: str, full_name: str, password: str, now: datetime) -> None:
+        self._own.add_user(name, full_name, password, now)
+
+    def list_users(self) -> list[tuple[str, str, bool]]:
+        return self._own.list_users()
+
+    def disable_user(self, name: str) -> bool:
+        return self._own.disable_user(name)
 
     def find_account(self, login: str) -> Account | None:
         own = self._own.find_account(login)

@@ -142,9 +142,8 @@ class Feed:
         gone = [str(r["deleted_name"]) for r in rows]
         present = {str(r["name"]) for r in self._existing(doctype, gone)}
         removed = self._remove(doctype, [n for n in gone if n not in present])
-        self.mirror.save_sync_state(
-            doctype, replace(state, deleted_since=documents.site_datetime(rows[-1]["creation"]))
-        )
+        newest = documents.site_datetime(rows[-1]["creation"])
+        self.mirror.save_sync_state(doctype, replace(state, deleted_creation=newest))
         return replace(report, removed=report.removed + removed)
 
     def _existing(self, doctype: str, names: Sequence[str]) -> list[dict[str, Any]]:
