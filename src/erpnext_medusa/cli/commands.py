@@ -23,8 +23,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+import erpnext_medusa.cli.site as site_cli
 from erpnext_medusa import logs
-from erpnext_medusa.cli import site as site_cli
 from erpnext_medusa.cli.created import CreatedNames
 from erpnext_medusa.cli.documents import DocumentsFile, DocumentsFileError
 from erpnext_medusa.cli.help import PlainCommand, PlainGroup
