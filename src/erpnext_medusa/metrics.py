@@ -52,25 +52,20 @@ SEARCHES_WAITING = Gauge(
 )
 INTAKE_EVENTS = Counter(
     "erpnext_medusa_intake_events",
-    "Medusa customer webhook events by outcome: created, updated, unchanged (a re-delivery, or nothing new) or "
-    "refused (bad signature or body).",
+    "Medusa customer webhook events by outcome: created, updated, unchanged (a re-delivery, or nothing new), "
+    "refused (bad signature or body) or kept (a live ERPNext site refused the Lead; kept to be retried).",
     ["outcome"],
 )
 #: The outcomes INTAKE_EVENTS counts (a fixed set: the label cannot grow).
-INTAKE_OUTCOMES = ("created", "updated", "unchanged", "refused")
+INTAKE_OUTCOMES = ("created", "updated", "unchanged", "refused", "kept")
 #: The erpnext shape: documents the change feed brought into the mirror, by source (webhook, pass) and outcome
-#: (updated, removed, ignored); whether the last reconciliation pass failed; Leads the site refused.
+#: (updated, removed, ignored); whether the last reconciliation pass failed.
 SITE_CHANGES = Counter(
     "erpnext_medusa_site_changes", "Mirror changes from the ERPNext site, by source and outcome.", ["source", "outcome"]
 )
 SITE_SYNC_FAILING = Gauge(
     "erpnext_medusa_site_sync_failing",
     "1 while the last reconciliation pass with the ERPNext site failed.",
-    multiprocess_mode="max",
-)
-INTAKE_FAILURES = Gauge(
-    "erpnext_medusa_intake_failures",
-    "Medusa customers whose Lead the ERPNext site refused, waiting for a retry.",
     multiprocess_mode="max",
 )
 AUDIT_ROWS = Counter("erpnext_medusa_audit_rows", "Audit rows committed (one per write that changed something).")

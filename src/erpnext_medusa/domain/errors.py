@@ -40,6 +40,11 @@ class DoesNotExistError(ValidationFailedError):
     exc_type = "DoesNotExistError"
 
 
+class SiteRefusedError(ValidationFailedError):
+    """A live ERPNext site refused a document by its own rules (mandatory fields, links, unique values): the
+    message and ``exc_type`` are the site's."""
+
+
 class StaleDocumentError(ValidationFailedError):
     """A document changed on the ERPNext site since it was read: the site refused a write that carried the
     ``modified`` of that read (Frappe's TimestampMismatchError). Read it again and decide anew."""

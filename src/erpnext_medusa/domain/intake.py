@@ -14,13 +14,14 @@ loses the race runs again, finds the winner's Lead and reports it as not created
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from erpnext_medusa.domain import naming
 from erpnext_medusa.domain.audit import CREATE_LEAD, UPDATE_LEAD, AuditEntry
 from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
-from erpnext_medusa.domain.errors import ValidationFailedError
+from erpnext_medusa.domain.errors import SiteRefusedError, ValidationFailedError
 from erpnext_medusa.domain.leads import lead_titles
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
@@ -158,3 +159,63 @@ def _create(
     name = tx.insert_lead(row, stamp)
     tx.record_audit(AuditEntry.start(CREATE_LEAD, stamp, None).touch("Lead", name, {}, dict(row)))
     return IntakeResult(name, created=True, outcome=CREATED)
+
+
+# --- a live site that refuses a Lead ------------------------------------------------------------------------
+
+
+class IntakeFailures(Protocol):
+    """Where the events a live site refused are kept until a retry succeeds or someone dismisses them."""
+
+    def record_intake_failure(
+        self, event_id: str, medusa_id: str, payload: dict[str, Any], message: str, exc_type: str | None
+    ) -> Any:
+        """Keep (or count one more attempt of) a refused event, with what a retry needs."""
+
+    def claim_intake_retry(self, event_id: str, *, stale_before: datetime) -> bool:
+        """Take a kept event for a retry; False when it is not open or another retry holds it."""
+
+    def settle_intake_failure(self, event_id: str, state: str) -> bool:
+        """Close a kept event (``done`` or ``dismissed``); its contact data is dropped."""
+
+    def intake_failure(self, event_id: str) -> Any:
+        """The kept event (its ``payload`` holds the event's type and customer), or None."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An event the site refused, kept to be retried: the site's reason."""
+
+    event_id: str
+    message: str
+    exc_type: str | None
+
+
+def receive_or_keep(
+    store: Store, failures: IntakeFailures, event: CustomerEvent, stamp: Stamp, *, source: str | None = None
+) -> IntakeResult | Kept:
+    """As :func:`receive_customer_event`, but an event the live site refuses by its own rules (a mandatory field
+    of its own, say) is kept with the site's reason instead of being lost: a retry, once the site or the data
+    is fixed, creates the Lead. Events the service itself refuses stay refused."""
+    try:
+        return receive_customer_event(store, event, stamp, source=source)
+    except SiteRefusedError as exc:
+        payload = {"type": event.type, "customer": asdict(event.customer)}
+        failures.record_intake_failure(event.id, event.customer.id, payload, exc.message, exc.exc_type)
+        return Kept(event.id, exc.message, exc.exc_type)
+
+
+def retry_kept(
+    store: Store, failures: IntakeFailures, event_id: str, stamp: Stamp, *, stale_before: datetime,
+    source: str | None = None,
+) -> IntakeResult | Kept | None:  # fmt: skip
+    """Run a kept event again; None when there is no open one to retry (or another retry holds it)."""
+    kept = failures.intake_failure(event_id)
+    if kept is None or kept.payload is None or not failures.claim_intake_retry(event_id, stale_before=stale_before):
+        return None
+    payload = kept.payload
+    event = CustomerEvent(event_id, str(payload["type"]), MedusaCustomer(**payload["customer"]))
+    outcome = receive_or_keep(store, failures, event, stamp, source=source)
+    if isinstance(outcome, IntakeResult):
+        failures.settle_intake_failure(event_id, "done")
+    return outcome

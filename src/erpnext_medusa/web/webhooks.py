@@ -18,11 +18,19 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from erpnext_medusa import logs, metrics
 from erpnext_medusa.domain.errors import AuthenticationError, ServiceError, ValidationFailedError
-from erpnext_medusa.domain.intake import EVENT_TYPES, CustomerEvent, MedusaCustomer, receive_customer_event
+from erpnext_medusa.domain.intake import (
+    EVENT_TYPES,
+    CustomerEvent,
+    IntakeResult,
+    Kept,
+    MedusaCustomer,
+    receive_customer_event,
+    receive_or_keep,
+)
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe
@@ -140,17 +148,24 @@ async def customer_webhook(request: Request) -> Response:
             request_id=logs.REQUEST_ID.get(),
             client_request_id=CLIENT_REQUEST_ID.get(),
         )
-        result = await run_in_threadpool(
-            receive_customer_event,
-            services.store,
-            event,
-            services.stamp(GUEST, origin),
-            source=settings.lead_source or None,
-        )
+        stamp = services.stamp(GUEST, origin)
+        source = settings.lead_source or None
+        if services.site is None:
+            result: IntakeResult | Kept = await run_in_threadpool(
+                receive_customer_event, services.store, event, stamp, source=source
+            )
+        else:  # a live site may refuse the Lead by rules of its own: the event is then kept, to be retried
+            result = await run_in_threadpool(
+                receive_or_keep, services.store, services.site.mirror, event, stamp, source=source
+            )
     except ServiceError as exc:
         if exc.http_status < 500:  # refused; a database that is unavailable is not the event's fault
             _count(counting, "refused")
         raise
+    if isinstance(result, Kept):
+        _count(counting, "kept")
+        kept = {"lead": None, "created": False, "kept": True, "reason": result.message, "exc_type": result.exc_type}
+        return JSONResponse(frappe.envelope(kept, frappe.V1), status_code=202)
     _count(counting, result.outcome)
     return frappe.message({"lead": result.lead, "created": result.created})
 

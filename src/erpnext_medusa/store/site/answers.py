@@ -26,8 +26,8 @@ from erpnext_medusa.domain.errors import (
     DuplicateEntryError,
     NotPermittedError,
     ServiceError,
+    SiteRefusedError,
     StaleDocumentError,
-    ValidationFailedError,
 )
 
 #: Statuses that say the site cannot answer now (and a retry may succeed).
@@ -126,4 +126,4 @@ def site_error(status: int, body: Any) -> ServiceError:
         return DuplicateEntryError(message or "Already exists on the ERPNext site", exc_type=exc_type)
     if exc_type == "TimestampMismatchError":
         return StaleDocumentError(message or "The document changed on the ERPNext site", exc_type=exc_type)
-    return ValidationFailedError(message or f"The ERPNext site refused the request ({status})", exc_type=exc_type)
+    return SiteRefusedError(message or f"The ERPNext site refused the request ({status})", exc_type=exc_type)
