@@ -16,14 +16,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.engine import URL
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.countries import default_countries
 from erpnext_medusa.services import Services
+from erpnext_medusa.store.sql import site_tables
 from erpnext_medusa.store.sql import tables as t
+from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
 from tests.helpers import BACKENDS, TestDatabases
@@ -79,6 +81,29 @@ def services(migrated_url: URL) -> Iterator[Services]:
             conn.execute(delete(table))
         conn.execute(delete(t.country).where(t.country.c.name.not_in(_DEFAULT_COUNTRIES)))
     svc.close()
+
+
+@pytest.fixture(scope="session")
+def site_url(databases: TestDatabases) -> URL:
+    """One database per backend for the session, built by the site track (the erpnext shape's own tables)."""
+    url = databases.new()
+    engine = make_engine(url)
+    try:
+        upgrade(engine, track="site")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def site_engine(site_url: URL) -> Iterator[Engine]:
+    """An engine on the site-track database; its tables are emptied after each test."""
+    engine = make_engine(site_url)
+    yield engine
+    with engine.begin() as conn:
+        for table in site_tables.SITE_TABLES:
+            conn.execute(delete(table))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -115,8 +115,6 @@ _audit = sa.Table(
     sa.Column("documents", sa.Text, nullable=False),  # JSON array of "DocType/name" strings
     sa.Column("changes", sa.Text, nullable=False),  # JSON object: "DocType/name" -> {field: [old, new]}
     sa.Column("client_request_id", sa.String(64)),
-    sa.Index("erpnext_medusa_audit_at", "at"),
-    sa.Index("erpnext_medusa_audit_customer", "customer", "at"),
     **_TABLE_OPTIONS,
 )
 
@@ -142,7 +140,6 @@ _session = sa.Table(
     sa.Column("created_at", _datetime(), nullable=False),
     sa.Column("last_seen_at", _datetime(), nullable=False),
     sa.Column("expires_at", _datetime(), nullable=False),
-    sa.Index("erpnext_medusa_session_expires_at", "expires_at"),
     **_TABLE_OPTIONS,
 )
 
@@ -189,8 +186,6 @@ _customer = sa.Table(
     _flag("searchable", 0),
     sa.Column("sort_name", sa.String(_SORT_NAME), nullable=False),
     sa.Column("synced_at", _datetime(), nullable=False),
-    sa.Index("erpnext_medusa_site_customer_search", "searchable", "sort_name", "name"),
-    sa.Index("erpnext_medusa_site_customer_medusa_id", "medusa_id"),  # not unique: the site enforces it
     **_TABLE_OPTIONS,
 )
 
@@ -211,7 +206,6 @@ _lead = sa.Table(
     sa.Column("folded_email_id", _folded(), nullable=False),
     sa.Column("folded_medusa_id", _folded(), nullable=False),
     sa.Column("synced_at", _datetime(), nullable=False),
-    sa.Index("erpnext_medusa_site_lead_medusa_id", "medusa_id"),
     **_TABLE_OPTIONS,
 )
 
@@ -246,10 +240,27 @@ _intake_failure = sa.Table(
     sa.Column("first_attempt_at", _datetime(), nullable=False),
     sa.Column("last_attempt_at", _datetime(), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
-    sa.Index("erpnext_medusa_intake_failure_state", "state", "last_attempt_at"),
-    sa.Index("erpnext_medusa_intake_failure_medusa_id", "medusa_id"),
     **_TABLE_OPTIONS,
 )
+
+
+#: Each table's indexes, created one by one in this order (MariaDB lists keys in creation order).
+_INDEXES: dict[str, list[tuple[str, list[str]]]] = {
+    "erpnext_medusa_audit": [
+        ("erpnext_medusa_audit_at", ["at"]),
+        ("erpnext_medusa_audit_customer", ["customer", "at"]),
+    ],
+    "erpnext_medusa_session": [("erpnext_medusa_session_expires_at", ["expires_at"])],
+    "erpnext_medusa_site_customer": [
+        ("erpnext_medusa_site_customer_search", ["searchable", "sort_name", "name"]),
+        ("erpnext_medusa_site_customer_medusa_id", ["medusa_id"]),  # not unique: the site enforces it
+    ],
+    "erpnext_medusa_site_lead": [("erpnext_medusa_site_lead_medusa_id", ["medusa_id"])],
+    "erpnext_medusa_intake_failure": [
+        ("erpnext_medusa_intake_failure_state", ["state", "last_attempt_at"]),
+        ("erpnext_medusa_intake_failure_medusa_id", ["medusa_id"]),
+    ],
+}
 
 
 def upgrade() -> None:
@@ -257,12 +268,11 @@ def upgrade() -> None:
     present = set(sa.inspect(bind).get_table_names())
     for table in _metadata.sorted_tables:
         if table.name not in present:
-            table.create(bind)  # with its indexes, in the order they are declared
-            continue
+            table.create(bind)
         indexes = {ix["name"] for ix in sa.inspect(bind).get_indexes(table.name)}
-        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-            if index.name not in indexes:
-                index.create(bind)
+        for name, columns in _INDEXES.get(table.name, []):
+            if name not in indexes:
+                op.create_index(name, table.name, columns)
 
 
 def downgrade() -> None:

@@ -1,0 +1,205 @@
+"""The site track (``erpnext`` shape): a database of the service's own tables only, never mixed with the
+standalone track's.
+
+Every test runs on SQLite, PostgreSQL and MariaDB (the ``databases`` fixture), each on throw-away databases.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from erpnext_medusa.store.sql import site_tables
+from erpnext_medusa.store.sql.engine import make_engine
+from erpnext_medusa.store.sql.migrate import (
+    SITE_VERSION_TABLE,
+    VERSION_TABLE,
+    MigrationError,
+    current_revision,
+    pending,
+    upgrade,
+)
+from tests.erpnext_ddl import create_erpnext_schema
+from tests.store.test_schema_history import _canonical, _default, _type_sql, catalog, reflected, snapshot
+
+SITE_TABLES = [
+    "erpnext_medusa_api_key",
+    "erpnext_medusa_audit",
+    "erpnext_medusa_intake_event",
+    "erpnext_medusa_intake_failure",
+    "erpnext_medusa_login_failure",
+    "erpnext_medusa_session",
+    "erpnext_medusa_site_customer",
+    "erpnext_medusa_site_lead",
+    "erpnext_medusa_sync_state",
+    "erpnext_medusa_user",
+]
+#: The tables both tracks build, which must be alike in both.
+SHARED = ["erpnext_medusa_api_key", "erpnext_medusa_audit", "erpnext_medusa_intake_event",
+          "erpnext_medusa_login_failure", "erpnext_medusa_session", "erpnext_medusa_user"]  # fmt: skip
+VERSIONS = Path(site_tables.__file__).with_name("site_migrations") / "versions"
+
+
+@pytest.fixture
+def new_engine(databases) -> Iterator[Any]:
+    engines: list[sa.Engine] = []
+
+    def make() -> sa.Engine:
+        engine = make_engine(databases.new())
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+def _tables(engine: sa.Engine) -> list[str]:
+    return sorted(sa.inspect(engine).get_table_names())
+
+
+def test_the_site_track_creates_only_the_services_own_tables_and_says_so(new_engine):
+    engine = new_engine()
+    assert pending(engine, "site") is True
+    assert current_revision(engine, "site") is None
+    report = upgrade(engine, track="site")
+    assert (report.before, report.after, report.applied) == (None, "s0001", ("s0001",))
+    assert list(report.created_tables) == SITE_TABLES
+    assert _tables(engine) == sorted([*SITE_TABLES, SITE_VERSION_TABLE])
+    assert all(name.startswith("erpnext_medusa_") for name in _tables(engine))
+    assert pending(engine, "site") is False
+    assert current_revision(engine, "site") == "s0001"
+    # The standalone track's view of the same database: none of its revisions.
+    assert current_revision(engine) is None
+
+
+def test_running_it_again_changes_nothing(new_engine):
+    engine = new_engine()
+    upgrade(engine, track="site")
+    before = snapshot(engine)
+    report = upgrade(engine, track="site")
+    assert (report.before, report.after, report.applied, report.created_tables) == ("s0001", "s0001", (), ())
+    assert snapshot(engine) == before
+
+
+def test_a_dropped_table_is_made_again_by_a_new_run(new_engine):
+    """Every step checks first: a run that stopped half-way (MariaDB commits each DDL statement) completes."""
+    engine = new_engine()
+    upgrade(engine, track="site")
+    expected = snapshot(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE erpnext_medusa_sync_state"))
+        conn.execute(sa.text(f"DELETE FROM {SITE_VERSION_TABLE}"))
+    report = upgrade(engine, track="site")
+    assert report.created_tables == ("erpnext_medusa_sync_state",)
+    assert snapshot(engine) == expected
+
+
+def test_a_standalone_database_is_refused_and_left_as_it_was(new_engine):
+    engine = new_engine()
+    upgrade(engine)
+    before = _tables(engine)
+    with pytest.raises(MigrationError, match=r"standalone database.*refusing to add the site schema"):
+        upgrade(engine, track="site")
+    assert _tables(engine) == before
+    assert SITE_VERSION_TABLE not in before
+
+
+def test_a_site_database_is_refused_by_the_standalone_track(new_engine):
+    engine = new_engine()
+    upgrade(engine, track="site")
+    before = _tables(engine)
+    with pytest.raises(MigrationError, match=r"site's mirror database.*refusing to add the standalone schema"):
+        upgrade(engine)
+    assert _tables(engine) == before
+    assert VERSION_TABLE not in before
+    assert pending(engine) is True  # the standalone head is not there, and never will be
+
+
+def test_an_erpnext_database_is_never_made_a_mirror(new_engine):
+    """ERPNext's own tables without our version table: a site's own database, or one the standalone shape would
+    adopt; either way not the place for the mirror."""
+    engine = new_engine()
+    create_erpnext_schema(engine)
+    before = _tables(engine)
+    with pytest.raises(MigrationError, match="refusing to add the site schema"):
+        upgrade(engine, track="site")
+    assert _tables(engine) == before
+
+
+def test_the_shared_tables_are_exactly_the_standalone_chains(new_engine):
+    standalone, site = new_engine(), new_engine()
+    upgrade(standalone)
+    upgrade(site, track="site")
+    ours, theirs = reflected(site), reflected(standalone)
+    for table in SHARED:
+        assert ours[table] == theirs[table], table
+    if site.dialect.name in ("mysql", "mariadb"):
+        ours_ddl, theirs_ddl = catalog(site)["show_create_table"], catalog(standalone)["show_create_table"]
+        for table in SHARED:
+            assert ours_ddl[table] == theirs_ddl[table], table
+    elif site.dialect.name == "sqlite":  # the stored CREATE TABLE text differs where a column was added later
+        indexes = [{tuple(r) for r in catalog(e)["sqlite_master"] if r[0] == "index" and r[2] in SHARED}
+                   for e in (site, standalone)]  # fmt: skip
+        assert indexes[0] == indexes[1]
+
+
+def test_every_live_column_and_index_exists_in_the_site_schema(new_engine):
+    engine = new_engine()
+    upgrade(engine, track="site")
+    inspector = sa.inspect(engine)
+    for table in site_tables.SITE_TABLES:
+        columns = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert list(columns) == [c.name for c in table.columns], table.name
+        primary_key = set(inspector.get_pk_constraint(table.name)["constrained_columns"])
+        for column in table.columns:
+            where = f"{table.name}.{column.name}"
+            found = columns[column.name]
+            wanted = _type_sql(column.type, engine.dialect)
+            assert _canonical(_type_sql(found["type"], engine.dialect)) == _canonical(wanted), where
+            assert found["nullable"] == column.nullable, where
+            assert (column.name in primary_key) == column.primary_key, where
+            if not (column.server_default is None and found.get("autoincrement") is True):
+                assert _default(found.get("default")) == _default(column.server_default), where
+        indexes = {ix["name"]: ix for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            assert indexes[index.name]["column_names"] == [c.name for c in index.columns], index.name
+
+
+def test_the_folded_keys_and_ids_compare_exactly_on_mariadb(new_engine):
+    """MariaDB's default collation folds case and accents: the mirror's keys and ids are binary, the rest is
+    Frappe's utf8mb4_unicode_ci."""
+    engine = new_engine()
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        assert engine.dialect.name in ("sqlite", "postgresql")  # binary (SQLite) / exact strpos (PostgreSQL)
+        return
+    upgrade(engine, track="site")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                "AND TABLE_NAME = 'erpnext_medusa_site_customer' AND COLLATION_NAME IS NOT NULL"
+            )
+        ).all()
+    collations = dict(rows)
+    assert {k for k, v in collations.items() if v == "utf8mb4_bin"} == {"name", "medusa_id", "lead_name", "folded"}
+    assert collations["customer_name"] == collations["sort_name"] == "utf8mb4_unicode_ci"
+
+
+def test_the_site_migrations_describe_their_own_schema():
+    allowed = {"__future__", "typing", "sqlalchemy", "sqlalchemy.dialects", "alembic"}
+    scripts = sorted(p for p in VERSIONS.glob("*.py") if p.name != "__init__.py")
+    assert [p.name for p in scripts] == ["s0001_site_baseline.py"]
+    for script in scripts:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                found.add(node.module or "")
+        assert found <= allowed, script.name
