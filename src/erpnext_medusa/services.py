@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 import redis
 
 from erpnext_medusa.config import Settings
@@ -76,7 +77,8 @@ class Services:
     site: Site | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings, *, site_transport: httpx.BaseTransport | None = None) -> Services:
+        """``site_transport``: how the REST client reaches the site (tests give it their ERPNext double)."""
         engine = make_engine(settings.url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout)
         read_engine = None
         if settings.read_url is not None:  # searches read from the replica; everything else from the primary
@@ -97,6 +99,7 @@ class Services:
                 settings.erpnext_api_secret,
                 host=settings.erpnext_host or None,
                 timeout=settings.erpnext_timeout,
+                transport=site_transport,
             )
             now = lambda: datetime.now(settings.zone).replace(tzinfo=None)  # noqa: E731
             mirror = Mirror(

@@ -62,11 +62,13 @@ async def erpnext_webhook(request: Request) -> Response:
 
 
 async def reconcile_periodically(services: Services) -> None:
-    """Every sync interval, bring the mirror up to date with the site (a failure is logged and tried again at
-    the next interval: searches keep answering from the mirror meanwhile)."""
+    """Every sync interval (the first one interval after start: ``erpnext sync`` fills a new mirror, and
+    webhooks carry what changes meanwhile), bring the mirror up to date with the site. A failure is logged and
+    tried again at the next interval; searches keep answering from the mirror meanwhile."""
     site = services.site
     assert site is not None
     while True:
+        await asyncio.sleep(services.settings.erpnext_sync_interval)
         try:
             reports = await run_in_threadpool(site.reconcile, services.now())
             if services.settings.metrics != "off":
@@ -80,4 +82,3 @@ async def reconcile_periodically(services: Services) -> None:
                 metrics.SITE_SYNC_FAILING.set(1)
         except Exception:
             log.exception("reconciliation with the ERPNext site failed")
-        await asyncio.sleep(services.settings.erpnext_sync_interval)

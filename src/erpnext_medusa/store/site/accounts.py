@@ -3,7 +3,7 @@
 * An ERPNext API key (``token key:secret`` or Basic) is shown to the site (``frappe.auth.get_logged_user``
   with the caller's own header); a login's password is checked by the site's ``/api/method/login``, whose
   session is closed at once. The service then keeps its own session, as for any login.
-* A user's roles are read from the site (``Has Role`` rows of the User), for the link permission.
+* A user's roles are read from the site (the User's ``roles`` rows), for the link permission.
 * What the site said about a key or a user's roles is believed for ``cache_seconds`` (``ERPNEXT_MEDUSA_ERPNEXT_
   AUTH_CACHE_SECONDS``): disabling a user or regenerating a secret on the site takes effect within that time.
   Only a SHA-256 digest of a key and secret is kept as the cache's key, and only in this process's memory.
@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain.accounts import Account
+from erpnext_medusa.domain.errors import DoesNotExistError
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.sql.accounts import SqlAccounts
 
@@ -106,12 +107,12 @@ class SiteAccounts:
         return result
 
     def _site_roles(self, user: str) -> frozenset[str] | None:
-        rows = self._client.call(
-            "frappe.client.get_list",
-            doctype="Has Role",
-            parent="User",
-            fields=["role"],
-            filters=[["parent", "=", user], ["parenttype", "=", "User"]],
-            limit_page_length=0,
-        )
-        return frozenset(str(row["role"]) for row in rows or [] if row.get("role"))
+        """The roles the site gives ``user`` (none while the user is disabled); None when the site has no such
+        user (an API key or user of the service's own)."""
+        try:
+            doc = self._client.get_doc("User", user)
+        except DoesNotExistError:
+            return None
+        if not int(doc.get("enabled", 1) or 0):
+            return frozenset()
+        return frozenset(str(row["role"]) for row in doc.get("roles") or [] if row.get("role"))
