@@ -298,3 +298,20 @@ def test_the_standalone_store_refuses_a_site(new_engine):
         assert ready.json() == {"status": "unavailable", "reason": ERPNEXT_SITE_REFUSAL}
     finally:
         services.close()
+
+
+def test_a_run_that_stopped_half_way_runs_again(new_engine):
+    """MariaDB commits each DDL statement on its own: a run may stop with the triggers and tabCustomer's additions
+    gone but not tabLead's, and the revision not yet recorded."""
+    engine, ref = new_engine(), new_engine()
+    old_deployment(engine)
+    reference(ref)
+    q = "`" if engine.dialect.name in MARIADB else '"'
+    on = "" if engine.dialect.name in MARIADB else ' ON "tabCustomer"'
+    for event in ("insert", "update"):
+        execute(engine, f"DROP TRIGGER erpnext_medusa_gram_ranges_{event}{on}")
+    execute(engine, f"DROP INDEX {q}customer_medusa_id_unique{q}" + (" ON `tabCustomer`" if not on else ""))
+    report = upgrade(engine)
+    assert report.applied == ("0008",)
+    assert not [r for r in report.removed if r.startswith("trigger") or "customer_medusa_id_unique" in r]
+    assert definitions(engine) == definitions(ref)
