@@ -759,3 +759,32 @@ def create_custom_field_table(bind: Engine) -> None:
     name = "mariadb" if bind.dialect.name in ("mysql", "mariadb") else bind.dialect.name
     with bind.begin() as conn:
         conn.exec_driver_sql(CUSTOM_FIELD[name])
+
+
+def _doctype_registry(q: str, check: str, idx: str, dt: str, suffix: str) -> str:
+    """``tabDocType`` (Frappe v15 doctype.json), limited to the standard columns and a few of its fields: the
+    table every Frappe site has from its installation on, and the sign the service reads a site by."""
+    columns = [
+        f"name varchar(140) primary key, creation {dt}, modified {dt}, modified_by varchar(140), owner varchar(140)",
+        f"docstatus {check} not null default 0, idx {idx} not null default 0",
+        f"{q}module{q} varchar(140)",
+        *(f"{q}{c}{q} {check} not null default 0" for c in ("istable", "issingle", "custom")),
+    ]
+    return f"create table {q}tabDocType{q} ({', '.join(columns)}){suffix}"
+
+
+DOCTYPE_REGISTRY = {
+    "mariadb": _doctype_registry("`", "int(1)", "int(8)", "datetime(6)", " " + _MARIADB_TABLE_OPTIONS),
+    "postgresql": _doctype_registry('"', "smallint", "bigint", "timestamp(6)", ""),
+    "sqlite": _doctype_registry('"', "integer", "integer", "datetime", ""),
+}
+
+
+def create_frappe_framework_tables(bind: Engine) -> None:
+    """What makes a database a Frappe site's own beyond its DocType tables: ``tabDocType``, ``tabCustom
+    Field``, and the user and credential tables."""
+    name = "mariadb" if bind.dialect.name in ("mysql", "mariadb") else bind.dialect.name
+    create_custom_field_table(bind)
+    create_erpnext_auth_schema(bind)
+    with bind.begin() as conn:
+        conn.exec_driver_sql(DOCTYPE_REGISTRY[name])

@@ -1,45 +1,31 @@
-"""``db upgrade`` on an ERPNext database registers ``medusa_id`` as Custom Field documents of Customer and
-Lead, once, and never changes a Custom Field row that is already there."""
+"""The service never writes ``tabCustom Field`` by SQL: on an ERPNext site's database the Custom Fields are
+Frappe's to make (``erpnext setup`` asks for them through the REST API), and a standalone database has no such
+table, nor gets one."""
 
 from __future__ import annotations
 
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import upgrade
-from tests.erpnext_ddl import create_custom_field_table, create_erpnext_schema
+from tests.erpnext_ddl import create_erpnext_schema, create_frappe_framework_tables
 from tests.helpers import TestDatabases
 
 
 def _fields(engine) -> list[tuple]:
     with engine.connect() as conn:
         q = "`" if engine.dialect.name in ("mysql", "mariadb") else '"'
-        return [
-            tuple(row)
-            for row in conn.exec_driver_sql(
-                f"SELECT name, dt, fieldname, label, fieldtype, {q}unique{q}, insert_after "
-                f"FROM {q}tabCustom Field{q} ORDER BY name"
-            )
-        ]
+        return [tuple(row) for row in conn.exec_driver_sql(f"SELECT name, dt, fieldname FROM {q}tabCustom Field{q}")]
 
 
-def test_medusa_id_registered_once_and_existing_rows_kept(databases: TestDatabases):
+def test_upgrading_a_site_registers_no_custom_field(databases: TestDatabases):
     engine = make_engine(databases.new())
     try:
         create_erpnext_schema(engine)
-        create_custom_field_table(engine)
-        q = "`" if engine.dialect.name in ("mysql", "mariadb") else '"'
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                f"INSERT INTO {q}tabCustom Field{q} (name, dt, fieldname, label, fieldtype) "
-                "VALUES ('Lead-medusa_id', 'Lead', 'medusa_id', 'Shop ID', 'Data')"
-            )
-        upgrade(engine)
-        expected = [
-            ("Customer-medusa_id", "Customer", "medusa_id", "Medusa ID", "Data", 1, "customer_name"),
-            ("Lead-medusa_id", "Lead", "medusa_id", "Shop ID", "Data", 0, None),  # as it was
-        ]
-        assert _fields(engine) == expected
-        upgrade(engine)
-        assert _fields(engine) == expected
+        upgrade(engine, revision="0007")  # a deployment of today's head on the site
+        create_frappe_framework_tables(engine)
+        report = upgrade(engine)
+        assert report.erpnext_site and report.applied == ("0008",)
+        assert _fields(engine) == []
+        assert upgrade(engine).applied == () and _fields(engine) == []
     finally:
         engine.dispose()
 

@@ -365,6 +365,7 @@ _ALLOWED_IMPORTS = {
     "alembic",
     "erpnext_medusa.store.sql.migrate",  # MigrationError: the error the CLI reports, not a table definition
     "erpnext_medusa.store.sql.migrations.baseline_countries",  # the baseline's frozen country list
+    "erpnext_medusa.store.sql.site",  # how an ERPNext site's database is told (0008), not a table definition
 }
 
 

@@ -36,6 +36,7 @@ from erpnext_medusa.domain.importing import load_documents
 from erpnext_medusa.domain.moments import parse_moment
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import MigrationError, Track, UpgradeReport, upgrade
+from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL
 from erpnext_medusa.store.sql.store import SqlStore
 
 app = typer.Typer(
@@ -85,12 +86,15 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _services(migrate: bool = True) -> Iterator[Services]:
-    """Settings, engine and (by default) an up-to-date schema; every failure is one clear line."""
+def _services(migrate: bool = True, documents: bool = False) -> Iterator[Services]:
+    """Settings, engine and (by default) an up-to-date schema; every failure is one clear line. ``documents``:
+    the command serves or writes documents, which the standalone shape refuses on an ERPNext site's database."""
     services = Services.from_settings(_settings())
     try:
         if migrate:
             upgrade(services.store.engine, stamp_time=services.now(), track=_track(services.settings))
+        if documents and isinstance(services.store, SqlStore) and services.store.erpnext_site:
+            raise _fail(ERPNEXT_SITE_REFUSAL)
         yield services
     except (MigrationError, SettingsError) as exc:
         raise _fail(str(exc)) from None
@@ -147,7 +151,21 @@ def open_guest_warning(settings: Settings, host: str) -> str | None:
 
 
 def _upgrade_message(report: UpgradeReport) -> str:
-    """What ``db upgrade`` did, in one line."""
+    """What ``db upgrade`` did, in one line; on an ERPNext site's database, then what it took off the site's
+    tables (object by object), what it left there and why, and what to set next."""
+    lines = [_upgrade_line(report)]
+    if report.removed:
+        lines.append("Removed from the ERPNext site's tables:")
+        lines += [f"  - {what}" for what in report.removed]
+    if report.kept:
+        lines.append("Kept:")
+        lines += [f"  - {what}" for what in report.kept]
+    if report.erpnext_site:
+        lines.append(f"Next: {ERPNEXT_SITE_REFUSAL}")
+    return "\n".join(lines)
+
+
+def _upgrade_line(report: UpgradeReport) -> str:
     if not report.applied:
         return f"Schema is up to date (revision {report.after})."
     first, last = report.applied[0], report.applied[-1]
@@ -180,7 +198,7 @@ def serve(
 
     from erpnext_medusa.web.server import BoundedHttpToolsProtocol
 
-    with _services() as services:
+    with _services(documents=True) as services:
         if demo:
             loaded = load_demo(services)
             err.print("Demo data loaded." if loaded else "Demo data already present.")
@@ -225,7 +243,7 @@ def _metrics_folder(enabled: bool) -> Iterator[None]:
 
 @db_app.command("upgrade", cls=PlainCommand)
 def db_upgrade() -> None:
-    """Create or upgrade the schema (never drops or retypes an ERPNext column)."""
+    """Create or upgrade the schema (on an ERPNext site's database: take the service's additions off its tables)."""
     with _services(migrate=False) as services:
         report = upgrade(services.store.engine, stamp_time=services.now(), track=_track(services.settings))
     err.print(_upgrade_message(report), markup=False, highlight=False)
@@ -242,7 +260,7 @@ def import_files(
     ] = False,
 ) -> None:
     """Load Frappe-style documents; each file is loaded whole or not at all. Lists the names given."""
-    with _services() as services:
+    with _services(documents=True) as services:
         for path in paths:
             names = CreatedNames(spool=as_json)  # with --json every name, spooled to disk until the commit
             try:
@@ -264,7 +282,7 @@ def import_files(
 @app.command(cls=PlainCommand)
 def demo() -> None:
     """Load the bundled demo data set."""
-    with _services() as services:
+    with _services(documents=True) as services:
         loaded = load_demo(services)
         err.print("Demo data loaded." if loaded else "Demo data already present; nothing to do.")
 

@@ -27,8 +27,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from erpnext_medusa.store.sql import search_queue
-from erpnext_medusa.store.sql.custom_fields import register_medusa_id
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
+from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, is_erpnext_site
 from erpnext_medusa.store.sql.tables import MARIADB, OWN_PREFIX
 
 VERSION_TABLE = f"{OWN_PREFIX}alembic_version"
@@ -82,6 +82,9 @@ class UpgradeReport:
     after: str | None  # the revision it is at now
     applied: tuple[str, ...]  # the revisions applied, oldest first (empty: it was up to date)
     created_tables: tuple[str, ...]  # the tables that did not exist before, by name
+    erpnext_site: bool = False  # the database is an ERPNext site's own (site.py): the standalone shape refuses it
+    removed: tuple[str, ...] = ()  # what was taken off the site's tables now, object by object
+    kept: tuple[str, ...] = ()  # what of the service's was left on them on purpose, and why
 
 
 def upgrade(
@@ -97,18 +100,27 @@ def upgrade(
             tables_before = _tables(conn)
             _refuse_other_track(track, tables_before)
             before = _revision(conn, track)
+            erpnext_site = track == "standalone" and is_erpnext_site(conn)
+            if erpnext_site and before is None:  # the service was never on this site: add nothing to it
+                raise MigrationError(f"{ERPNEXT_SITE_REFUSAL} Nothing was changed.")
             config.attributes["connection"] = conn
             config.attributes["stamp_time"] = stamp_time
             command.upgrade(config, revision)
-            if track == "standalone" and revision == "head":  # ERPNext's tables: the custom field, the index
-                register_medusa_id(conn, stamp_time or datetime.now().replace(microsecond=0))
-                if conn.dialect.name == "sqlite":  # Customers a migration queued for the search index
-                    search_queue.catch_up(conn)
+            if track == "standalone" and revision == "head" and conn.dialect.name == "sqlite":
+                search_queue.catch_up(conn)  # Customers a migration queued for the search index
             after, tables_after = _revision(conn, track), _tables(conn)
     script = ScriptDirectory.from_config(config)
     applied = tuple(reversed([r.revision for r in script.iterate_revisions(after, before)])) if after else ()
     created = tuple(sorted(tables_after - tables_before - {version_table}))
-    return UpgradeReport(before=before, after=after, applied=applied, created_tables=created)
+    return UpgradeReport(
+        before=before,
+        after=after,
+        applied=applied,
+        created_tables=created,
+        erpnext_site=erpnext_site,
+        removed=tuple(config.attributes.get("removed", ())),
+        kept=tuple(config.attributes.get("kept", ())),
+    )
 
 
 def _refuse_other_track(track: Track, tables: set[str]) -> None:

@@ -9,7 +9,12 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from erpnext_medusa.domain.errors import DuplicateEntryError, MedusaIdLinkedElsewhereError, ValidationFailedError
+from erpnext_medusa.domain.errors import (
+    DuplicateEntryError,
+    MedusaIdLinkedElsewhereError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+)
 from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
 from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql.catalog import Catalog
@@ -18,6 +23,7 @@ from erpnext_medusa.store.sql.errors import is_retryable, translated
 from erpnext_medusa.store.sql.leads import search_medusa_leads
 from erpnext_medusa.store.sql.migrate import Track, pending
 from erpnext_medusa.store.sql.search import CustomerSearch
+from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, is_erpnext_site
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction, TakenConcurrently
 
 log = logging.getLogger(__name__)
@@ -85,6 +91,15 @@ class SqlStore:
         self.dialect = self.catalog.dialect
         self.search = CustomerSearch(self.catalog, statement_timeout_ms, engine=read_engine)
         self._observer: Observer | None = None
+        self._erpnext_site: bool | None = None  # looked up on first use (the database may not be reachable yet)
+
+    @property
+    def erpnext_site(self) -> bool:
+        """Whether the database is an ERPNext site's own, which this store must not serve (site.py); looked up
+        once: a database does not turn into a site, or stop being one, under a running service."""
+        if self._erpnext_site is None:
+            self._erpnext_site = is_erpnext_site(self.engine)
+        return self._erpnext_site
 
     @property
     def engines(self) -> list[Engine]:
@@ -98,9 +113,12 @@ class SqlStore:
         observe_pools(self.engines, observer)
 
     def readiness(self) -> str | None:
-        """Why this store cannot serve now (the database or its read replica does not answer, or a schema is
-        behind the migrations), or None when it can."""
-        return readiness(self.engines, track="standalone")
+        """Why this store cannot serve now (the database or its read replica does not answer, a schema is
+        behind the migrations, or the database is an ERPNext site's own), or None when it can."""
+        problem = readiness(self.engines, track="standalone")
+        if problem is None and self.erpnext_site:
+            return ERPNEXT_SITE_REFUSAL
+        return problem
 
     @translated  # the first call reads the table's definition from the database
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
@@ -146,6 +164,8 @@ class SqlStore:
 
     @translated
     def write(self, work: Callable[[SqlTransaction], T]) -> T:
+        if self.erpnext_site:  # never by SQL on a live site, however the service was started
+            raise ServiceUnavailableError(ERPNEXT_SITE_REFUSAL, 3600, reason="erpnext_site")
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             last = attempt == _MAX_ATTEMPTS
             try:
