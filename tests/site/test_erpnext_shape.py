@@ -219,7 +219,7 @@ def test_a_lead_the_site_refuses_is_kept_and_created_by_a_retry(site_engine):
 def test_the_site_unavailable_is_a_503_and_the_search_still_answers(shape: World):
     shape.site.insert("Customer", {"customer_name": "Steady"})
     shape.reconcile(full=True)
-    shape.site.fail_next("503", 10, retry_after=2)
+    shape.site.fail_next("503", 10, retry_after=1)
     r = shape.client.get(LINK, params={"customer": "Steady", "lead": "CRM-LEAD-2026-00001"}, headers=_key(shape))
     assert r.status_code == 503, r.text
     assert "retry-after" in r.headers
@@ -234,3 +234,19 @@ def test_an_erpnext_api_key_is_decided_by_the_site(shape: World):
     user.enabled = False
     r = shape.client.get("/api/method/frappe.auth.get_logged_user", headers=header)
     assert r.status_code == 401
+
+
+def test_refused_signups_are_listed_in_admin_and_retried_there(site_engine):
+    from tests.web.admin.test_admin_pages import sign_in
+
+    with world(site_engine.url, webhook_secret=MEDUSA_SECRET) as shape:
+        shape.site.require("Lead", "mobile_no")
+        assert _signup(shape, "cus_C3", "evt_3", first_name="Rana").status_code == 202
+        token = sign_in(shape.client, shape.services)
+        page = shape.client.get("/admin/intake")
+        assert page.status_code == 200 and "evt_3" in page.text and "Mobile" in page.text
+        shape.site.documents.required["Lead"].discard("mobile_no")
+        done = shape.client.post("/admin/intake/evt_3/retry", data={"csrf_token": token}, follow_redirects=True)
+        assert "created" in done.text, done.text
+        assert [lead["medusa_id"] for lead in shape.site.all("Lead")] == ["cus_C3"]
+        assert "evt_3" not in shape.client.get("/admin/intake").text

@@ -168,7 +168,10 @@ def render(
 ) -> Response:  # fmt: skip
     """A page; a message left by the previous request is shown on it and then forgotten."""
     flash = values.pop("flash", None) or take_flash(request)
-    html = templates.get_template(template).render(who=who, flash=flash, csrf_field=CSRF_FIELD, **values)
+    live_site = services_of(request).site is not None
+    html = templates.get_template(template).render(
+        who=who, flash=flash, csrf_field=CSRF_FIELD, live_site=live_site, **values
+    )
     response = with_headers(HTMLResponse(html, status_code=status))
     if request.cookies.get(FLASH_COOKIE):
         response.delete_cookie(FLASH_COOKIE, path=PREFIX, httponly=True, samesite="lax", secure=secure(request))
