@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from sqlalchemy import inspect
 
@@ -250,3 +251,39 @@ def test_refused_signups_are_listed_in_admin_and_retried_there(site_engine):
         assert "created" in done.text, done.text
         assert [lead["medusa_id"] for lead in shape.site.all("Lead")] == ["cus_C3"]
         assert "evt_3" not in shape.client.get("/admin/intake").text
+
+
+def test_the_cli_speaks_to_the_site(site_engine, monkeypatch):
+    """``erpnext check``, ``sync`` and ``serve --demo`` through the real command line, on the double."""
+    from typer.testing import CliRunner
+
+    from erpnext_medusa.cli import commands
+    from erpnext_medusa.services import Services
+
+    with world(site_engine.url) as shape:
+        shape.site.insert("Customer", {"customer_name": "Cli Customer"})
+        settings = shape.services.settings
+        monkeypatch.setattr(commands, "load_settings", lambda: settings)
+        monkeypatch.setattr(Services, "from_settings", classmethod(lambda cls, s, **_: _Unclosed(shape.services)))
+        runner = CliRunner()
+        checked = runner.invoke(commands.app, ["erpnext", "check"])
+        assert "mirror Customer" in checked.output and checked.exit_code == 1, checked.output  # not synced yet
+        synced = runner.invoke(commands.app, ["erpnext", "sync"])
+        assert synced.exit_code == 0, synced.output
+        assert "Customer: 1 read, 1 changed, 0 removed" in synced.output
+        assert runner.invoke(commands.app, ["erpnext", "check"]).exit_code == 0
+        demo = runner.invoke(commands.app, ["serve", "--demo"])
+        assert demo.exit_code == 1 and "standalone" in demo.output
+
+
+class _Unclosed:
+    """The world's services for every command; closing them is the world's business."""
+
+    def __init__(self, services: Any) -> None:
+        self._services = services
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._services, name)
+
+    def close(self) -> None:
+        pass

@@ -199,6 +199,9 @@ def serve(
     from erpnext_medusa.web.server import BoundedHttpToolsProtocol
 
     with _services(documents=True) as services:
+        if demo and services.site is not None:
+            raise _fail("--demo loads documents of the service's own: it is for the standalone shape (a live site's "
+                        "documents are its own; `erpnext sync` fills the mirror)")  # fmt: skip
         if demo:
             loaded = load_demo(services)
             err.print("Demo data loaded." if loaded else "Demo data already present.")
