@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, Connection, Engine, String, Table, bindparam, case, delete, func, or_, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
 from erpnext_medusa.domain.text import fold
@@ -357,9 +357,14 @@ class Mirror:
         values = asdict(state)
 
         def work(conn: Connection) -> None:
-            updated = conn.execute(s.sync_state.update().where(s.sync_state.c.doctype == doctype).values(values))
-            if updated.rowcount == 0:
-                conn.execute(s.sync_state.insert().values(doctype=doctype, **values))
+            update = s.sync_state.update().where(s.sync_state.c.doctype == doctype).values(values)
+            if conn.execute(update).rowcount:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(s.sync_state.insert().values(doctype=doctype, **values))
+            except IntegrityError:  # another process saved the first state of this DocType meanwhile
+                conn.execute(update)
 
         self._write(work)
 
