@@ -40,6 +40,13 @@ HELP_COMMANDS = [
     ["user", "create"],
     ["user", "list"],
     ["user", "disable"],
+    ["erpnext"],
+    ["erpnext", "setup"],
+    ["erpnext", "check"],
+    ["erpnext", "sync"],
+    ["erpnext", "failed"],
+    ["erpnext", "retry"],
+    ["erpnext", "dismiss"],
 ]
 
 
@@ -109,7 +116,7 @@ def test_python_dash_m_help():
 # --- db upgrade --------------------------------------------------------------------------------------------
 
 
-HEAD = ScriptDirectory.from_config(migrate._config()).get_current_head()
+HEAD = ScriptDirectory.from_config(migrate._config("standalone")).get_current_head()
 
 
 def test_db_upgrade_creates_tables_and_can_run_twice(db_file):
@@ -134,7 +141,7 @@ def test_db_upgrade_creates_tables_and_can_run_twice(db_file):
 def _migrate_to(url, revision: str) -> None:
     engine = make_engine(url)
     try:
-        config = migrate._config()
+        config = migrate._config("standalone")
         with engine.connect() as conn, conn.begin():
             config.attributes["connection"] = conn
             alembic_command.upgrade(config, revision)
