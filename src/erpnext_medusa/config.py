@@ -257,6 +257,9 @@ class Settings(BaseSettings):
     erpnext_webhook_secret: str = Field(default="", repr=False)
     #: Seconds an ERPNext API key or login the site accepted is believed without asking the site again.
     erpnext_auth_cache_seconds: int = Field(default=60, ge=0, le=3_600)
+    #: The site's name of the Medusa ID field on Customer and Lead (``custom_medusa_id`` when it was added in
+    #: Customize Form on Frappe v15; ``erpnext check`` says which one the site has).
+    erpnext_medusa_id_field: str = Field(default="medusa_id", pattern=r"^[a-z][a-z0-9_]{0,139}$")
     #: The service's own public URL (https://shop-sync.example.com), for the Webhooks the site calls.
     public_url: str = ""
 

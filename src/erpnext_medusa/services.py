@@ -22,6 +22,7 @@ from erpnext_medusa.store.site import signature
 from erpnext_medusa.store.site.accounts import SiteAccounts
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.site.feed import CUSTOMER, Feed, PassReport
+from erpnext_medusa.store.site.fields import FieldNames
 from erpnext_medusa.store.site.store import SiteStore
 from erpnext_medusa.store.sql.accounts import SqlAccounts, SqlLoginLocks, SqlSessions
 from erpnext_medusa.store.sql.apikeys import SqlApiKeys
@@ -100,6 +101,7 @@ class Services:
                 host=settings.erpnext_host or None,
                 timeout=settings.erpnext_timeout,
                 transport=site_transport,
+                field_names=FieldNames({"medusa_id": settings.erpnext_medusa_id_field}),
             )
             now = lambda: datetime.now(settings.zone).replace(tzinfo=None)  # noqa: E731
             mirror = Mirror(

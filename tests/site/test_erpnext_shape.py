@@ -287,3 +287,27 @@ class _Unclosed:
 
     def close(self) -> None:
         pass
+
+
+def test_a_site_whose_field_is_custom_medusa_id_is_served_under_that_name(site_engine):
+    """Frappe v15's Customize Form names the field custom_medusa_id: the service reads and writes that field."""
+    with world(site_engine.url, erpnext_medusa_id_field="custom_medusa_id") as shape:
+        shape.site.insert("Customer", {"customer_name": "Custom Co"})
+        lead = shape.site.insert("Lead", {"lead_name": "Shopper", "custom_medusa_id": "cus_07"})
+        shape.reconcile(full=True)
+        assert shape.names("custom") == ["Custom Co"]
+        r = shape.client.get(LINK, params={"customer": "Custom Co", "lead": lead["name"]}, headers=_key(shape))
+        assert r.json() == {"message": {"status": "success"}}, r.text
+        stored = shape.site.doc("Customer", "Custom Co")
+        assert stored is not None and stored["custom_medusa_id"] == "cus_07" and "medusa_id" not in stored
+        assert shape.names("custom") == []
+
+
+def test_check_names_the_setting_when_the_site_has_the_field_under_another_name(site_engine):
+    from erpnext_medusa.store.site.setup import Target, check
+
+    with world(site_engine.url) as shape:  # the site now has medusa_id
+        assert shape.services.site is not None
+        target = Target(shape.services.site.client, "http://testserver", "x", medusa_id_field="custom_medusa_id")
+        problems = {f.what: f.detail for f in check(target) if not f.ok}
+        assert problems["field Customer"].endswith("set ERPNEXT_MEDUSA_ERPNEXT_MEDUSA_ID_FIELD=medusa_id")

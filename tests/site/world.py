@@ -94,10 +94,12 @@ def site_settings(site: Site, database_url: str, **values: Any) -> Settings:
 def world(database_url: URL | str, **values: Any) -> Iterator[World]:
     site = Site()
     url = database_url if isinstance(database_url, str) else database_url.render_as_string(hide_password=False)
-    services = Services.from_settings(site_settings(site, url, **values), site_transport=transport(site))
+    settings = site_settings(site, url, **values)
+    services = Services.from_settings(settings, site_transport=transport(site))
     upgrade(services.store.engine, track="site")
     assert services.site is not None
-    findings = setup(Target(services.site.client, SERVICE_URL, services.site.webhook_secret))
+    target = Target(services.site.client, SERVICE_URL, services.site.webhook_secret, settings.erpnext_medusa_id_field)
+    findings = setup(target)
     assert all(f.ok for f in findings), [f for f in findings if not f.ok]
     app = create_app(services=services)
     with TestClient(app) as client:

@@ -44,7 +44,10 @@ def _site() -> Iterator[Services]:
 
 def _target(services: Services) -> Target:
     assert services.site is not None
-    return Target(services.site.client, services.settings.public_url, services.site.webhook_secret)
+    settings = services.settings
+    return Target(
+        services.site.client, settings.public_url, services.site.webhook_secret, settings.erpnext_medusa_id_field
+    )
 
 
 def _report(findings: list[Finding]) -> int:

@@ -67,6 +67,7 @@ from erpnext_medusa.store.site.answers import (
     retry_after,
     site_error,
 )
+from erpnext_medusa.store.site.fields import FieldNames
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,11 @@ class FrappeClient:
         sleep: Callable[[float], None] = time.sleep,
         backoff: float = 0.5,
         max_wait: float = 10.0,
+        field_names: FieldNames | None = None,
     ) -> None:
+        """``field_names``: the site's own names of fields the service knows by another name (:mod:`.fields`)."""
         self.url = url.rstrip("/")
+        self._names = field_names or FieldNames({})
         self.api_key = api_key
         self._authorization = f"token {api_key}:{api_secret}"
         self._host = host
@@ -128,7 +132,9 @@ class FrappeClient:
 
     def get_doc(self, doctype: str, name: str) -> dict[str, Any]:
         """The document (frappe/api/v1.py ``read_doc``: ``as_dict(no_nulls=True)``, so empty fields are absent)."""
-        return self._data(self._send("GET", _doc_path(doctype, name), what=doctype, retry=True).response)
+        return self._names.doc_in(
+            self._data(self._send("GET", _doc_path(doctype, name), what=doctype, retry=True).response)
+        )
 
     def get_list(
         self,
@@ -144,30 +150,32 @@ class FrappeClient:
         """Rows of ``frappe.client.get_list`` (``page_length=0`` means every row). Filters are Frappe's dict or
         list-of-lists forms, sent JSON-encoded as v1 ``document_list`` expects."""
         params: dict[str, str | int] = {
-            "fields": dumps(list(fields)),
+            "fields": dumps(self._names.fields_out(list(fields))),
             "limit_start": start,
             "limit_page_length": page_length,
         }
         if filters is not None:
-            params["filters"] = dumps(filters)
+            params["filters"] = dumps(self._names.filters_out(filters))
         if or_filters is not None:
-            params["or_filters"] = dumps(or_filters)
+            params["or_filters"] = dumps(self._names.filters_out(or_filters))
         if order_by:
             params["order_by"] = order_by
         path = f"/api/resource/{quote(doctype, safe='')}"
         rows = self._data(self._send("GET", path, what=doctype, params=params, retry=True).response)
-        return rows if isinstance(rows, list) else []
+        return self._names.doc_in(rows) if isinstance(rows, list) else []
 
     def insert(self, doctype: str, doc: Mapping[str, Any]) -> dict[str, Any]:
         """Insert a document (``create_doc``): the site names it and answers it as stored. Never re-sent."""
         path = f"/api/resource/{quote(doctype, safe='')}"
-        return self._data(self._send("POST", path, what=doctype, body=dict(doc), retry=False).response)
+        body = self._names.doc_out(doc)
+        return self._names.doc_in(self._data(self._send("POST", path, what=doctype, body=body, retry=False).response))
 
     def update(self, doctype: str, name: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Save the given fields (``update_doc``); child tables given are replaced whole. Include ``modified``
         from a read to make the write refuse (StaleDocumentError) if the document changed since."""
-        outcome = self._send("PUT", _doc_path(doctype, name), what=doctype, body=dict(changes), retry=True)
-        return self._data(outcome.response)
+        body = self._names.doc_out(changes)
+        outcome = self._send("PUT", _doc_path(doctype, name), what=doctype, body=body, retry=True)
+        return self._names.doc_in(self._data(outcome.response))
 
     def delete(self, doctype: str, name: str) -> None:
         """Delete a document (``delete_doc``, 202). Gone already after a lost answer counts as done."""

@@ -46,6 +46,8 @@ class Target:
     client: FrappeClient
     public_url: str
     webhook_secret: str
+    #: The site's name of the Medusa ID field (ERPNEXT_MEDUSA_ERPNEXT_MEDUSA_ID_FIELD).
+    medusa_id_field: str = MEDUSA_ID
 
     @property
     def webhook_url(self) -> str:
@@ -58,8 +60,8 @@ def check(site: Target) -> list[Finding]:
     if not findings[0].ok:
         return findings
     findings += [_can_read(site.client, doctype) for doctype in READ]
-    findings += [_custom_field(site.client, doctype) for doctype in CUSTOM_FIELDS]
-    findings += _duplicate_ids(site.client)
+    findings += [_custom_field(site, doctype) for doctype in CUSTOM_FIELDS]
+    findings += _duplicate_ids(site)
     if not site.public_url:
         findings.append(Finding("webhooks", False, "ERPNEXT_MEDUSA_PUBLIC_URL is not set: the site cannot be told"))
     else:
@@ -74,7 +76,7 @@ def setup(site: Target) -> list[Finding]:
             continue
         kind, _, rest = finding.what.partition(" ")
         if kind == "field":
-            _create_custom_field(site.client, rest)
+            _create_custom_field(site, rest)
         elif kind == "webhook":
             doctype, _, event = rest.partition(" ")
             _create_webhook(site, doctype, event)
@@ -99,37 +101,40 @@ def _can_read(client: FrappeClient, doctype: str) -> Finding:
     return Finding(f"read {doctype}", True)
 
 
-def _fields(client: FrappeClient, doctype: str) -> list[dict[str, Any]]:
-    return client.get_list(
+def _fields(site: Target, doctype: str) -> list[dict[str, Any]]:
+    """The DocType's Custom Fields that look like the Medusa ID: the configured name, the replaced app's, or
+    what Customize Form names a field labelled Medusa ID."""
+    names = sorted({site.medusa_id_field, MEDUSA_ID, f"custom_{MEDUSA_ID}"})
+    return site.client.get_list(
         "Custom Field",
         fields=["name", "fieldname", "unique", "label"],
-        filters=[["dt", "=", doctype], ["fieldname", "in", [MEDUSA_ID, f"custom_{MEDUSA_ID}"]]],
+        filters=[["dt", "=", doctype], ["fieldname", "in", names]],
         page_length=10,
     )
 
 
-def _custom_field(client: FrappeClient, doctype: str) -> Finding:
-    found = _fields(client, doctype)
-    if not found:
-        return Finding(f"field {doctype}", False, f"{doctype} has no {MEDUSA_ID} Custom Field", fixable=True)
-    field = found[0]
-    if field["fieldname"] != MEDUSA_ID:
+def _custom_field(site: Target, doctype: str) -> Finding:
+    found = _fields(site, doctype)
+    what = f"field {doctype}"
+    mine = [f for f in found if f["fieldname"] == site.medusa_id_field]
+    if not mine and found:  # the site has one, under another name: use it rather than add a second
+        other = found[0]["fieldname"]
         return Finding(
-            f"field {doctype}",
-            False,
-            f"{doctype}'s Medusa ID is the field {field['fieldname']}; the service reads {MEDUSA_ID}",
+            what, False, f"{doctype}'s Medusa ID is {other}: set ERPNEXT_MEDUSA_ERPNEXT_MEDUSA_ID_FIELD={other}"
         )
-    if CUSTOM_FIELDS[doctype][1] and not int(field.get("unique") or 0):
-        return Finding(f"field {doctype}", False, f"{doctype}.{MEDUSA_ID} is not unique: tick Unique in Customize Form")
-    return Finding(f"field {doctype}", True, str(field["name"]))
+    if not mine:
+        return Finding(what, False, f"{doctype} has no {site.medusa_id_field} Custom Field", fixable=True)
+    if CUSTOM_FIELDS[doctype][1] and not int(mine[0].get("unique") or 0):
+        return Finding(what, False, f"{doctype}.{site.medusa_id_field} is not unique: tick Unique in Customize Form")
+    return Finding(what, True, str(mine[0]["name"]))
 
 
-def _duplicate_ids(client: FrappeClient) -> list[Finding]:
+def _duplicate_ids(site: Target) -> list[Finding]:
     """Two Customers whose medusa_id is the empty string (written so by SQL or an import, where ERPNext itself
     stores nothing) stop the site from making the field unique; they are named, to be cleared in the desk."""
-    if not _fields(client, "Customer"):
+    if not [f for f in _fields(site, "Customer") if f["fieldname"] == site.medusa_id_field]:
         return []
-    rows = client.get_list("Customer", fields=["name"], filters=[[MEDUSA_ID, "=", ""]], page_length=20)
+    rows = site.client.get_list("Customer", fields=["name"], filters=[[MEDUSA_ID, "=", ""]], page_length=20)
     if len(rows) < 2:
         return [Finding("customer ids", True)]
     names = ", ".join(str(row["name"]) for row in rows)
@@ -155,13 +160,13 @@ def _webhook(site: Target, doctype: str, event: str) -> Finding:
     return Finding(what, True, str(mine[0]["name"]))
 
 
-def _create_custom_field(client: FrappeClient, doctype: str) -> None:
+def _create_custom_field(site: Target, doctype: str) -> None:
     insert_after, unique = CUSTOM_FIELDS[doctype]
-    client.insert(
+    site.client.insert(
         "Custom Field",
         {
             "dt": doctype,
-            "fieldname": MEDUSA_ID,
+            "fieldname": site.medusa_id_field,
             "label": "Medusa ID",
             "fieldtype": "Data",
             "insert_after": insert_after,
