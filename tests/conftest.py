@@ -28,7 +28,7 @@ from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
-from tests.helpers import BACKENDS, TestDatabases
+from tests.helpers import BACKENDS, TEST_HOST, TestDatabases
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -56,6 +56,7 @@ def migrated_url(databases: TestDatabases) -> URL:
 
 
 _DEFAULT_COUNTRIES = {c.name for c in default_countries()}
+
 #: The service's own login tables, emptied after each test like the documents.
 OWN_AUTH = (t.session, t.user, t.login_failure)
 
@@ -63,7 +64,11 @@ OWN_AUTH = (t.session, t.user, t.login_failure)
 @pytest.fixture
 def services(migrated_url: URL) -> Iterator[Services]:
     svc = Services.from_settings(
-        Settings(database_url=migrated_url.render_as_string(hide_password=False), fetch_max_results=50)
+        Settings(
+            database_url=migrated_url.render_as_string(hide_password=False),
+            fetch_max_results=50,
+            allowed_hosts=TEST_HOST,
+        )
     )
     yield svc
     with svc.store.engine.begin() as conn:
@@ -119,6 +124,7 @@ def client_with(services: Services) -> Iterator[Callable[..., TestClient]]:
     with ExitStack() as stack:
 
         def make(peer: str = "testclient", **overrides: Any) -> TestClient:
+            overrides.setdefault("allowed_hosts", TEST_HOST)
             settings = Settings(database_url=services.settings.database_url, fetch_max_results=50, **overrides)
             app = create_app(services=replace(services, settings=settings))
             return stack.enter_context(TestClient(app, client=(peer, 50000)))

@@ -40,6 +40,9 @@ ADMIN_URLS = {
     ),
     "mariadb": os.environ.get("ERPNEXT_MEDUSA_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"),
 }
+#: The Host name of the apps the tests drive through Starlette's TestClient (``http://testserver``): an app
+#: built for those tests answers for that name, set explicitly as a deployment sets its own.
+TEST_HOST = "testserver"
 BACKENDS = [b.strip() for b in os.environ.get("ERPNEXT_MEDUSA_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",")]
 
 

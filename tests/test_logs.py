@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from erpnext_medusa import logs
 from erpnext_medusa.config import Settings
 from erpnext_medusa.web.app import create_app
-from tests.helpers import address, customer, seed
+from tests.helpers import TEST_HOST, address, customer, seed
 
 UPDATE = "/api/method/medusa_integration.api.update_address"
 
@@ -81,7 +81,10 @@ def test_an_unexpected_error_is_logged_with_its_request_id_and_without_personal_
     monkeypatch.setattr("erpnext_medusa.web.methods.update_billing_address", explode)
     secret = "storefront-secret-abcdef"
     settings = Settings(
-        database_url=services.settings.database_url, guest_access="key", storefront_keys=f"web:{secret}"
+        database_url=services.settings.database_url,
+        guest_access="key",
+        storefront_keys=f"web:{secret}",
+        allowed_hosts=TEST_HOST,
     )
     handler = logging.StreamHandler(io.StringIO())
     logging.getLogger().addHandler(handler)  # present when the app starts, as a server's handlers are

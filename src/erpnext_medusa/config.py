@@ -167,6 +167,27 @@ def parse_networks(value: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+#: The Host names answered when ``allowed_hosts`` is empty: the loopback ones.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_HOST_NAME = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)")
+
+
+def parse_hosts(value: str) -> frozenset[str] | None:
+    """Comma-separated host names (an IPv6 address in brackets, no port), or ``*`` for any (None); empty: the
+    loopback names."""
+    entries = {entry.strip().lower().rstrip(".") for entry in value.split(",") if entry.strip()}
+    if not entries:
+        return LOOPBACK_HOSTS
+    if "*" in entries:
+        if len(entries) > 1:
+            raise SettingsError("* stands for every host name: give it alone")
+        return None
+    for entry in entries:
+        if not _HOST_NAME.fullmatch(entry):
+            raise SettingsError(f"{entry!r} is not a host name (no scheme, port or path; IPv6 in brackets)")
+    return frozenset(entries)
+
+
 def parse_time_zone(value: str) -> ZoneInfo:
     try:
         return ZoneInfo(value)
@@ -228,6 +249,9 @@ class Settings(BaseSettings):
     #: Browser origins allowed to call the service from another site: ``*`` or a comma-separated list. Unsafe
     #: requests (POST, PUT, DELETE, PATCH) from any other site are refused.
     allow_cors: str = ""
+    #: Host names the service answers for (the Host header, without its port): comma-separated, or ``*`` for any.
+    #: Empty: the loopback names only (localhost, 127.0.0.1, [::1]).
+    allowed_hosts: str = ""
     #: Counters shared by every process (redis://host:port/db); unset: each process counts alone.
     redis_url: str = Field(default="", repr=False)
     redis_prefix: str = Field(default="erpnext_medusa", pattern=r"^[A-Za-z0-9:._-]{1,64}$")
@@ -288,6 +312,14 @@ class Settings(BaseSettings):
     #: Request headers: total bytes and number of fields (431 beyond either).
     max_header_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
     max_headers: int = Field(default=100, ge=10, le=1_000)
+    #: Seconds a request head may take to arrive (from the connection's start, or from the first byte of a later
+    #: request on it); past it the answer is 408 and the connection is closed.
+    request_head_timeout: float = Field(default=10.0, ge=0.5, le=300)
+    #: Bytes per second a request body must arrive at, at least, over each span of request_head_timeout (408 and
+    #: the connection closed otherwise).
+    request_body_min_rate: int = Field(default=512, ge=1, le=10_000_000)
+    #: Connections one process holds open at once; a request beyond them is answered 503.
+    max_connections: int = Field(default=1_000, ge=10, le=100_000)
     #: Longest text argument (characters); update_address fields are bounded by their columns as well.
     max_text_length: int = Field(default=1_000, ge=140, le=100_000)
     #: Most words a fetch_all_customers ``name`` may have.
@@ -302,6 +334,7 @@ class Settings(BaseSettings):
     _zone: ZoneInfo = PrivateAttr()
     _storefront_keys: dict[str, str] = PrivateAttr()
     _networks: tuple[Network, ...] = PrivateAttr()
+    _hosts: frozenset[str] | None = PrivateAttr()
     _secrets: tuple[str, ...] = PrivateAttr()
 
     @field_validator("log_level")
@@ -349,6 +382,7 @@ class Settings(BaseSettings):
         self._zone = _parse("time_zone", parse_time_zone, self.time_zone)
         self._storefront_keys = _parse("storefront_keys", parse_storefront_keys, self.storefront_keys)
         self._networks = _parse("trusted_proxies", parse_networks, self.trusted_proxies)
+        self._hosts = _parse("allowed_hosts", parse_hosts, self.allowed_hosts)
         if self.guest_access == "key" and not self._storefront_keys:
             raise SettingsError(
                 f"guest_access=key needs {variable('storefront_keys')} (id:secret,...)", "storefront_keys"
@@ -408,6 +442,16 @@ class Settings(BaseSettings):
     @property
     def trusted_networks(self) -> tuple[Network, ...]:
         return self._networks
+
+    @property
+    def host_names(self) -> frozenset[str] | None:
+        """The Host names answered (lower case, without a port); None: any."""
+        return self._hosts
+
+    @property
+    def hosts_set(self) -> bool:
+        """Whether ``allowed_hosts`` was given (rather than left to the loopback names)."""
+        return bool(self.allowed_hosts.strip())
 
     @property
     def session_lifetime(self) -> timedelta:

@@ -13,6 +13,7 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.web.app import create_app
 from tests.helpers import (
+    TEST_HOST,
     address,
     assert_clean_exit,
     assert_clean_failure,
@@ -29,7 +30,7 @@ UPDATE = "/api/method/medusa_integration.api.update_address"
 
 def _write_some(path) -> None:
     assert_clean_exit(invoke("db", "upgrade"))
-    services = Services.from_settings(Settings(database_url=f"sqlite:///{path}"))
+    services = Services.from_settings(Settings(database_url=f"sqlite:///{path}", allowed_hosts=TEST_HOST))
     try:
         seed(services, customer("Acme"), customer("Bolt"), address("Acme", "Acme"), address("Bolt", "Bolt"))
         with TestClient(create_app(services=services)) as client:

@@ -11,7 +11,7 @@ from erpnext_medusa.cli import app as cli_app
 from erpnext_medusa.config import load_settings
 from erpnext_medusa.web.app import create_app
 from tests.erpnext_ddl import create_erpnext_auth_schema
-from tests.helpers import assert_clean_exit, assert_clean_failure, invoke, query
+from tests.helpers import TEST_HOST, assert_clean_exit, assert_clean_failure, invoke, query
 
 PASSWORD = "s3cret password"
 
@@ -29,7 +29,7 @@ def test_create_list_login_disable(db_file):
     listed = invoke("user", "list")
     assert "clerk@example.com  Counter Clerk  enabled" in listed.output
 
-    with TestClient(create_app(load_settings())) as c:
+    with TestClient(create_app(load_settings(allowed_hosts=TEST_HOST))) as c:
         r = c.post("/api/method/login", data={"usr": "Clerk@Example.com", "pwd": PASSWORD})
         assert r.json() == {"message": "Logged In", "home_page": "/app", "full_name": "Counter Clerk"}
         assert c.get("/api/method/frappe.auth.get_logged_user").json() == {"message": "clerk@example.com"}

@@ -162,6 +162,9 @@ def test_the_unit_runs_the_service_hardened_with_secrets_outside_it():
     assert {key: d.get(key) for key in expected} == {key: [value] for key, value in expected.items()}
     assert d["SystemCallFilter"][0] == "@system-service"
     assert d["RestartSec"] and d["TimeoutStopSec"]
+    # Every connection is a file: the limit stays far above the connections each worker holds at most.
+    (files,) = d["LimitNOFILE"]
+    assert int(files) >= 64 * Settings.model_fields["max_connections"].default
 
 
 def environment_file(path: Path) -> dict[str, str]:
@@ -184,6 +187,9 @@ def test_env_example_names_only_real_settings_and_refuses_to_start_until_a_secre
 
     values = environment_file(ENV_EXAMPLE)
     assert values["ERPNEXT_MEDUSA_TRUSTED_PROXIES"] == "127.0.0.1"  # nginx, and only nginx
+    # The service answers for the site's name, the one nginx serves (and passes on in Host).
+    (server_name,) = re.findall(r"^\s*server_name\s+([^;\s]+);", SITE.read_text(), re.MULTILINE)
+    assert values["ERPNEXT_MEDUSA_ALLOWED_HOSTS"] == server_name
     for key in [k for k in os.environ if k.startswith("ERPNEXT_MEDUSA_")]:
         monkeypatch.delenv(key)
     for key, value in values.items():

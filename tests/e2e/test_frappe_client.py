@@ -38,14 +38,22 @@ def site(databases: TestDatabases) -> Iterator[tuple[URL, Services]]:
 
 
 def test_login_get_api_and_logout(site, tmp_path: Path):
+    """frappe-client logs in with a form POST to ``/`` (``cmd=login``), which works as on Frappe. Its session
+    writes by POST (``post_api``); a GET that writes in a session, such as ``get_api`` of link_medusa_lead or
+    its ``logout()`` (``GET /?cmd=logout``), carries no proof of where it comes from and is refused, changing
+    nothing: a session is ended by POST."""
     url, _ = site
     with start_server(tmp_path, server_env(url)) as server:
         root = f"http://127.0.0.1:{server.port}"
         client = FrappeClient(root, ME, PASSWORD)  # POST / with cmd=login, as Frappe's legacy RPC
         assert client.get_api("frappe.auth.get_logged_user") == ME
         assert client.get_api(FETCH, {"name": "acme"})[0]["name"] == "Acme"
-        assert client.get_api(LINK, {"customer": "Acme", "lead": "L1"}) == {"status": "success"}
-        client.logout()
+        with pytest.raises(FrappeException, match="send it with POST"):
+            client.get_api(LINK, {"customer": "Acme", "lead": "L1"})
+        assert client.post_api(LINK, {"customer": "Acme", "lead": "L1"}) == {"status": "success"}
+        client.logout()  # GET: refused, the session stays
+        assert client.get_api("frappe.auth.get_logged_user") == ME
+        client.post_request({"cmd": "logout"})
         with pytest.raises(FrappeException, match="is not whitelisted"):
             client.get_api("frappe.auth.get_logged_user")
         with pytest.raises(AuthError):

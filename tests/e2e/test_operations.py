@@ -21,7 +21,7 @@ from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
 from tests.e2e.postgres import PgServer, server_folder
-from tests.helpers import READY_WITHIN, Server, TestDatabases, free_port, server_env, start_server
+from tests.helpers import READY_WITHIN, TEST_HOST, Server, TestDatabases, free_port, server_env, start_server
 
 
 def _workers_of(pid: int) -> list[int]:
@@ -95,7 +95,7 @@ def private_postgresql() -> Iterator[PgServer]:
 @pytest.mark.slow
 def test_readyz_turns_503_while_postgresql_is_stopped_and_ready_again_after(private_postgresql):
     server = private_postgresql
-    services = Services.from_settings(Settings(database_url=server.url))
+    services = Services.from_settings(Settings(database_url=server.url, allowed_hosts=TEST_HOST))
     upgrade(services.store.engine)
     with TestClient(create_app(services=services)) as client:  # the app closes the services when it stops
         assert client.get("/readyz").json() == {"status": "ready"}

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +29,7 @@ from tests.helpers import (
     BACKENDS,
     address,
     customer,
+    free_port,
     lead,
     message_text,
     migrated_database,
@@ -277,9 +280,16 @@ def test_without_redis_each_process_counts_alone(sqlite_db, tmp_path):
     assert statuses == [200, 200, 200, 200, 429, 429]
 
 
-def test_open_guest_access_on_a_public_address_warns_at_start_up(sqlite_db, tmp_path):
+def test_open_guest_access_on_a_public_address_needs_its_host_names_and_warns_at_start_up(sqlite_db, tmp_path):
     url, _ = sqlite_db
-    with start_servers(tmp_path, server_env(url), 1, host="0.0.0.0") as (server,):
+    refused = subprocess.run(
+        [sys.executable, "-m", "erpnext_medusa", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=server_env(url), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 1, refused.stderr
+    assert "ERPNEXT_MEDUSA_ALLOWED_HOSTS is not set" in " ".join(refused.stderr.split())
+    hosts = server_env(url, allowed_hosts="127.0.0.1,shop-api.example")
+    with start_servers(tmp_path, hosts, 1, host="0.0.0.0") as (server,):
         assert "WARNING: guest access is open" in server.output()
     with start_servers(tmp_path, server_env(url), 1) as (server,):
         assert "guest access is open" not in server.output()

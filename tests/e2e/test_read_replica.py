@@ -25,7 +25,7 @@ from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
 from tests.e2e.postgres import AS_POSTGRES, PgServer, pg_tool, server_folder
-from tests.helpers import customer, free_port, seed
+from tests.helpers import TEST_HOST, customer, free_port, seed
 
 pytestmark = pytest.mark.slow
 
@@ -113,7 +113,9 @@ def _replicated(folder: Path) -> Iterator[Replicated]:
 @pytest.fixture
 def services(replicated: Replicated) -> Iterator[Services]:
     """Services whose searches read the standby; replay runs again after each test."""
-    settings = Settings(database_url=replicated.primary.url, read_database_url=replicated.replica.url)
+    settings = Settings(
+        database_url=replicated.primary.url, read_database_url=replicated.replica.url, allowed_hosts=TEST_HOST
+    )
     svc = Services.from_settings(settings)
     try:
         yield svc

@@ -24,6 +24,7 @@ from erpnext_medusa.web.app import create_app
 from tests.erpnext_site.http import transport
 from tests.erpnext_site.site import Delivery, Site
 from tests.erpnext_site.site import Request as SiteRequest
+from tests.helpers import TEST_HOST
 
 SERVICE_URL = "http://testserver"
 SYNC_ROLES = ("Sales Manager", "Sales User", "System Manager")
@@ -86,6 +87,7 @@ def site_settings(site: Site, database_url: str, **values: Any) -> Settings:
         public_url=SERVICE_URL,
         erpnext_auth_cache_seconds=0,
         fetch_max_results=50,
+        allowed_hosts=TEST_HOST,
         **values,
     )
 

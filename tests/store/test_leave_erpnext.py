@@ -1,4 +1,4 @@
-"""Moving off an ERPNext site's own database: ``db upgrade`` (revision 0008) takes off the site's tables
+"""Moving off an ERPNext site's own database: ``db upgrade`` (revision 0009) takes off the site's tables
 everything the earlier revisions added there, keeps the ``medusa_id`` columns, and changes nothing on a
 standalone database; the standalone shape then refuses to serve the site's database.
 
@@ -195,7 +195,7 @@ def test_upgrade_leaves_the_site_tables_as_erpnext_made_them(new_engine):
 
     report = upgrade(engine)
 
-    assert report.erpnext_site and report.applied == ("0008",)
+    assert report.erpnext_site and report.applied == ("0008", "0009")
     assert len(report.removed) == len(set(report.removed)) and set(report.removed) == expected_removed(engine)
     assert [k.split(",")[0] for k in report.kept] == ["column tabCustomer.medusa_id", "column tabLead.medusa_id"]
     assert all("declared by the Custom Field" in k and "unique" in k for k in report.kept)
@@ -312,6 +312,6 @@ def test_a_run_that_stopped_half_way_runs_again(new_engine):
         execute(engine, f"DROP TRIGGER erpnext_medusa_gram_ranges_{event}{on}")
     execute(engine, f"DROP INDEX {q}customer_medusa_id_unique{q}" + (" ON `tabCustomer`" if not on else ""))
     report = upgrade(engine)
-    assert report.applied == ("0008",)
+    assert report.applied == ("0008", "0009")
     assert not [r for r in report.removed if r.startswith("trigger") or "customer_medusa_id_unique" in r]
     assert definitions(engine) == definitions(ref)

@@ -5,6 +5,7 @@ ERPNext tables are built with ERPNext's DDL and filled as ERPNext fills them (pa
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,9 +21,10 @@ from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
+from erpnext_medusa.web.methods import CREDENTIALS_IN_URL
 from erpnext_medusa.web.sessions import issue_csrf_token
 from tests.erpnext_ddl import create_erpnext_auth_schema
-from tests.helpers import TestDatabases, customer, execute, lead, rows, seed
+from tests.helpers import TEST_HOST, TestDatabases, assert_frappe_error, customer, execute, lead, rows, seed
 
 KEY = Fernet.generate_key().decode()
 ME = "jane@example.com"
@@ -49,7 +51,8 @@ def erp(erp_url: URL) -> Iterator[Callable[..., Services]]:
 
     def make(**overrides: Any) -> Services:
         settings = Settings(
-            database_url=erp_url.render_as_string(hide_password=False), **{"encryption_key": KEY, **overrides}
+            database_url=erp_url.render_as_string(hide_password=False),
+            **{"encryption_key": KEY, "allowed_hosts": TEST_HOST, **overrides},
         )
         made.append(Services.from_settings(settings))
         return made[-1]
@@ -169,29 +172,98 @@ def test_login_answers_and_sets_cookies_as_frappe(erp, as_json):
         assert [r["user"] for r in stored] == [ME] and value not in str(stored)
 
 
-def test_sid_as_an_argument_and_logout(erp):
+def test_sid_in_a_body_not_in_the_url_and_logout_by_post(erp):
+    """Frappe reads ``sid`` from its form_dict too; here a form or JSON body may carry it, never the query string
+    (proxies and browsers log URLs)."""
     services = erp()
     add_user(services)
     with client_for(services) as c:
         c.post("/api/method/login", data={"usr": ME, "pwd": PASSWORD})
         sid = c.cookies["sid"]
     with client_for(services) as other:
-        assert other.get(WHO, params={"sid": sid}).json() == {"message": ME}
+        r = other.get(WHO, params={"sid": sid})
+        assert r.status_code == 403 and "session_expired" not in r.json()  # a guest: the sid was not read
+        assert other.post(WHO, data={"sid": sid}).json() == {"message": ME}
+        assert other.post(WHO, json={"sid": sid}).json() == {"message": ME}
         r = other.post("/api/method/logout", data={"sid": sid})
         assert r.status_code == 200
         assert all("Max-Age=0" in h for h in r.headers.get_list("set-cookie"))
-        r = other.get(WHO, params={"sid": sid})
+        r = other.post(WHO, data={"sid": sid})
         assert r.status_code == 403 and r.json()["session_expired"] == 1
 
 
-def test_legacy_cmd_login_and_logout(erp):
+def test_legacy_cmd_login_and_logout_by_post(erp):
     services = erp()
     add_user(services)
     with client_for(services) as c:
         assert c.post("/", data={"cmd": "login", "usr": ME, "pwd": PASSWORD}).json()["message"] == "Logged In"
         assert c.get(WHO).json() == {"message": ME}
-        c.get("/", params={"cmd": "logout"})
+        c.post("/", data={"cmd": "logout"})
         assert c.get(WHO).status_code == 403
+
+
+def test_login_only_by_post_with_the_credentials_in_the_body(erp):
+    services = erp()
+    add_user(services)
+    login = {"usr": ME, "pwd": PASSWORD}
+    with client_for(services) as c:
+        for r in (c.get("/api/method/login", params=login), c.get("/", params={"cmd": "login", **login})):
+            assert_frappe_error(r, 403, "PermissionError", "Not permitted")
+            assert "set-cookie" not in r.headers
+        for r in (c.post("/api/method/login", params=login), c.post("/", params={"cmd": "login", **login})):
+            assert_frappe_error(r, 417, "ValidationError", CREDENTIALS_IN_URL)
+            assert "set-cookie" not in r.headers
+        assert rows(services, "SELECT * FROM erpnext_medusa_session") == []
+
+
+def test_a_session_writes_by_get_only_from_its_own_pages_or_with_its_token(erp):
+    """A GET that writes, in a session, needs the browser's word that the service's own page sent it, or the
+    session's CSRF token; a foreign page, or no word at all, is refused and changes nothing. API keys call by
+    GET as before."""
+    services = erp()
+    add_user(services, roles=("Sales User",), api_key="k1", api_secret="s1")
+    seed(services, customer("Acme"), lead("L1", medusa_id="m1"))
+    link = {"customer": "Acme", "lead": "L1"}
+    with client_for(services) as c:
+        c.post("/api/method/login", data={"usr": ME, "pwd": PASSWORD})
+        refusals = {
+            "no proof": {},
+            "cross-site": {"Sec-Fetch-Site": "cross-site"},
+            "same-site": {"Sec-Fetch-Site": "same-site"},
+            "address bar": {"Sec-Fetch-Site": "none"},
+            "foreign referer": {"Referer": "https://evil.example/"},
+        }
+        for why, headers in refusals.items():
+            for r in (c.get(LINK, params=link, headers=headers), c.get("/", params={"cmd": LINK[12:], **link})):
+                assert r.status_code == 403, (why, r.text)
+            r = c.get("/api/method/logout", headers=headers)
+            assert r.status_code == 403 and "set-cookie" not in r.headers, why
+        assert rows(services, 'SELECT medusa_id FROM "tabCustomer"') == [{"medusa_id": None}]
+        assert c.get(WHO).json() == {"message": ME}  # still signed in
+        token = issue_csrf_token(services, c.cookies["sid"])
+        assert c.get(LINK, params={**link, "csrf_token": token}).status_code == 200
+        execute(services, """UPDATE "tabCustomer" SET medusa_id = NULL, lead_name = NULL""")
+        assert c.get(LINK, params=link, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+        execute(services, """UPDATE "tabCustomer" SET medusa_id = NULL, lead_name = NULL""")
+        assert c.get(LINK, params=link, headers={"Referer": "http://testserver/admin"}).status_code == 200
+        r = c.get("/api/method/logout", headers={"Sec-Fetch-Site": "same-origin"})
+        assert r.status_code == 200 and c.get(WHO).status_code == 403
+    execute(services, """UPDATE "tabCustomer" SET medusa_id = NULL, lead_name = NULL""")
+    with client_for(services) as keyed:
+        assert keyed.get(LINK, params=link, headers={"Authorization": "token k1:s1"}).status_code == 200
+
+
+def test_over_long_user_names_are_refused_before_any_lookup_and_nothing_of_them_is_stored(erp):
+    services = erp(login_max_failures=3)
+    add_user(services)
+    with client_for(services) as c:
+        for name in ("x" * 141 + "@example.com", "y" * 60_000):
+            r = c.post("/api/method/login", data={"usr": name, "pwd": "wrong"})
+            assert_frappe_error(r, 417, "ValidationError", "User name is too long: at most 140 characters.")
+        assert rows(services, "SELECT * FROM erpnext_medusa_login_failure") == []
+        assert c.post("/api/method/login", data={"usr": ME.upper(), "pwd": "wrong"}).status_code == 401
+    (failure,) = rows(services, 'SELECT "user" FROM erpnext_medusa_login_failure')
+    assert failure["user"] == hashlib.sha256(ME.lower().encode()).hexdigest()  # a digest, not the name
 
 
 @pytest.mark.parametrize(

@@ -62,11 +62,12 @@ def test_missing_customer_is_checked_before_missing_lead(client, services, auth_
 
 
 @pytest.mark.parametrize("how", ["query", "form", "json"])
-def test_missing_lead_is_417(client, services, auth_header, how):
+def test_missing_lead_is_404_as_on_erpnext(client, services, auth_header, how):
+    """As on a real ERPNext with the original app: Frappe's DoesNotExistError, "Lead <name> not found"."""
     seed(services, customer("Ali Hassan"))
     before = snapshot(services)
     r = call(client, auth_header, how, customer="Ali Hassan", lead="No Such Lead")
-    assert assert_error(r, 417, "ValidationError") == "Lead does not exist"
+    assert assert_error(r, 404, "DoesNotExistError") == "Lead No Such Lead not found"
     assert snapshot(services) == before
 
 

@@ -12,7 +12,7 @@ from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import VERSION_TABLE, upgrade
 from erpnext_medusa.web.app import create_app
-from tests.helpers import address, customer, execute, seed
+from tests.helpers import TEST_HOST, address, customer, execute, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 UPDATE = "/api/method/medusa_integration.api.update_address"
@@ -95,7 +95,13 @@ def test_requests_refusals_plans_and_audit_rows_are_counted(services, client_wit
 def test_ten_thousand_junk_paths_add_no_label_values(tmp_path):
     """Labels do not depend on the database: one backend is enough."""
     services = Services.from_settings(
-        Settings(database_url=f"sqlite:///{tmp_path / 'junk.db'}", metrics="token", metrics_token=TOKEN, rate_limit=0)
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'junk.db'}",
+            metrics="token",
+            metrics_token=TOKEN,
+            rate_limit=0,
+            allowed_hosts=TEST_HOST,
+        )
     )
     upgrade(services.store.engine)
     with TestClient(create_app(services=services)) as c:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 import uuid
@@ -133,7 +134,10 @@ def test_redis_limiters_share_one_count(redis_client):
     assert [v.allowed for v in verdicts] == [True, True, True, False]
     assert 0 < verdicts[-1].retry_after <= 30
     assert second.hit("fetch:192.0.2.2").allowed
-    assert 0 < client.ttl(f"{prefix}:rate:fetch:192.0.2.1") <= 30  # the counter expires with its window
+    digest = hashlib.sha256(b"fetch:192.0.2.1").hexdigest()  # the key names a digest, never the text itself
+    assert first.redis_key("fetch:192.0.2.1") == f"{prefix}:rate:{digest}"
+    assert 0 < client.ttl(f"{prefix}:rate:{digest}") <= 30  # the counter expires with its window
+    assert not any(b"192.0.2" in key for key in client.scan_iter(match=f"{prefix}:*"))
 
 
 def test_an_unreachable_redis_falls_back_to_counting_in_process(caplog):

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.web.app import create_app
-from tests.helpers import address, customer, lead, seed
+from tests.helpers import TEST_HOST, address, customer, lead, seed
 
 #: Examples per operation and backend: a fixed budget that keeps CI short.
 EXAMPLES = 75
@@ -33,7 +33,7 @@ def test_every_operation_matches_its_schema(services):
         address("Acme Trading", "Acme Trading"),
         lead("CRM-LEAD-0001", medusa_id="cus_lead_1"),
     )
-    app_settings = Settings(database_url=services.settings.database_url, rate_limit=0)
+    app_settings = Settings(database_url=services.settings.database_url, rate_limit=0, allowed_hosts=TEST_HOST)
     schema = schemathesis.openapi.from_asgi(
         "/openapi.json", create_app(services=replace(services, settings=app_settings))
     )

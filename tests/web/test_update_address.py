@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.web.app import create_app
-from tests.helpers import address, as_datetime, customer, execute, lead, rows, seed, stamp
+from tests.helpers import TEST_HOST, address, as_datetime, customer, execute, lead, rows, seed, stamp
 
 URL = "/api/method/medusa_integration.api.update_address"
 OK = {"message": "Address updated successfully"}
@@ -652,7 +652,7 @@ def test_a_disabled_customer_is_treated_like_any_other(client, services, acme):
 def test_writes_are_stamped_in_the_configured_time_zone(services):
     seed(services, customer("Acme"), address("Acme", "Acme"))
     url = services.store.engine.url.render_as_string(hide_password=False)
-    dubai = Services.from_settings(Settings(database_url=url, time_zone="Asia/Dubai"))
+    dubai = Services.from_settings(Settings(database_url=url, time_zone="Asia/Dubai", allowed_hosts=TEST_HOST))
     try:
         with TestClient(create_app(services=dubai)) as c:
             assert post(c, {"customer_id": "Acme", "city": "Sharjah"}).json() == OK

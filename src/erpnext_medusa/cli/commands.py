@@ -86,10 +86,11 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _services(migrate: bool = True, documents: bool = False) -> Iterator[Services]:
-    """Settings, engine and (by default) an up-to-date schema; every failure is one clear line. ``documents``:
-    the command serves or writes documents, which the standalone shape refuses on an ERPNext site's database."""
-    services = Services.from_settings(_settings())
+def _services(migrate: bool = True, documents: bool = False, settings: Settings | None = None) -> Iterator[Services]:
+    """Settings (``settings``, or read now), engine and (by default) an up-to-date schema; every failure is one
+    clear line. ``documents``: the command serves or writes documents, which the standalone shape refuses on an
+    ERPNext site's database."""
+    services = Services.from_settings(settings or _settings())
     try:
         if migrate:
             upgrade(services.store.engine, stamp_time=services.now(), track=_track(services.settings))
@@ -133,20 +134,44 @@ def _load(services: Services, documents: Iterable[object], label: str, names: Cr
     return names
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def open_guest_refusal(settings: Settings, host: str) -> str | None:
+    """Why ``serve`` will not start: guest endpoints left open on an address other machines can reach, without
+    the host names it answers for (a page whose name is rebound to this address could read them)."""
+    if settings.guest_access != "open" or _loopback(host) or settings.hosts_set:
+        return None
+    return (
+        f"guest access is open and the service would listen on {host}, but ERPNEXT_MEDUSA_ALLOWED_HOSTS is not "
+        "set: it answers only for localhost, 127.0.0.1 and [::1] until you name the host names clients use "
+        "(a web page whose name is rebound to this address could otherwise read the open endpoints). Set "
+        "ERPNEXT_MEDUSA_ALLOWED_HOSTS, or ERPNEXT_MEDUSA_GUEST_ACCESS=key or medusa-token, or bind to 127.0.0.1."
+    )
+
+
 def open_guest_warning(settings: Settings, host: str) -> str | None:
     """The start-up warning for guest endpoints left open on an address other machines can reach."""
-    if settings.guest_access != "open":
+    if settings.guest_access != "open" or _loopback(host):
         return None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        if host == "localhost":
-            return None
     return (
         f"WARNING: guest access is open and the service listens on {host}: anyone who can reach it may list "
         "unlinked customers' contact details and change any customer's billing address. Set "
         "ERPNEXT_MEDUSA_GUEST_ACCESS=key or medusa-token, or bind to 127.0.0.1 behind your storefront."
+    )
+
+
+def default_hosts_warning(settings: Settings, host: str) -> str | None:
+    """Listening beyond loopback while answering only the loopback names: say so, once."""
+    if _loopback(host) or settings.hosts_set:
+        return None
+    return (
+        f"The service listens on {host} but ERPNEXT_MEDUSA_ALLOWED_HOSTS is not set: requests for any host name "
+        "but localhost, 127.0.0.1 and [::1] are answered 421. Set it to the names clients use."
     )
 
 
@@ -198,7 +223,11 @@ def serve(
 
     from erpnext_medusa.web.server import BoundedHttpToolsProtocol
 
-    with _services(documents=True) as services:
+    chosen = _settings()
+    refusal = open_guest_refusal(chosen, host)
+    if refusal:
+        raise _fail(refusal)
+    with _services(documents=True, settings=chosen) as services:
         if demo and services.site is not None:
             raise _fail("--demo loads documents of the service's own: it is for the standalone shape (a live site's "
                         "documents are its own; `erpnext sync` fills the mirror)")  # fmt: skip
@@ -209,9 +238,9 @@ def serve(
         erpnext_users = services.accounts.erpnext
     log_config = logs.uvicorn_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(log_config)
-    warning = open_guest_warning(settings, host)
-    if warning:
-        log.warning(warning)
+    for warning in (open_guest_warning(settings, host), default_hosts_warning(settings, host)):
+        if warning:
+            log.warning(warning)
     if erpnext_users and not settings.encryption_key:
         log.warning(
             "This database has ERPNext users, but ERPNEXT_MEDUSA_ENCRYPTION_KEY is not set: ERPNext's API keys "
@@ -224,7 +253,7 @@ def serve(
         uvicorn.run(
             "erpnext_medusa.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
             log_level=settings.log_level, log_config=log_config, proxy_headers=False, http=BoundedHttpToolsProtocol,
-            access_log=settings.log_format == "text",
+            access_log=settings.log_format == "text", limit_concurrency=settings.max_connections,
         )  # fmt: skip
 
 

@@ -16,12 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from erpnext_medusa.domain.errors import AccountLockedError, CSRFTokenError, LoginFailedError
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
+from erpnext_medusa.domain.errors import AccountLockedError, CSRFTokenError, LoginFailedError, ValidationFailedError
 
 GUEST = "Guest"
 ADMINISTRATOR = "Administrator"
 #: Frappe refuses longer passwords before hashing them.
 MAX_PASSWORD_LENGTH = 512
+#: A user's name is a varchar(140) in Frappe: a longer one names nobody, and is refused before any lookup.
+MAX_USER_LENGTH = NAME_LENGTH
 #: A session's expiry is pushed back on use at most this often (a write per request would be wasteful).
 TOUCH_EVERY = timedelta(minutes=5)
 
@@ -61,6 +64,10 @@ class Accounts(Protocol):
     def check_password(self, name: str, password: str) -> bool:
         """Whether ``password`` is the user's; a stored hash that passlib says is outdated is replaced."""
 
+    def check_no_password(self, password: str) -> None:
+        """Check ``password`` against a dummy hash of the kind ERPNext writes: a login for a user who does not
+        exist costs what one with a wrong password costs, so the time does not tell them apart."""
+
     def user_for_api_key(self, api_key: str, api_secret: str) -> str | None:
         """The enabled ERPNext user holding this key and secret (None when it does not check out)."""
 
@@ -79,14 +86,16 @@ class SessionStore(Protocol):
 
 
 class LoginLocks(Protocol):
-    """Failed logins per user, shared by every process."""
+    """Failed logins per user, shared by every process. ``key`` is :func:`login_key` of the user name: a
+    fixed-length digest, so nothing a client typed is stored."""
 
-    def locked_until(self, user: str) -> datetime | None: ...
+    def locked_until(self, key: str) -> datetime | None: ...
 
-    def record_failure(self, user: str, now: datetime, limit: int, lock: timedelta) -> None:
-        """Count a failure; the ``limit``-th within ``lock`` of the previous one locks the user for ``lock``."""
+    def record_failure(self, key: str, now: datetime, limit: int, lock: timedelta) -> None:
+        """Count a failure; the ``limit``-th within ``lock`` of the previous one locks the user for ``lock``.
+        Failures (and locks) older than ``lock`` are forgotten."""
 
-    def clear(self, user: str) -> None: ...
+    def clear(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,17 @@ def sid_digest(sid: str) -> str:
     return hashlib.sha256(sid.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def login_key(usr: str) -> str:
+    """The key failed logins and login rate limits are counted under: a SHA-256 of the name as it is matched
+    (any case, surrounding blanks ignored), 64 hex digits whatever was typed."""
+    return hashlib.sha256(usr.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_user_name(usr: str) -> None:
+    if len(usr.strip()) > MAX_USER_LENGTH:
+        raise ValidationFailedError(f"User name is too long: at most {MAX_USER_LENGTH} characters.")
+
+
 @dataclass(frozen=True)
 class OpenedSession:
     sid: str
@@ -111,16 +131,21 @@ def log_in(
     accounts: Accounts, sessions: SessionStore, locks: LoginLocks, usr: str | None, pwd: str | None, now: datetime,
     rules: LoginRules,
 ) -> OpenedSession:  # fmt: skip
-    """Check the credentials and open a session; the refusals are Frappe's."""
+    """Check the credentials and open a session; the refusals are Frappe's (and a name no user can have is a
+    417 before anything is looked up). A user who does not exist costs a password check all the same."""
+    if usr:
+        check_user_name(usr)
     if not usr or not pwd:
         raise LoginFailedError("Incomplete login details")
     if len(pwd) > MAX_PASSWORD_LENGTH:
         raise LoginFailedError("Password size exceeded the maximum allowed size")
-    key = usr.strip().lower()
+    key = login_key(usr)
     until = locks.locked_until(key) if rules.max_failures else None
     if until is not None and until > now:
         raise AccountLockedError(max(1, math.ceil((until - now).total_seconds())))
     account = accounts.find_account(usr.strip()) if usr.strip() != GUEST else None
+    if account is None:
+        accounts.check_no_password(pwd)
     if account is None or not accounts.check_password(account.name, pwd):
         if rules.max_failures:
             locks.record_failure(key, now, rules.max_failures, rules.lock_for)
@@ -168,9 +193,16 @@ def issue_csrf_token(sessions: SessionStore, sid: str) -> str:
     return token
 
 
+def csrf_token_matches(record: SessionRecord, sent: str | None) -> bool:
+    """Whether ``sent`` is the session's CSRF token (a session without one matches nothing)."""
+    if not sent or not record.csrf_token:
+        return False
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), record.csrf_token.encode())
+
+
 def check_csrf(record: SessionRecord, unsafe: bool, sent: str | None) -> None:
     """Frappe's rule: only a session that holds a token, only for unsafe verbs."""
     if not unsafe or not record.csrf_token:
         return
-    if not sent or not hmac.compare_digest(sent.encode(), record.csrf_token.encode()):
+    if not csrf_token_matches(record, sent):
         raise CSRFTokenError()

@@ -162,6 +162,22 @@ class RequestTooLargeError(ServiceError):
     exc_module = "werkzeug.exceptions"
 
 
+class MisdirectedRequestError(ServiceError):
+    """The request names a host the service does not answer for (werkzeug's name for 421)."""
+
+    http_status = 421
+    exc_type = "MisdirectedRequest"
+    exc_module = "werkzeug.exceptions"
+
+
+class RequestTimeoutError(ServiceError):
+    """The request did not arrive in time (werkzeug's name for 408)."""
+
+    http_status = 408
+    exc_type = "RequestTimeout"
+    exc_module = "werkzeug.exceptions"
+
+
 class InvalidDocumentError(ValidationFailedError):
     """A document in an import file is invalid; ``position`` is 1-based within the file."""
 

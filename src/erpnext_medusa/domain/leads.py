@@ -61,7 +61,7 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
             raise DoesNotExistError(f"Customer {customer} not found")
         found = tx.get_lead(lead)
         if found is None:
-            raise ValidationFailedError("Lead does not exist")
+            raise DoesNotExistError(f"Lead {lead} not found")
         if not found.medusa_id:
             raise ValidationFailedError("Selected Lead does not have a Medusa ID")
         holder = tx.customer_with_medusa_id(found.medusa_id)

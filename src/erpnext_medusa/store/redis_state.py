@@ -1,5 +1,6 @@
 """Sessions and login locks in Redis (``ERPNEXT_MEDUSA_REDIS_URL``): shared by every process and machine, and
-expired by Redis itself. Keys: ``<prefix>:session:<sha256 of the sid>`` and ``<prefix>:login:<user>``."""
+expired by Redis itself. Keys: ``<prefix>:session:<sha256 of the sid>`` and ``<prefix>:login:<sha256 of the user
+name>`` (the domain's ``login_key``): no key holds text a client sent."""
 
 from __future__ import annotations
 

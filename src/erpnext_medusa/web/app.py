@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from erpnext_medusa import __version__, logs, metrics
 from erpnext_medusa.config import Settings, environment, get_settings, unknown_variables
-from erpnext_medusa.domain.accounts import check_csrf, resume
+from erpnext_medusa.domain.accounts import SessionRecord, check_csrf, csrf_token_matches, resume
 from erpnext_medusa.domain.errors import (
     AuthenticationError,
     DoesNotExistError,
@@ -34,7 +34,8 @@ from erpnext_medusa.web.admin import routes as admin
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address, is_https
 from erpnext_medusa.web.methods import METHODS
-from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware
+from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware, cross_site_refusal
+from erpnext_medusa.web.origins import Origins, Provenance, provenance
 from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPass, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, login_counter, make_limiter
 from erpnext_medusa.web.registry import Context, Method, Reply
@@ -60,6 +61,8 @@ class Guard:
     slots: SearchSlots
     storefront: RateLimiter | None = None
     logins: RateLimiter | None = None
+    #: ``ERPNEXT_MEDUSA_ALLOW_CORS``: the other sites whose pages may call with a visitor's session.
+    origins: Origins = field(default_factory=lambda: Origins(""))
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Incoming:
     sid_cookie: str | None = None
     csrf_header: str | None = None
     secure: bool = False
+    #: Which page the browser says sent the request (UNKNOWN for clients that are not browsers).
+    provenance: Provenance = Provenance.UNKNOWN
 
 
 @dataclass
@@ -118,10 +123,25 @@ def _limit_guest(guard: Guard, method: Method, incoming: Incoming, bearer: str |
     return guard.policy.admit(method, incoming.storefront_key, bearer)
 
 
+def _check_session_write(session: SessionRecord, came_from: Provenance, token: str | None) -> None:
+    """A method that writes, called by a safe verb in a session: a browser's top-level navigation carries
+    SameSite=Lax cookies even from another site, so the call must show it comes from the service's own pages or
+    an allowed origin (the browser says so), or carry the session's CSRF token. A page elsewhere cannot do
+    either; neither can a client that says nothing, which is told to use POST."""
+    if came_from is Provenance.FOREIGN:
+        raise cross_site_refusal()
+    if came_from is Provenance.SAME or csrf_token_matches(session, token):
+        return
+    raise NotPermittedError(
+        "This call changes data: in a session, send it with POST (or with the session's CSRF token).",
+        reason="unproven_write",
+    )
+
+
 def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Incoming, outcome: Outcome) -> Reply:
     """Resume the session (and check its CSRF token), else authenticate the header; check the whitelist and the
-    verb (in Frappe's order), apply the guest policy and rate limit to guests of guest endpoints, then run the
-    method."""
+    verb (in Frappe's order), hold a session's writes by safe verbs to where they come from, apply the guest
+    policy and rate limit to guests of guest endpoints, then run the method."""
     facts = logs.REQUEST_FACTS.get()
     if facts is not None:  # for the access line (the same dict the request's middleware holds)
         facts["client"] = incoming.client
@@ -145,8 +165,10 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
         refusal = frappe.not_whitelisted(call.method)
         refusal.reason = "not_whitelisted"
         raise refusal
-    if call.verb not in frappe.ALLOWED_VERBS:
+    if call.verb not in frappe.ALLOWED_VERBS or (method.post_only and call.verb != "POST"):
         raise NotPermittedError("Not permitted")
+    if session is not None and method.writes and call.verb not in _UNSAFE:
+        _check_session_write(session, incoming.provenance, incoming.csrf_header or call.csrf_token)
     origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
     owner = None
     if method.guest_endpoint and user == GUEST:
@@ -184,6 +206,7 @@ async def _run_call(request: Request, call: frappe.Call) -> Response:
         sid_cookie=request.cookies.get(SID_COOKIE),
         csrf_header=request.headers.get(CSRF_HEADER),
         secure=is_https(request.url.scheme, peer, request.headers.get("x-forwarded-proto"), networks),
+        provenance=provenance(request.headers, request.app.state.guard.origins),
     )
     guard: Guard = request.app.state.guard
     outcome = Outcome()
@@ -338,6 +361,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             config.pool_timeout,
             metrics.SEARCHES_WAITING.inc if config.metrics != "off" else lambda _delta: None,
         ),
+        origins=Origins(config.allow_cors),
     )
     app.add_middleware(RequestContextMiddleware, settings=config)
     if config.metrics != "off":

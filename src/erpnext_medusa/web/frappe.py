@@ -70,16 +70,20 @@ class Call:
     #: Frappe's ``form_dict``: a JSON object body alone, else query string overlaid with form fields. None
     #: when a JSON body is neither an object nor a list (Frappe refuses such arguments).
     args: dict[str, Any] | None
-    #: The keys Frappe takes out of ``form_dict`` before the method sees it (None when absent or not text).
+    #: The keys Frappe takes out of ``form_dict`` before the method sees it (None when absent or not text). The
+    #: sid is read from a form or JSON body only, never from the URL (where proxies and browsers log it).
     cmd: str | None = None
     sid: str | None = None
     csrf_token: str | None = None
     #: The envelope the answer goes in (``v1`` or ``v2``).
     version: str = V1
+    #: The names of the query string's arguments (a login's credentials may not be among them).
+    query_keys: frozenset[str] = frozenset()
 
 
 def _consumed(is_json: bool, parsed: Any, query: dict[str, str], form: dict[str, str], key: str) -> str | None:
-    """A consumed key's value, read from where Frappe's ``form_dict`` would hold it."""
+    """A consumed key's value, read from where Frappe's ``form_dict`` would hold it (pass an empty ``query`` to
+    read the body alone)."""
     source: Any = parsed if is_json and isinstance(parsed, dict) else {**query, **form}
     value = source.get(key)
     return value if isinstance(value, str) and value else None
@@ -128,9 +132,10 @@ async def read_call(request: Request, method: str, version: str = V1) -> Call:
         json_body=parsed,
         args=_form_dict(is_json, body, parsed, query, form_fields),
         cmd=_consumed(json_args, parsed, query, form_fields, "cmd"),
-        sid=_consumed(json_args, parsed, query, form_fields, "sid"),
+        sid=_consumed(json_args, parsed, {}, form_fields, "sid"),
         csrf_token=_consumed(json_args, parsed, query, form_fields, "csrf_token"),
         version=version,
+        query_keys=frozenset(query),
     )
 
 

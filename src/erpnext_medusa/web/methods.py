@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from erpnext_medusa.domain.accounts import log_in, log_out
+from erpnext_medusa.domain.accounts import check_user_name, log_in, log_out
 from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_address
 from erpnext_medusa.domain.backoffice import require_link_role
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
@@ -148,14 +148,22 @@ def update_address(ctx: Context) -> dict[str, str] | str:
     return SUCCESS_MESSAGE
 
 
+#: Where a login's credentials may not be: in the URL, proxies, browsers' histories and logs keep them.
+CREDENTIALS_IN_URL = "Send usr and pwd in the request body (a form or JSON), not in the URL."
+
+
 def login(ctx: Context) -> Reply:
-    """Frappe's ``login``: ``usr`` and ``pwd`` (form or JSON); a session and its cookies on success."""
+    """Frappe's ``login``, by POST only: ``usr`` and ``pwd`` in the body (form or JSON); a session and its
+    cookies on success."""
+    if ctx.call.query_keys & {"usr", "pwd"}:
+        raise ValidationFailedError(CREDENTIALS_IN_URL)
     args = ctx.call.args or {}
     usr, pwd = args.get("usr"), args.get("pwd")
     usr = usr if isinstance(usr, str) else None
     pwd = pwd if isinstance(pwd, str) else None
     if usr:
-        ctx.count_login(usr[:NAME_LENGTH])
+        check_user_name(usr)
+        ctx.count_login(usr)
     services = ctx.services
     opened = log_in(
         services.accounts, services.sessions, services.locks, usr, pwd, services.now(), services.login_rules()
@@ -232,11 +240,14 @@ METHODS = Registry(
         description=(
             "`usr` and `pwd`, as a form or JSON. Answers `Logged In` (or `No App` for an ERPNext Website User) with "
             "`home_page` and `full_name`, and sets the `sid` cookie (HttpOnly) and `system_user`, `full_name`, "
-            "`user_id`, `user_image`. Refusals are 401 with the reason in `message`; repeated failures lock the "
-            "account for a while (429, SecurityException)."
+            "`user_id`, `user_image`. POST only, the credentials in the body (never in the URL: 417). Refusals are "
+            "401 with the reason in `message`; a user name over 140 characters is 417; repeated failures lock the "
+            "account for a while (429, SecurityException). A browser page on another site may not log in "
+            "(403) unless its origin is allowed (ERPNEXT_MEDUSA_ALLOW_CORS)."
         ),
         allow_guest=True,
         verbs=("POST",),
+        post_only=True,
         request_body={
             "required": True,
             "content": {
@@ -253,7 +264,12 @@ METHODS = Registry(
         "logout",
         logout,
         "End the session and expire its cookies.",
+        description=(
+            "By POST; by GET only from the service's own pages or with the session's CSRF token. A call from "
+            "a page on another site changes nothing (403)."
+        ),
         allow_guest=True,
+        writes=True,
         result={},
     ),
     Method(
@@ -303,6 +319,7 @@ METHODS = Registry(
         guest_endpoint=True,
         medusa_token=True,
         verbs=("POST",),
+        writes=True,
         request_body={"required": True, "content": {"application/json": {"schema": _ADDRESS_BODY}}},
         result={
             "oneOf": [
@@ -318,9 +335,12 @@ METHODS = Registry(
         "Link a Medusa Lead to an existing Customer.",
         description=(
             "Copies the Lead's medusa_id onto the Customer and sets the Lead as its lead_name. Refused when the "
-            "Customer does not exist (404), the Lead does not exist or has no medusa_id, the id is on another "
-            "Customer, or the Customer carries another id (417). Linking the same pair again changes nothing."
+            "Customer or the Lead does not exist (404), the Lead has no medusa_id, the id is on another "
+            "Customer, or the Customer carries another id (417). Linking the same pair again changes nothing. "
+            "API keys may call it by GET; a session calls it by POST (a GET in a session must come from the "
+            "service's own pages or carry the session's CSRF token, else 403)."
         ),
+        writes=True,
         parameters=(_query("customer", "Customer name", _NAME), _query("lead", "Lead name", _NAME)),
         request_body={
             "required": False,

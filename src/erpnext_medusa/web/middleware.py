@@ -7,11 +7,14 @@ the last word on errors.
 - A body larger than ``ERPNEXT_MEDUSA_MAX_BODY_BYTES`` is refused with 413 before it is read: at once when
   ``Content-Length`` says so, or as soon as the bytes received pass the limit (chunked uploads). The query
   string is held to the same limit.
+- A request whose Host header names a host not in ``ERPNEXT_MEDUSA_ALLOWED_HOSTS`` (by default the loopback
+  names) is refused with 421 before anything else: a page whose name was rebound to the service's address
+  (DNS rebinding) gets nothing from it.
 - ``OPTIONS`` is an empty 200 before routing and authentication, as in Frappe. For an origin in
   ``ERPNEXT_MEDUSA_ALLOW_CORS`` every response carries the CORS headers. An unsafe request (POST, PUT, DELETE,
-  PATCH) that a browser marks as coming from another site (``Origin`` / ``Sec-Fetch-Site``) is refused with
-  403 unless its origin is allowed: a page elsewhere cannot make a visitor's browser change an address. Clients
-  that send neither header (servers, curl) are not affected.
+  PATCH) that a browser marks as coming from another site (:mod:`erpnext_medusa.web.origins`) is refused with
+  403 unless its origin is allowed: a page elsewhere cannot make a visitor's browser change an address or log
+  it in. Clients that send none of the headers (servers, curl) are not affected.
 - An unexpected error is answered with a Frappe-shaped 500 that names the request id, and the connection stays
   usable (it is not dropped as it would be if the error reached the server).
 """
@@ -22,17 +25,23 @@ import logging
 import re
 import secrets
 from contextvars import ContextVar
-from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from erpnext_medusa.config import Settings
-from erpnext_medusa.domain.errors import NotPermittedError, RequestTooLargeError, ServiceError
+from erpnext_medusa.domain.errors import (
+    MisdirectedRequestError,
+    NotPermittedError,
+    RequestTooLargeError,
+    ServiceError,
+)
 from erpnext_medusa.logs import REQUEST_ID
 from erpnext_medusa.web import frappe
 from erpnext_medusa.web.observe import count_refusal
+from erpnext_medusa.web.origins import Origins, Provenance, host_name, provenance
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -47,27 +56,8 @@ def client_request_id(sent: str | None) -> str | None:
     return sent if sent and _SANE_ID.fullmatch(sent) else None
 
 
-class Origins:
-    """``ERPNEXT_MEDUSA_ALLOW_CORS``: ``*`` or a comma-separated list of origins (empty: none)."""
-
-    def __init__(self, setting: str) -> None:
-        entries = {entry.strip().rstrip("/") for entry in setting.split(",") if entry.strip()}
-        self.any = "*" in entries
-        self.listed = frozenset(entries - {"*"})
-
-    def allows(self, origin: str | None) -> bool:
-        return bool(origin) and (self.any or origin in self.listed)
-
-
-def _cross_site(headers: Headers) -> bool:
-    """Whether a browser says the request comes from a page on another site (``Sec-Fetch-Site``, or for older
-    browsers an ``Origin`` whose host is not the one the request was sent to; the scheme is not compared, since
-    a TLS proxy may stand in front)."""
-    site = headers.get("sec-fetch-site")
-    if site is not None:
-        return site == "cross-site"
-    origin = headers.get("origin")
-    return origin is not None and urlsplit(origin).netloc != headers.get("host")
+def cross_site_refusal() -> NotPermittedError:
+    return NotPermittedError("Requests from another site are not allowed.", reason="cross_site")
 
 
 class RequestContextMiddleware:
@@ -75,6 +65,7 @@ class RequestContextMiddleware:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
         self.origins = Origins(settings.allow_cors)
+        self.hosts = settings.host_names
         self.count_refusals = settings.metrics != "off"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,14 +101,14 @@ class RequestContextMiddleware:
                         out["Access-Control-Max-Age"] = "86400"
             await send(message)
 
+        if self.hosts is not None and host_name(headers.get("host")) not in self.hosts:
+            await self.refuse(self.misdirected(), scope, receive, send_with_context)
+            return
         if scope["method"] == "OPTIONS":
             await Response(status_code=200)(scope, receive, send_with_context)
             return
-        if scope["method"] in _UNSAFE and not allowed and _cross_site(headers):
-            refusal = NotPermittedError("Requests from another site are not allowed.", reason="cross_site")
-            if self.count_refusals:
-                count_refusal(refusal)
-            await frappe.error(refusal, version=frappe.api_version(scope["path"]))(scope, receive, send_with_context)
+        if scope["method"] in _UNSAFE and provenance(headers, self.origins) is Provenance.FOREIGN:
+            await self.refuse(cross_site_refusal(), scope, receive, send_with_context)
             return
         limit = self.max_body_bytes
         declared = headers.get("content-length", "")
@@ -140,6 +131,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_context)
+        except ClientDisconnect:
+            return  # the client went away (or was cut off for sending too slowly): there is no one to answer
         except Exception:
             log.exception("unhandled error")
             if started:  # too late to answer: the server closes the connection
@@ -147,6 +140,17 @@ class RequestContextMiddleware:
             failure = ServiceError("Something went wrong. The error was logged on the server.")
             version = frappe.api_version(scope["path"])
             await frappe.error(failure, {REQUEST_ID_HEADER: rid}, version)(scope, receive, send_with_context)
+
+    async def refuse(self, refusal: ServiceError, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.count_refusals:
+            count_refusal(refusal)
+        await frappe.error(refusal, version=frappe.api_version(scope["path"]))(scope, receive, send)
+
+    @staticmethod
+    def misdirected() -> MisdirectedRequestError:
+        return MisdirectedRequestError(
+            "This service does not answer for that host name (ERPNEXT_MEDUSA_ALLOWED_HOSTS).", reason="host"
+        )
 
     def too_large(self) -> RequestTooLargeError:
         return RequestTooLargeError(f"The request is too large: at most {self.max_body_bytes} bytes are accepted.")

@@ -16,7 +16,7 @@ from erpnext_medusa.web.registry import Method
 _ERROR = {
     "type": "object",
     "properties": {
-        "exception": {"type": "string", "example": "frappe.exceptions.ValidationError: Lead does not exist"},
+        "exception": {"type": "string", "example": "frappe.exceptions.DoesNotExistError: Lead CRM-LEAD-1 not found"},
         "exc_type": {"type": "string", "example": "ValidationError"},
         "exc": {"type": "string", "description": "JSON array holding the `exception` line (never a traceback)"},
         "_server_messages": {

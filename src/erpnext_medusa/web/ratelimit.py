@@ -5,12 +5,15 @@ a boundary (a fixed window would let twice the budget through across its edge). 
 remembered, so memory stays bounded by the budget.
 
 Counted in this process by default; with Redis the counters are shared by every worker and instance (one
-atomic script per call). If Redis cannot be reached, each process falls back to counting alone and says so
-in the log, rather than refusing every guest or letting every guest through unchecked.
+atomic script per call), under ``<prefix>:rate:<SHA-256 of the key>``: a key holds no text a client sent, and
+no counter's name can be another's (or the ``:seq`` key the script keeps beside each). If Redis cannot be
+reached, each process falls back to counting alone and says so in the log, rather than refusing every guest or
+letting every guest through unchecked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -24,6 +27,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from erpnext_medusa.domain.accounts import login_key
 from erpnext_medusa.domain.errors import TooManyRequestsError
 
 log = logging.getLogger(__name__)
@@ -106,13 +110,16 @@ class RedisRateLimiter:
         self._warned_at = -math.inf
         self._down_until = -math.inf
 
+    def redis_key(self, key: str) -> str:
+        return f"{self.prefix}:rate:{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
     def _check(self, key: str, count: bool) -> Verdict:
         now = time.monotonic()
         if now < self._down_until:
             return self._fallback.hit(key) if count else self._fallback.peek(key)
         try:
             allowed, wait_ms = self._script(
-                keys=[f"{self.prefix}:rate:{key}"], args=[self.window * 1000, self.limit, 1 if count else 0]
+                keys=[self.redis_key(key)], args=[self.window * 1000, self.limit, 1 if count else 0]
             )
         except redis.RedisError as exc:
             self._down_until = now + _RETRY_REDIS_AFTER
@@ -150,7 +157,7 @@ def login_counter(logins: RateLimiter | None, client: str) -> Callable[[str], No
     def count(user: str) -> None:
         if logins is None:
             return
-        for key in (f"login-user:{user.strip().lower()}", f"login-address:{client}"):
+        for key in (f"login-user:{login_key(user)}", f"login-address:{client}"):
             verdict = logins.hit(key)
             if not verdict.allowed:
                 raise TooManyRequestsError(verdict.retry_after, reason="login_rate_limit")

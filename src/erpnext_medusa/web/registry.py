@@ -63,8 +63,14 @@ class Method:
     medusa_token: bool = False
     #: Costly for the database: guests' calls run under the search concurrency bound.
     costly: bool = False
-    #: Verbs shown in the OpenAPI document (every verb Frappe allows is accepted all the same).
+    #: Verbs shown in the OpenAPI document (every verb Frappe allows is accepted all the same, unless post_only).
     verbs: tuple[str, ...] = ("GET", "POST")
+    #: It changes something (a document, a session). Called by GET (or HEAD) in a session, it must prove that a
+    #: page of the service or an allowed origin sent it: the browser says so, or the session's CSRF token
+    #: comes with it (see ``web/app.py``). Unsafe verbs are held by the CSRF check and the cross-site guard.
+    writes: bool = False
+    #: Only POST reaches it (Frappe's ``methods=["POST"]``: another verb is 403 "Not permitted").
+    post_only: bool = False
     #: OpenAPI: query parameters, request body, the schema of ``message``, and the error statuses it can answer.
     parameters: tuple[Schema, ...] = ()
     request_body: Schema | None = None

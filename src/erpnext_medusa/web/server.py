@@ -1,4 +1,5 @@
-"""The HTTP server's protocol: uvicorn's httptools protocol with bounds on what a request head may hold.
+"""The HTTP server's protocol: uvicorn's httptools protocol with bounds on what a request head may hold, and
+on how long a request may take to arrive.
 
 uvicorn reads a request line and headers of any size (a 64 MiB header is buffered whole before the app sees
 the request). This protocol refuses, before the app is called and without reading further:
@@ -12,20 +13,30 @@ the request). This protocol refuses, before the app is called and without readin
 The answer is a Frappe-shaped JSON error and the connection is closed. The bounds are counted as bytes arrive,
 so at most one network read past a bound is ever held, and each field is counted once parsed, so a head that
 arrives in one read is held to the same bounds as one that trickles in.
+
+uvicorn also waits for ever for a head that never ends (or never starts), and for a body sent a byte at a
+time: enough such connections use up the process's file descriptors and every other client is refused. Here a
+head must arrive within ``request_head_timeout`` seconds of the connection's start (or, on a kept-alive
+connection, of the next request's first byte), and a body must arrive at ``request_body_min_rate`` bytes a
+second or more over each span of that length (not counting time the service itself paused reading); else the
+answer is 408 Request Timeout and the connection is closed. The number of connections a process holds is
+bounded by uvicorn's ``limit_concurrency`` (``max_connections``; 503 beyond it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from erpnext_medusa.config import get_settings
-from erpnext_medusa.domain.errors import ServiceError
+from erpnext_medusa.domain.errors import RequestTimeoutError, ServiceError
 from erpnext_medusa.web import frappe
 
-_REASONS = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+_REASONS = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+_EXC_TYPES = {414: "URITooLong", 431: "RequestHeaderFieldsTooLarge"}
 #: The longest request target httptools parses (its URL parser keeps offsets in 16 bits).
 PARSER_MAX_URL_BYTES = 65_535
 #: What a head holds besides its target and header fields: the method, the spaces and version of the request
@@ -46,6 +57,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._fields = 0
         self._field_bytes = 0
         self._refused = False
+        self.head_timeout = settings.request_head_timeout
+        self.body_min_bytes = settings.request_body_min_rate * settings.request_head_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_bytes = 0  # body bytes received since the body timer was last armed
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timers()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -64,6 +88,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_open, self._fields, self._field_bytes = True, 0, 0
+        self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
@@ -83,20 +108,69 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._head_open, self._head_bytes = False, 0
+        self._cancel_head_timer()
         if len(self.url) > self.max_url_bytes:
             self._refuse(414, f"The request target is longer than {self.max_url_bytes} bytes.")
             return
         super().on_headers_complete()
+        self._arm_body_timer()  # cancelled at once when the message has no body
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
+            self._body_bytes += len(body)
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if self._refused:
             return
+        self._cancel_body_timer()
         super().on_message_complete()
         self._head_open, self._head_bytes = True, 0
+
+    # --- deadlines ---------------------------------------------------------------------------------------------
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None and not self._refused:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _arm_body_timer(self) -> None:
+        self._cancel_body_timer()
+        self._body_bytes = 0
+        self._body_timer = self.loop.call_later(self.head_timeout, self._body_checked)
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _stop_timers(self) -> None:
+        self._cancel_head_timer()
+        self._cancel_body_timer()
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        self._time_out(f"The request head did not arrive within {self.head_timeout:g} seconds.")
+
+    def _body_checked(self) -> None:
+        self._body_timer = None
+        if self.flow.read_paused or self._body_bytes >= self.body_min_bytes:
+            self._arm_body_timer()  # the service is not reading, or the client keeps up: look again later
+            return
+        self._time_out("The request body is arriving too slowly.")
+
+    def _time_out(self, message: str) -> None:
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:  # too late to answer: just close
+            self._refused = True
+            self.transport.close()
+            return
+        self._refuse(408, message)
 
     def _refuse_header_bytes(self) -> None:
         self._refuse(431, f"The request headers are larger than {self.max_header_bytes} bytes.")
@@ -105,8 +179,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._refused = True
-        error = ServiceError(message)
-        error.exc_type = "URITooLong" if status == 414 else "RequestHeaderFieldsTooLarge"
+        self._stop_timers()
+        error = RequestTimeoutError(message) if status == 408 else ServiceError(message)
+        if status in _EXC_TYPES:
+            error.exc_type = _EXC_TYPES[status]
         body = json.dumps(frappe.error_body(error)).encode()  # the body every other error has
         head = [
             b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),

@@ -288,7 +288,7 @@ def test_link_without_token_is_refused(client, services):
 
 
 @pytest.mark.parametrize(("target", "chosen", "message"), [
-    ("Acme", "Nope", "Lead does not exist"),
+    ("Acme", "Nope", "Lead Nope not found"),
     ("Acme", "L-plain", "Selected Lead does not have a Medusa ID"),
     ("Acme", "L-taken", "This Medusa Lead is already linked to another Customer: Holder"),
     ("Linked", "L1", "Customer Linked is already linked to a different Medusa ID: cus_other"),

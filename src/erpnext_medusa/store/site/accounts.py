@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain.accounts import Account
-from erpnext_medusa.domain.errors import DoesNotExistError
+from erpnext_medusa.domain.errors import DoesNotExistError, NotPermittedError
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.sql.accounts import SqlAccounts
 
@@ -85,13 +85,27 @@ class SiteAccounts:
 
     def find_account(self, login: str) -> Account | None:
         own = self._own.find_account(login)
-        # A user the service does not know may still be the site's: the password check asks the site.
-        return own if own is not None else Account(name=login, full_name=login, enabled=True)
+        if own is not None:
+            return own
+        try:  # the site's User by its name (an e-mail address): its own spelling, full name and state
+            doc = self._client.get_doc("User", login)
+        except (DoesNotExistError, NotPermittedError):
+            # A user name or mobile number the site may still know: the password check asks the site itself.
+            return Account(name=login, full_name=login, enabled=True)
+        return Account(
+            name=str(doc["name"]),
+            full_name=str(doc.get("full_name") or doc["name"]),
+            enabled=bool(int(doc.get("enabled", 1) or 0)),
+            system_user=doc.get("user_type") != "Website User",
+        )
 
     def check_password(self, name: str, password: str) -> bool:
         if self._own.find_account(name) is not None:
             return self._own.check_password(name, password)
         return self._client.login(name, password) is not None
+
+    def check_no_password(self, password: str) -> None:
+        self._own.check_no_password(password)
 
     def user_for_api_key(self, api_key: str, api_secret: str) -> str | None:
         if not api_key or not api_secret:

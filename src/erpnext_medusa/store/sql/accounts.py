@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
 from passlib.context import CryptContext
-from sqlalchemy import Engine, and_, delete, func, insert, inspect, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.accounts import Account, SessionRecord
@@ -91,7 +91,7 @@ class SqlAccounts:
                 where = user.c.name == name
                 stored = conn.execute(select(user.c.password).where(where)).scalar()
             if not stored:
-                PASSWORDS.dummy_verify()
+                PASSWORDS.dummy_verify()  # as long as a check, so the time does not say there is no password
                 return False
             try:
                 valid, new_hash = PASSWORDS.verify_and_update(password, stored)
@@ -101,6 +101,10 @@ class SqlAccounts:
                 table = erp_auth if self.erpnext else user
                 conn.execute(update(table).where(where).values(password=new_hash))
         return bool(valid)
+
+    def check_no_password(self, password: str) -> None:
+        # passlib's dummy hash is one of its default scheme (pbkdf2_sha256, ERPNext's rounds): a check costs the same.
+        PASSWORDS.dummy_verify()
 
     @translated
     def user_for_api_key(self, api_key: str, api_secret: str) -> str | None:
@@ -213,7 +217,9 @@ def _values(record: SessionRecord) -> dict[str, object]:
 
 
 class SqlLoginLocks:
-    """Failed logins in ``erpnext_medusa_login_failure``: one row per user, shared by every process."""
+    """Failed logins in ``erpnext_medusa_login_failure``: one row per user (keyed by the digest of the name,
+    :func:`erpnext_medusa.domain.accounts.login_key`), shared by every process. Each failure first deletes the rows
+    whose last failure and lock are over, so the table holds only the failures of the last lock period."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -235,6 +241,8 @@ class SqlLoginLocks:
     def _record_failure(self, name: str, now: datetime, limit: int, lock: timedelta) -> None:
         table = login_failure
         with self.engine.begin() as conn:
+            over = or_(table.c.locked_until.is_(None), table.c.locked_until <= now)
+            conn.execute(delete(table).where(table.c.last_failure_at <= now - lock, over, table.c.user != name))
             row = conn.execute(select(table).where(table.c.user == name).with_for_update()).first()
             if row is None:
                 locked = now + lock if limit <= 1 else None

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine, inspect
 #: Frappe's own registry of DocTypes and of the fields added to them: on every site, never in ours.
 FRAMEWORK_TABLES = ("tabDocType", "tabCustom Field")
 
-#: The revision that takes the service's additions off a site's tables (migrations/versions/0008_*).
-LEAVE_REVISION = "0008"
+#: The revision that takes the service's additions off a site's tables (migrations/versions/0009_*).
+LEAVE_REVISION = "0009"
 
 #: Where the operator reads the whole migration path.
 GUIDE = "docs/operations.md#moving-off-an-erpnext-database"

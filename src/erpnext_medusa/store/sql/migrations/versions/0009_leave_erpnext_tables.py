@@ -16,8 +16,8 @@ records (API keys, audit trail, sessions, users, login locks, intake events). Fr
 
 Names below are this revision's own, frozen: those the earlier revisions created.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -29,7 +29,7 @@ from alembic import context, op
 from erpnext_medusa.store.sql.site import LEAVE_REVISION, is_erpnext_site
 
 revision = LEAVE_REVISION
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
