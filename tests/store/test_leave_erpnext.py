@@ -29,10 +29,11 @@ from erpnext_medusa.store.sql.migrate import MigrationError, UpgradeReport, upgr
 from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, is_erpnext_site
 from erpnext_medusa.web.app import create_app
 from tests.erpnext_ddl import create_erpnext_schema, create_frappe_framework_tables
-from tests.helpers import BACKENDS, TestDatabases
+from tests.helpers import BACKENDS, TEST_HOST, TestDatabases
 from tests.store.test_migrations import execute, fetch, insert, seed_erpnext, snapshot_rows
 
 TODAY_HEAD = "0007"  # the head before the service left the site's tables
+BEFORE_LEAVING = "0008"  # the revision just before the one that leaves them
 SITE_BACKENDS = [b for b in ("postgresql", "mariadb") if b in BACKENDS]  # Frappe v15 has no SQLite sites
 MARIADB = ("mysql", "mariadb")
 GENERATED = ("medusa_id_key", "medusa_search_grams")
@@ -271,7 +272,7 @@ def test_a_standalone_database_keeps_its_search_index(databases: TestDatabases):
     engine = make_engine(databases.new())
     try:
         create_erpnext_schema(engine)  # ERPNext's layout, but the service's own database: no framework tables
-        upgrade(engine, revision=TODAY_HEAD)
+        upgrade(engine, revision=BEFORE_LEAVING)
         before = _standalone_objects(engine)
         assert any("erpnext_medusa" in repr(row) for row in before)  # there is a search index to keep
         report: UpgradeReport = upgrade(engine)
@@ -286,7 +287,8 @@ def test_the_standalone_store_refuses_a_site(new_engine):
     engine = new_engine()
     old_deployment(engine)
     upgrade(engine)
-    services = Services.from_settings(Settings(database_url=engine.url.render_as_string(hide_password=False)))
+    url = engine.url.render_as_string(hide_password=False)
+    services = Services.from_settings(Settings(database_url=url, allowed_hosts=TEST_HOST))
     try:
         assert services.readiness() == ERPNEXT_SITE_REFUSAL
         with pytest.raises(ServiceUnavailableError) as refused:
@@ -312,6 +314,6 @@ def test_a_run_that_stopped_half_way_runs_again(new_engine):
         execute(engine, f"DROP TRIGGER erpnext_medusa_gram_ranges_{event}{on}")
     execute(engine, f"DROP INDEX {q}customer_medusa_id_unique{q}" + (" ON `tabCustomer`" if not on else ""))
     report = upgrade(engine)
-    assert report.applied == ("0008", "0009")
+    assert report.applied == ("0008", "0009")  # 0008 leaves a site's tables alone
     assert not [r for r in report.removed if r.startswith("trigger") or "customer_medusa_id_unique" in r]
     assert definitions(engine) == definitions(ref)

@@ -5,10 +5,7 @@ the refusal of ERPNext's desk, which Frappe words from the violated index's firs
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
-from erpnext_medusa.store.sql.custom_fields import _document as custom_field
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -35,8 +32,7 @@ def _frappe_message(services: Services, error: IntegrityError, doctype: str) -> 
             text(f"SHOW INDEX FROM `tab{doctype}` WHERE key_name = :key AND Non_unique = 0"), {"key": key}
         ).mappings().all()  # fmt: skip
     column = found[0]["Column_name"] if found else key
-    field = custom_field(doctype, "", datetime(2026, 1, 1))  # the Custom Field the service registers
-    labels = {field["fieldname"]: field["label"]}
+    labels = {"medusa_id": "Medusa ID"}  # the label of the Custom Field that declares it (erpnext setup's)
     return f"{labels.get(column) or column} must be unique"
 
 
