@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeEngine
 
 from erpnext_medusa.store.sql import tables as t
@@ -22,25 +22,6 @@ MEDUSA_ID_LENGTH = 255
 #: The characters of customer_name the typeahead orders by: a whole customer_name (a site may lengthen it) can be
 #: longer than MariaDB or PostgreSQL can index. Two names alike over this many characters are ordered by name.
 SORT_NAME_LENGTH = 400
-
-_MARIADB_TABLE: dict[str, Any] = {
-    f"{prefix}_{option}": value
-    for prefix in ("mysql", "mariadb")
-    for option, value in (
-        ("engine", "InnoDB"),
-        ("row_format", "DYNAMIC"),
-        ("charset", "utf8mb4"),
-        ("collate", "utf8mb4_unicode_ci"),
-    )
-}
-
-
-def _datetime() -> TypeEngine[Any]:
-    return (
-        DateTime()
-        .with_variant(mysql.DATETIME(fsp=6), *t.MARIADB)
-        .with_variant(postgresql.TIMESTAMP(precision=6), "postgresql")
-    )
 
 
 def _exact(length: int) -> TypeEngine[Any]:
@@ -67,14 +48,14 @@ customer = Table(
     Column("medusa_id", _exact(MEDUSA_ID_LENGTH)),
     Column("lead_name", _exact(t.VARCHAR_LEN)),
     t.check("disabled"),
-    Column("modified", _datetime(), nullable=False),  # the site's: the last write wins by it
+    Column("modified", t.datetime6(), nullable=False),  # the site's: the last write wins by it
     Column("folded", _folded(), nullable=False),  # fold(customer_name)
     t.check("searchable"),  # enabled and without a medusa_id: the rows the typeahead lists
     Column("sort_name", String(SORT_NAME_LENGTH), nullable=False),  # customer_name[:SORT_NAME_LENGTH]
-    Column("synced_at", _datetime(), nullable=False),
+    Column("synced_at", t.datetime6(), nullable=False),
     Index(f"{t.OWN_PREFIX}site_customer_search", "searchable", "sort_name", "name"),
     Index(f"{t.OWN_PREFIX}site_customer_medusa_id", "medusa_id"),
-    **_MARIADB_TABLE,
+    **t.MARIADB_TABLE,
 )
 
 lead = Table(
@@ -87,28 +68,28 @@ lead = Table(
     Column("mobile_no", Text),
     Column("phone", Text),
     Column("medusa_id", _exact(MEDUSA_ID_LENGTH)),
-    Column("creation", _datetime()),
-    Column("modified", _datetime(), nullable=False),
+    Column("creation", t.datetime6()),
+    Column("modified", t.datetime6(), nullable=False),
     Column("folded_lead_name", _folded(), nullable=False),
     Column("folded_email_id", _folded(), nullable=False),
     Column("folded_medusa_id", _folded(), nullable=False),
-    Column("synced_at", _datetime(), nullable=False),
+    Column("synced_at", t.datetime6(), nullable=False),
     Index(f"{t.OWN_PREFIX}site_lead_medusa_id", "medusa_id"),
-    **_MARIADB_TABLE,
+    **t.MARIADB_TABLE,
 )
 
 sync_state = Table(
     f"{t.OWN_PREFIX}sync_state",
     metadata,
     Column("doctype", String(t.VARCHAR_LEN), primary_key=True),
-    Column("watermark_modified", _datetime()),
+    Column("watermark_modified", t.datetime6()),
     Column("watermark_name", _exact(t.VARCHAR_LEN)),
-    Column("deleted_creation", _datetime()),
+    Column("deleted_creation", t.datetime6()),
     Column("deleted_name", _exact(t.VARCHAR_LEN)),
-    Column("compared_at", _datetime()),
+    Column("compared_at", t.datetime6()),
     Column("error", Text),
-    Column("error_at", _datetime()),
-    **_MARIADB_TABLE,
+    Column("error_at", t.datetime6()),
+    **t.MARIADB_TABLE,
 )
 
 intake_failure = Table(
@@ -120,12 +101,12 @@ intake_failure = Table(
     Column("message", Text, nullable=False),
     Column("exc_type", String(t.VARCHAR_LEN)),
     Column("attempts", Integer, nullable=False, server_default="1"),
-    Column("first_attempt_at", _datetime(), nullable=False),
-    Column("last_attempt_at", _datetime(), nullable=False),
+    Column("first_attempt_at", t.datetime6(), nullable=False),
+    Column("last_attempt_at", t.datetime6(), nullable=False),
     Column("state", String(20), nullable=False),
     Index(f"{t.OWN_PREFIX}intake_failure_state", "state", "last_attempt_at"),
     Index(f"{t.OWN_PREFIX}intake_failure_medusa_id", "medusa_id"),
-    **_MARIADB_TABLE,
+    **t.MARIADB_TABLE,
 )
 
 #: Every table the site track builds, with its live definition.

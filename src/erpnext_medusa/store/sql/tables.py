@@ -38,21 +38,22 @@ VARCHAR_LEN = NAME_LENGTH
 OWN_PREFIX = "erpnext_medusa_"
 
 # Table options Frappe v15 uses for every MariaDB table.
-_MARIADB_TABLE: dict[str, Any] = {
+MARIADB_TABLE: dict[str, Any] = {
     "mysql_engine": "InnoDB",
     "mysql_row_format": "DYNAMIC",
     "mysql_charset": "utf8mb4",
     "mysql_collate": "utf8mb4_unicode_ci",
 }
 # The mariadb:// dialect reads the same options under its own prefix.
-_MARIADB_TABLE |= {k.replace("mysql_", "mariadb_"): v for k, v in _MARIADB_TABLE.items()}
+MARIADB_TABLE |= {k.replace("mysql_", "mariadb_"): v for k, v in MARIADB_TABLE.items()}
 
 
 def _int(width: int) -> TypeEngine[Any]:
     return Integer().with_variant(mysql.INTEGER(display_width=width), *MARIADB).with_variant(BigInteger(), "postgresql")
 
 
-def _datetime() -> TypeEngine[Any]:
+def datetime6() -> TypeEngine[Any]:
+    """Frappe's datetime(6), with microseconds on every database."""
     return (
         DateTime()
         .with_variant(mysql.DATETIME(fsp=6), *MARIADB)
@@ -86,8 +87,8 @@ def long_text(name: str) -> Column[Any]:
 def _standard(child: bool) -> list[Column[Any]]:
     cols: list[Column[Any]] = [
         Column("name", String(VARCHAR_LEN), primary_key=True),
-        Column("creation", _datetime()),
-        Column("modified", _datetime()),
+        Column("creation", datetime6()),
+        Column("modified", datetime6()),
         Column("modified_by", String(VARCHAR_LEN)),
         Column("owner", String(VARCHAR_LEN)),
         Column(
@@ -114,7 +115,7 @@ def _doctype(name: str, *columns: Column[Any] | Index, child: bool = False) -> T
         *_standard(child),
         *columns,
         *([] if child else _optional()),
-        **_MARIADB_TABLE,
+        **MARIADB_TABLE,
     )
     # MariaDB gets `modified` (parents) or `parent` (children) indexes; PostgreSQL gets neither.
     if child:
@@ -270,7 +271,7 @@ series = Table(
     metadata,
     Column("name", String(100), primary_key=True),
     Column("current", _int(10), nullable=False, server_default="0"),
-    **_MARIADB_TABLE,
+    **MARIADB_TABLE,
 )
 
 # ---------------------------------------------------------------------------------------------------------
@@ -283,11 +284,11 @@ api_key = Table(
     Column("user", String(VARCHAR_LEN), nullable=False),
     # SHA-256 of the secret, hex. Secrets are 256-bit random values, so a fast hash is enough.
     Column("secret_sha256", String(64), nullable=False),
-    Column("created_at", _datetime(), nullable=False),
-    Column("last_used_at", _datetime()),
-    Column("revoked_at", _datetime()),
-    Column("expires_at", _datetime()),  # added by migration 0003
-    **_MARIADB_TABLE,
+    Column("created_at", datetime6(), nullable=False),
+    Column("last_used_at", datetime6()),
+    Column("revoked_at", datetime6()),
+    Column("expires_at", datetime6()),  # added by migration 0003
+    **MARIADB_TABLE,
 )
 
 # One row per write made through the service: who, when, from where, and each field's old and new value.
@@ -295,7 +296,7 @@ audit = Table(
     f"{OWN_PREFIX}audit",
     metadata,
     Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    Column("at", _datetime(), nullable=False),  # naive, in the site's time zone (like `modified`)
+    Column("at", datetime6(), nullable=False),  # naive, in the site's time zone (like `modified`)
     Column("action", String(40), nullable=False),
     Column("user", String(VARCHAR_LEN), nullable=False),
     Column("client", String(64)),
@@ -310,7 +311,7 @@ audit = Table(
     Column("client_request_id", String(64)),  # added by migration 0004
     Index(f"{OWN_PREFIX}audit_at", "at"),
     Index(f"{OWN_PREFIX}audit_customer", "customer", "at"),
-    **_MARIADB_TABLE,
+    **MARIADB_TABLE,
 )
 
 # One row per Medusa webhook event handled (migration 0005): a re-delivery of an event finds its row and changes
@@ -319,11 +320,11 @@ intake_event = Table(
     f"{OWN_PREFIX}intake_event",
     metadata,
     Column("name", String(VARCHAR_LEN), primary_key=True),
-    Column("received_at", _datetime(), nullable=False),
+    Column("received_at", datetime6(), nullable=False),
     Column("medusa_id", String(VARCHAR_LEN), nullable=False),
     Column("lead", String(VARCHAR_LEN), nullable=False),
     Column("outcome", String(20), nullable=False),
-    **_MARIADB_TABLE,
+    **MARIADB_TABLE,
 )
 
 # Login sessions (migration 0006): only a SHA-256 of each sid is stored.
@@ -335,11 +336,11 @@ session = Table(
     Column("full_name", String(VARCHAR_LEN)),
     check("system_user", 1),
     Column("csrf_token", String(64)),
-    Column("created_at", _datetime(), nullable=False),
-    Column("last_seen_at", _datetime(), nullable=False),
-    Column("expires_at", _datetime(), nullable=False),
+    Column("created_at", datetime6(), nullable=False),
+    Column("last_seen_at", datetime6(), nullable=False),
+    Column("expires_at", datetime6(), nullable=False),
     Index(f"{OWN_PREFIX}session_expires_at", "expires_at"),
-    **_MARIADB_TABLE,
+    **MARIADB_TABLE,
 )
 
 # The service's own users, for databases without ERPNext's (migration 0006).
@@ -350,8 +351,8 @@ user = Table(
     Column("full_name", String(VARCHAR_LEN)),
     Column("password", Text, nullable=False),  # a passlib hash, as ERPNext's __Auth holds
     check("enabled", 1),
-    Column("created_at", _datetime(), nullable=False),
-    **_MARIADB_TABLE,
+    Column("created_at", datetime6(), nullable=False),
+    **MARIADB_TABLE,
 )
 
 # Failed logins per user, and the lock they lead to (migration 0006).
@@ -360,9 +361,9 @@ login_failure = Table(
     metadata,
     Column("user", String(VARCHAR_LEN), primary_key=True),
     Column("failures", Integer, nullable=False, server_default="0"),
-    Column("last_failure_at", _datetime(), nullable=False),
-    Column("locked_until", _datetime()),
-    **_MARIADB_TABLE,
+    Column("last_failure_at", datetime6(), nullable=False),
+    Column("locked_until", datetime6()),
+    **MARIADB_TABLE,
 )
 
 # ERPNext's credentials (never created by the service; read when present, see store/sql/accounts.py).
