@@ -381,6 +381,10 @@ class Site:
                 )
                 raise throw(text, "PermissionError", 403, title="Method Not Allowed")
             return self._ok("message", ctx.user, ctx)
+        if method == "frappe.client.has_permission":  # frappe/client.py: DocType-level when docname is empty
+            args = self._form_dict(request)
+            allowed = self.documents.allowed(ctx, str(args.get("doctype")), str(args.get("perm_type") or "read"))
+            return self._ok("message", {"has_permission": allowed}, ctx)
         if method == "frappe.client.get_count":  # frappe/client.py: the rows get_list would find, all of them
             args = self._form_dict(request)
             query = {"filters": args.get("filters") or "[]", "fields": '["name"]', "limit_page_length": "0"}

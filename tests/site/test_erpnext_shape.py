@@ -311,3 +311,18 @@ def test_check_names_the_setting_when_the_site_has_the_field_under_another_name(
         target = Target(shape.services.site.client, "http://testserver", "x", medusa_id_field="custom_medusa_id")
         problems = {f.what: f.detail for f in check(target) if not f.ok}
         assert problems["field Customer"].endswith("set ERPNEXT_MEDUSA_ERPNEXT_MEDUSA_ID_FIELD=medusa_id")
+
+
+def test_check_names_each_permission_the_api_user_lacks(site_engine):
+    from erpnext_medusa.store.site.client import FrappeClient
+    from erpnext_medusa.store.site.setup import Target, check
+    from tests.erpnext_site.http import transport
+
+    with world(site_engine.url) as shape:
+        clerk = shape.site.add_user("clerk@example.com", roles=["Sales User"])
+        client = FrappeClient(
+            "http://erp.example.com", clerk.api_key, clerk.api_secret, transport=transport(shape.site)
+        )
+        missing = {f.what for f in check(Target(client, "http://testserver", "x")) if not f.ok}
+        assert {"read Deleted Document", "create Custom Field", "create Webhook"} <= missing
+        assert "read Customer" not in missing  # a Sales User reads Customers

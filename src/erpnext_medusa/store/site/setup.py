@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError, ServiceError
+from erpnext_medusa.domain.errors import AuthenticationError, ServiceError
 from erpnext_medusa.store.site.client import FrappeClient
 
 WEBHOOK_PATH = "/webhooks/erpnext"
@@ -25,8 +25,17 @@ MEDUSA_ID = "medusa_id"
 EVENTS = ("after_insert", "on_update", "on_trash")
 #: The body each Webhook sends (Frappe renders it with Jinja, ``doc`` being the document).
 WEBHOOK_JSON = '{"doctype": {{ doc.doctype | tojson }}, "name": {{ doc.name | tojson }}}'
-#: What the service's API user must be allowed: DocType -> what is read with a list call to prove it.
-READ = ("Customer", "Lead", "Address", "Deleted Document", "Custom Field", "Webhook")
+#: What the service's API user must be allowed, per DocType: the documents it reads and writes, the records
+#: reconciliation reads, the users whose roles it asks about, and what setup creates.
+PERMISSIONS = (
+    ("Customer", ("read", "write")),
+    ("Lead", ("read", "create", "write")),
+    ("Address", ("read", "create", "write")),
+    ("Deleted Document", ("read",)),
+    ("User", ("read",)),
+    ("Custom Field", ("read", "create")),
+    ("Webhook", ("read", "create")),
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +68,15 @@ def check(site: Target) -> list[Finding]:
     findings = [_whoami(site.client)]
     if not findings[0].ok:
         return findings
-    findings += [_can_read(site.client, doctype) for doctype in READ]
-    findings += [_custom_field(site, doctype) for doctype in CUSTOM_FIELDS]
-    findings += _duplicate_ids(site)
+    findings += [_may(site.client, doctype, perm) for doctype, perms in PERMISSIONS for perm in perms]
+    allowed = {f.what for f in findings if f.ok}
+    if "read Custom Field" in allowed:
+        findings += [_custom_field(site, doctype) for doctype in CUSTOM_FIELDS]
+        if "read Customer" in allowed:
+            findings += _duplicate_ids(site)
     if not site.public_url:
         findings.append(Finding("webhooks", False, "ERPNEXT_MEDUSA_PUBLIC_URL is not set: the site cannot be told"))
-    else:
+    elif "read Webhook" in allowed:
         findings += [_webhook(site, doctype, event) for doctype in CUSTOM_FIELDS for event in EVENTS]
     return findings
 
@@ -93,12 +105,13 @@ def _whoami(client: FrappeClient) -> Finding:
     return Finding("api key", True, f"the site knows it as {user}")
 
 
-def _can_read(client: FrappeClient, doctype: str) -> Finding:
-    try:
-        client.get_list(doctype, fields=["name"], page_length=1)
-    except NotPermittedError:
-        return Finding(f"read {doctype}", False, f"the API user may not read {doctype}: give it a role that may")
-    return Finding(f"read {doctype}", True)
+def _may(client: FrappeClient, doctype: str, perm: str) -> Finding:
+    """Ask the site (``frappe.client.has_permission``, DocType-level) whether the API user may ``perm``."""
+    answer = client.call("frappe.client.has_permission", doctype=doctype, docname="", perm_type=perm)
+    if isinstance(answer, dict) and answer.get("has_permission"):
+        return Finding(f"{perm} {doctype}", True)
+    detail = f"the API user may not {perm} {doctype}: give it a role that may (Role Permissions Manager)"
+    return Finding(f"{perm} {doctype}", False, detail)
 
 
 def _fields(site: Target, doctype: str) -> list[dict[str, Any]]:
