@@ -83,7 +83,7 @@ def test_the_condition_holds_in_the_write_itself(mirror: Mirror, site_engine: sa
         assert len(rows) == 1  # it would change the stored row...
         mirror.upsert_customers([newer])  # ...but another writer stores a newer version first (own transaction)
     with site_engine.begin() as conn:
-        mirror._upsert(conn, site_tables.customer, [_row(cust("C", "Stale", modified=T0), "Stale")])
+        conn.execute(mirror._upsert(site_tables.customer), [_row(cust("C", "Stale", modified=T0), "Stale")])
     assert mirror.get_customer("C") == newer
 
 

@@ -8,7 +8,10 @@
   one seen. The watermark is saved after every page, so a pass that stopped goes on where it was.
 * A **full pass**, less often, walks every name on the site beside the mirror's, in name order: what the mirror
   has and the site does not is removed (renames, deletions whose record was purged), and every document is
-  written again (edits made by SQL on the site that left ``modified`` alone).
+  written again (edits made by SQL on the site that left ``modified`` alone). It then leaves the watermark at
+  the newest document the site held when it began (so the next pass reads only what changed since, edits made
+  during the full pass included, behind or ahead of its cursor), and has the database refresh its statistics
+  of the mirror once.
 Leads are mirrored only while they carry a ``medusa_id``.
 """
 
@@ -75,6 +78,8 @@ class Feed:
         for doctype in MIRRORED:
             report = self._full_pass(doctype, progress) if full else self._changes_pass(doctype, progress)
             reports.append(self._deletions(doctype, report))
+        if full:
+            self.mirror.analyze()
         return reports
 
     def _state(self, doctype: str) -> SyncState:
@@ -152,6 +157,7 @@ class Feed:
     def _full_pass(self, doctype: str, progress: Progress | None) -> PassReport:
         """Every document of the site, page by page in name order, beside the mirror's names in the same order."""
         report = PassReport(doctype)
+        began = self._newest(doctype)
         after = ""
         while True:
             filters = [*_SCOPE[doctype], ["name", ">", after]]
@@ -171,9 +177,21 @@ class Feed:
             if upto is None:
                 break
             after = upto
-        state = self._state(doctype)
-        self.mirror.save_sync_state(doctype, replace(state, compared_at=self.now()))
+        state = replace(self._state(doctype), compared_at=self.now())
+        if began is not None and (
+            state.watermark_modified is None or began > (state.watermark_modified, state.watermark_name or "")
+        ):
+            state = replace(state, watermark_modified=began[0], watermark_name=began[1])
+        self.mirror.save_sync_state(doctype, state)
         return report
+
+    def _newest(self, doctype: str) -> tuple[datetime, str] | None:
+        """The site's newest document of ``doctype`` by (modified, name): where the changes stand now."""
+        rows = self.client.get_list(
+            doctype, fields=["name", "modified"], filters=_SCOPE[doctype], order_by="modified desc, name desc",
+            page_length=1,
+        )  # fmt: skip
+        return _key(rows[0]) if rows else None
 
     def _mirror_names(self, doctype: str, after: str, upto: str | None) -> Iterator[str]:
         """The mirror's names after ``after`` up to ``upto`` (to the end when None)."""

@@ -20,7 +20,21 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Connection, Engine, String, Table, bindparam, case, delete, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Executable,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -154,6 +168,7 @@ class Mirror:
         self.timeout = statement_timeout_ms / 1000
         self.dialect = engine.dialect.name
         self._clock = clock
+        self._upserts: dict[str, Executable] = {}
 
     # -- transactions --------------------------------------------------------------------------------------
 
@@ -178,27 +193,31 @@ class Mirror:
 
     # -- writes --------------------------------------------------------------------------------------------
 
-    def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Insert ``rows``, or replace the stored ones whose ``modified`` is not newer, in one statement."""
+    def _upsert(self, table: Table) -> Executable:
+        """The statement that inserts a row, or replaces the stored one whose ``modified`` is not newer: built
+        once per table and run with a page of rows at a time (executemany), so it is compiled once."""
+        if table.name in self._upserts:
+            return self._upserts[table.name]
         columns = [c.name for c in table.columns if c.name != "name"]
+        stmt: Executable
         if self.dialect in MARIADB:
-            stmt = mysql.insert(table).values(rows)
-            newer = stmt.inserted.modified >= table.c.modified
+            upsert = mysql.insert(table)
+            newer = upsert.inserted.modified >= table.c.modified
             # MariaDB assigns left to right and a later assignment sees the earlier ones: `modified` goes last,
             # so that every condition reads the stored value.
             order = [c for c in columns if c != "modified"] + ["modified"]
-            assignments = [(c, case((newer, stmt.inserted[c]), else_=table.c[c])) for c in order]
-            conn.execute(stmt.on_duplicate_key_update(assignments))
-            return
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        ins = insert(table).values(rows)
-        conn.execute(
-            ins.on_conflict_do_update(
+            assignments = [(c, case((newer, upsert.inserted[c]), else_=table.c[c])) for c in order]
+            stmt = upsert.on_duplicate_key_update(assignments)
+        else:
+            insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            ins = insert(table)
+            stmt = ins.on_conflict_do_update(
                 index_elements=[table.c.name],
                 set_={c: ins.excluded[c] for c in columns},
                 where=table.c.modified <= ins.excluded.modified,
             )
-        )
+        self._upserts[table.name] = stmt
+        return stmt
 
     def _changing(self, conn: Connection, table: Table, rows: list[dict[str, Any]], fields: list[str]) -> list[Any]:
         """The rows that would change what is stored: new ones, and those at least as new that differ."""
@@ -220,7 +239,7 @@ class Mirror:
         def work(conn: Connection) -> int:
             changing = self._changing(conn, table, rows, fields)
             for chunk in _chunks(changing):
-                self._upsert(conn, table, list(chunk))
+                conn.execute(self._upsert(table), list(chunk))
             return len(changing)
 
         return self._write(work) if rows else 0
@@ -252,6 +271,17 @@ class Mirror:
     @translated
     def delete_leads(self, names: Sequence[str]) -> int:
         return self._remove(s.lead, names)
+
+    @translated
+    def analyze(self) -> None:
+        """Have the database refresh the planner's statistics of the mirror's tables (after a sync filled them,
+        so that the searches are planned for the rows that are there)."""
+        quote = self.engine.dialect.identifier_preparer.format_table
+        verb = "ANALYZE TABLE" if self.dialect in MARIADB else "ANALYZE"
+        with self.engine.connect() as conn:
+            for table in _DOCTYPES.values():
+                conn.execute(text(f"{verb} {quote(table)}")).close()  # MariaDB answers with a result set
+            conn.commit()
 
     # -- the names, for comparing with the site's ----------------------------------------------------------
 
