@@ -379,3 +379,19 @@ def test_the_double_also_serves_over_a_socket(site, sales):
         site.fail_next("drop")
         with pytest.raises(httpx.RemoteProtocolError):
             client.get("/api/method/ping")
+
+
+def test_an_update_saves_as_the_desk_does_with_its_version_and_asked_webhooks(site):
+    received = []
+    site.sender = lambda delivery: received.append(delivery) or 200
+    webhook(site, "on_update")
+    doc = site.insert("Customer", {"customer_name": "ACME"})
+    saved = site.update("Customer", "ACME", {"tax_id": "T1"})
+    assert saved["tax_id"] == "T1" and saved["modified"] > doc["modified"]
+    assert [json.loads(v["data"])["changed"] for v in site.all("Version")] == [[["tax_id", None, "T1"]]]
+    assert received == []  # no webhook unless asked
+    site.update("Customer", "ACME", {"tax_id": "T2"}, webhooks=True)
+    assert [(d.event, d.name) for d in received] == [("on_update", "ACME")]
+    site.require("Customer", "mobile_no")
+    with pytest.raises(Exception, match=r"mobile_no|Mobile"):
+        site.update("Customer", "ACME", {"tax_id": "T3"})
