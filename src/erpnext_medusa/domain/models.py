@@ -82,6 +82,9 @@ class MedusaLead:
     medusa_id: str
     #: The Customer that carries the same medusa_id, if any.
     customer: str | None
+    mobile_no: str | None = None
+    #: When the Lead was made: the Medusa signup's date.
+    creation: datetime | None = None
 
 
 @dataclass(frozen=True)

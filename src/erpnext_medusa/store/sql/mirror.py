@@ -20,7 +20,20 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Connection, Engine, String, Table, bindparam, case, delete, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -295,7 +308,9 @@ class Mirror:
         return [CustomerSummary(r.name, r.customer_name or "", r.email_id, r.mobile_no) for r in rows]
 
     @translated
-    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+    def search_medusa_leads(
+        self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
+    ) -> list[MedusaLead]:
         """As ``Store.search_medusa_leads``, over the mirror: the holder is the mirrored Customer with the
         Lead's medusa_id."""
         lead, customer = s.lead.c, s.customer.c
@@ -312,6 +327,8 @@ class Mirror:
             word: BindParameter[str] = bindparam("text", fold(text), type_=String)
             columns = (lead.folded_lead_name, lead.folded_email_id, lead.folded_medusa_id)
             match = or_(*(_contains(self.dialect, col, word) for col in columns))
+        if name is not None:
+            match = lead.name == name if match is None else and_(match, lead.name == name)
         query = medusa_leads_page(s.lead, holder, match, unlinked_only=unlinked_only, limit=limit, offset=offset)
         with self._searching() as conn:
             return [medusa_lead(r) for r in conn.execute(query).mappings()]

@@ -129,10 +129,12 @@ class SqlStore:
         return self.search.search(words, limit=limit, offset=offset)
 
     @translated
-    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+    def search_medusa_leads(
+        self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
+    ) -> list[MedusaLead]:
         with self.engine.connect() as conn:
             return search_medusa_leads(
-                self.catalog, conn, text, unlinked_only=unlinked_only, limit=limit, offset=offset
+                self.catalog, conn, text, unlinked_only=unlinked_only, limit=limit, offset=offset, name=name
             )
 
     def analyze(self, doctypes: Sequence[str]) -> None:
