@@ -66,6 +66,7 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
                      mobile_no="+971 50 123 4567"),
             customer("CUST-0002", customer_name="Acme Logistics", email_id="ops@acmelog.example"),
             customer("CUST-0003", customer_name="Blue Palm Cafe"),
+            customer("CUST-0004", customer_name="Acme Trading (guest)", mobile_no="00971501234567"),
             customer(ARABIC, email_id="info@alnoor.example.sa", customer_primary_address="النور-Billing"),
             address("Acme Warehouse", "CUST-0001", address_type="Shipping", city="Jebel Ali"),
             address("Acme Head Office", "CUST-0001", address_line1="12 Sheikh Zayed Road", city="Dubai"),
@@ -75,6 +76,7 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
                  mobile_no="050 123 4567", medusa_id="cus_01JANE"),
             lead("CRM-LEAD-2026-00002", lead_name="Acme Trading", email_id="omar@example.com",
                  medusa_id="cus_01OMAR"),
+            lead("CRM-LEAD-2026-00004", lead_name="Jane D.", email_id="accounts@acme.example"),
             lead("CRM-LEAD-2026-00003", lead_name="نورة السالم", email_id="info@alnoor.example.sa",
                  medusa_id="cus_01NOORA"),
         )  # fmt: skip
@@ -100,16 +102,16 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
 
                 # The typeahead: the list follows the typing, without Enter, and the address bar follows it.
                 tab_to(page, "#customer-search")
-                page.keyboard.type("acme tr")
+                page.keyboard.type("acme trading l")
                 page.wait_for_function(
                     "() => [...document.querySelectorAll('a.customer-link')].map(a => a.textContent).join('|')"
                     " === 'Acme Trading LLC'"
                 )
-                assert page.url.endswith("/admin?q=acme+tr")
+                assert page.url.endswith("/admin?q=acme+trading+l")
                 assert page.evaluate("document.activeElement.id") == "customer-search"  # the focus stays
-                for _ in range(3):
+                for _ in range(len("trading l")):
                     page.keyboard.press("Backspace")
-                page.wait_for_function("() => document.querySelectorAll('a.customer-link').length === 2")
+                page.wait_for_function("() => document.querySelectorAll('a.customer-link').length === 3")
                 shoot(page, screenshots, "customers")
                 tab_to(page, "a.customer-link[href='/admin/customers/CUST-0001']")
                 press_enter_and_wait(page)
@@ -160,6 +162,10 @@ def test_admin_in_a_browser(databases: TestDatabases, tmp_path: Path):
                 assert "info@alnoor" not in page.inner_text("main")  # e-mails are not what the list shows
                 assert ARABIC in page.inner_text("main")
                 shoot(page, screenshots, "suggestions")
+                page.goto(base + "/admin/duplicates")
+                assert "accounts@acme.example" in page.inner_text("section:has(#lead-email-h)")  # Jane's two signups
+                assert "Acme Trading (guest)" in page.inner_text("section:has(#customer-phone-h)")
+                shoot(page, screenshots, "duplicates")
                 page.goto(base + "/admin/audit")
                 shoot(page, screenshots, "audit")
                 cookies = page.context.cookies()

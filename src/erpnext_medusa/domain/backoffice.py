@@ -13,7 +13,7 @@ from erpnext_medusa.domain.addresses import choose_address
 from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import DoesNotExistError, NotPermittedError, ValidationFailedError
-from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, MedusaLead
+from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, DuplicateGroup, Lead, MedusaLead
 from erpnext_medusa.domain.ports import AuditLog, Store, Transaction
 from erpnext_medusa.domain.text import check_length, fold, required_name, storable
 
@@ -236,3 +236,15 @@ def suggested_links(store: Store, limit: int = 100) -> list[tuple[CustomerSummar
     for _, s in found:
         claimed[s.lead.name] = claimed.get(s.lead.name, 0) + 1
     return [(c, s) for c, s in found if claimed[s.lead.name] == 1][:limit]
+
+
+#: Groups of each kind the Duplicates page lists.
+DUPLICATE_GROUPS = 100
+
+
+def find_duplicates(store: Store) -> dict[str, list[DuplicateGroup]]:
+    """Customers sharing an e-mail or a phone, and Leads sharing an e-mail, by kind, the largest groups first."""
+    found: dict[str, list[DuplicateGroup]] = {"customer-email": [], "customer-phone": [], "lead-email": []}
+    for group in store.duplicate_groups(DUPLICATE_GROUPS):
+        found[group.kind].append(group)
+    return found

@@ -88,6 +88,16 @@ class MedusaLead:
 
 
 @dataclass(frozen=True)
+class DuplicateGroup:
+    """Documents sharing a contact detail: ``kind`` is customer-email, customer-phone or lead-email; ``key`` the
+    shared value as compared; ``members`` each (name, title, the value as typed)."""
+
+    kind: str
+    key: str
+    members: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
 class Link:
     link_doctype: str
     link_name: str

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
-from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, MedusaLead, Stamp
+from erpnext_medusa.domain.models import (
+    Address,
+    Customer,
+    CustomerSummary,
+    DuplicateGroup,
+    Lead,
+    Link,
+    MedusaLead,
+    Stamp,
+)
 
 T = TypeVar("T")
 
@@ -126,6 +135,10 @@ class Store(Protocol):
         case-folded, literal substring; blank: all), those on no Customer first, then newest first, then by name.
         ``unlinked_only`` leaves out those a Customer already carries; ``name`` keeps only the Lead of that
         name."""
+
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        """Customers sharing an e-mail (case-folded) or a phone (its last digits), and Leads sharing an e-mail:
+        at most ``limit`` groups of each, the largest first."""
 
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and run it

@@ -258,3 +258,32 @@ def test_unlink_on_a_live_site_goes_through_the_site(site_engine):
         stored: Any = shape.site.doc("Customer", "Noor Textiles")
         assert not stored.get("medusa_id") and not stored.get("lead_name")
         assert "unlink_medusa_lead" in r.text and suggestions_in(r.text)  # the mirror knows: linkable again
+        shape.site.insert("Customer", {"customer_name": "Noor Guest", "email_id": "NOOR@example.ae"})
+        shape.reconcile(full=True)
+        duplicates = shape.client.get("/admin/duplicates").text
+        assert groups_in(duplicates, "customer-email") == [("noor@example.ae", ["Noor%20Guest", "Noor%20Textiles"])]
+
+
+def groups_in(html: str, kind: str) -> list[tuple[str, list[str]]]:
+    found = re.findall(rf'<li class="duplicate-group {kind}"><bdi class="key">([^<]+)</bdi>:(.*?)</li>', html, re.S)
+    return [(key, re.findall(r'<a href="[^"]+/([^"/]+)">', members)) for key, members in found]
+
+
+def test_duplicates_lists_customers_sharing_an_email_or_phone_and_leads_sharing_an_email(client, services):
+    seed(
+        services,
+        customer("Guest Khalid", email_id="Khalid@Example.SA", mobile_no="+966 50 123 4567"),
+        customer("Khalid Registered", email_id="khalid@example.sa ", medusa_id="cus_k"),
+        customer("Phone Twin", mobile_no="050-123-4567"),
+        customer("Alone", email_id="alone@example.com", mobile_no="+966 55 999 0000"),
+        customer("Short", mobile_no="123"),
+        customer("Short Too", mobile_no="123"),
+        lead("L-a", email_id="signup@example.com", medusa_id="cus_a"),
+        lead("L-b", email_id="SIGNUP@example.com"),
+        lead("L-c", email_id="other@example.com"),
+    )
+    sign_in(client, services)
+    page = client.get("/admin/duplicates").text
+    assert groups_in(page, "customer-email") == [("khalid@example.sa", ["Guest%20Khalid", "Khalid%20Registered"])]
+    assert groups_in(page, "customer-phone") == [("501234567", ["Guest%20Khalid", "Phone%20Twin"])]
+    assert groups_in(page, "lead-email") == [("signup@example.com", ["L-a", "L-b"])]

@@ -33,7 +33,16 @@ from erpnext_medusa.domain.errors import (
     ValidationFailedError,
 )
 from erpnext_medusa.domain.intake import CONTACT_FIELDS
-from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, MedusaLead, Stamp
+from erpnext_medusa.domain.models import (
+    Address,
+    Customer,
+    CustomerSummary,
+    DuplicateGroup,
+    Lead,
+    Link,
+    MedusaLead,
+    Stamp,
+)
 from erpnext_medusa.store.site import documents
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.sql.audit import insert_audit
@@ -274,6 +283,9 @@ class SiteStore:
         self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
     ) -> list[MedusaLead]:
         return self.mirror.search_medusa_leads(text, unlinked_only=unlinked_only, limit=limit, offset=offset, name=name)
+
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        return self.mirror.duplicate_groups(limit)
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         # The site checks its own columns (Customize Form may have changed them) and says so in its refusal;

@@ -37,10 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
+from erpnext_medusa.domain.models import CustomerSummary, DuplicateGroup, MedusaLead
 from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import intake_failures
 from erpnext_medusa.store.sql import site_tables as s
+from erpnext_medusa.store.sql.duplicates import duplicate_groups
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import is_retryable, translated
 from erpnext_medusa.store.sql.intake_failures import IntakeFailure
@@ -332,6 +333,11 @@ class Mirror:
         query = medusa_leads_page(s.lead, holder, match, unlinked_only=unlinked_only, limit=limit, offset=offset)
         with self._searching() as conn:
             return [medusa_lead(r) for r in conn.execute(query).mappings()]
+
+    @translated
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        with self._searching() as conn:
+            return duplicate_groups(conn, self.dialect, s.customer, s.lead, limit)
 
     @translated
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:

@@ -22,6 +22,7 @@ from erpnext_medusa.domain.accounts import log_in, log_out
 from erpnext_medusa.domain.backoffice import (
     MAX_AUDIT_ROWS,
     audit_trail,
+    find_duplicates,
     find_medusa_leads,
     medusa_lead,
     preview_link,
@@ -257,6 +258,14 @@ def customer_page(request: Request, name: str, lead_q: str = "") -> Response:
         request, "customer.html", who, view=view, leads=leads, lead_q=lead_q, history=history, flash=problem,
         suggestions=suggestions, best=unique_strong(suggestions),
     )  # fmt: skip
+
+
+@router.get("/duplicates")
+def duplicates_page(request: Request) -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    return render(request, "duplicates.html", who, groups=find_duplicates(services_of(request).store))
 
 
 @router.get("/suggestions")
