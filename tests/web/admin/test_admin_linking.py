@@ -287,3 +287,17 @@ def test_duplicates_lists_customers_sharing_an_email_or_phone_and_leads_sharing_
     assert groups_in(page, "customer-email") == [("khalid@example.sa", ["Guest%20Khalid", "Khalid%20Registered"])]
     assert groups_in(page, "customer-phone") == [("501234567", ["Guest%20Khalid", "Phone%20Twin"])]
     assert groups_in(page, "lead-email") == [("signup@example.com", ["L-a", "L-b"])]
+
+
+def test_the_typeahead_script_is_served_and_only_the_service_may_run_scripts(client, services):
+    sign_in(client, services)
+    page = client.get("/admin")
+    assert '<script src="/admin/static/typeahead.js" defer></script>' in page.text
+    assert 'data-typeahead="customer-list"' in page.text and '<div id="customer-list"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy and "unsafe-inline" not in policy
+    script = client.get("/admin/static/typeahead.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "data-typeahead" in script.text and "replaceWith" in script.text
+    leads = client.get("/admin/leads").text
+    assert 'data-typeahead="lead-list"' in leads and '<div id="lead-list"' in leads
