@@ -19,6 +19,7 @@ UPDATE_ADDRESS = "update_address"
 CREATE_ADDRESS = "create_address"
 FORK_ADDRESS = "fork_address"
 LINK_LEAD = "link_medusa_lead"
+UNLINK_LEAD = "unlink_medusa_lead"
 CREATE_LEAD = "create_lead"
 UPDATE_LEAD = "update_lead"
 #: On a live site: an operation that stopped after the site had confirmed some of its writes (those are named).

@@ -1,11 +1,11 @@
-"""ERPNext's rules for a Lead's names, and linking a Medusa Lead to an existing Customer."""
+"""ERPNext's rules for a Lead's names, and linking a Medusa Lead to an existing Customer (and undoing it)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from erpnext_medusa.domain.audit import LINK_LEAD, AuditEntry
+from erpnext_medusa.domain.audit import LINK_LEAD, UNLINK_LEAD, AuditEntry
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import Customer, Stamp
@@ -83,3 +83,34 @@ def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> No
         )
 
     store.write(work)
+
+
+def unlink_medusa_lead(store: Store, customer: str, medusa_id: str, stamp: Stamp) -> str | None:
+    """Undo a link: clear the Customer's medusa_id and lead_name, so that the Lead may be linked again (to this
+    Customer or another). ``medusa_id`` is the id the user saw and confirmed: a Customer that carries none, or
+    another one by now, is refused and left as it is. Returns the Lead the Customer named."""
+    customer = required_name("Customer", customer)
+    medusa_id = required_name("Medusa ID", medusa_id)
+
+    def work(tx: Transaction) -> str | None:
+        current = tx.get_customer(customer, lock=True)
+        if current is None:
+            raise DoesNotExistError(f"Customer {customer} not found")
+        if not current.medusa_id:
+            raise ValidationFailedError(f"Customer {current.name} is not linked to a Medusa ID")
+        if current.medusa_id != medusa_id or not tx.unlink_customer(current.name, medusa_id, stamp):
+            now = tx.get_customer(current.name) or current
+            raise ValidationFailedError(
+                f"Customer {current.name} is now linked to {now.medusa_id or 'no Medusa ID'}, not {medusa_id}"
+            )
+        tx.record_audit(
+            AuditEntry.start(UNLINK_LEAD, stamp, current.name).touch(
+                "Customer",
+                current.name,
+                {"medusa_id": current.medusa_id, "lead_name": current.lead_name},
+                {"medusa_id": None, "lead_name": None},
+            )
+        )
+        return current.lead_name
+
+    return store.write(work)

@@ -82,6 +82,19 @@ class MedusaLead:
     medusa_id: str
     #: The Customer that carries the same medusa_id, if any.
     customer: str | None
+    mobile_no: str | None = None
+    #: When the Lead was made: the Medusa signup's date.
+    creation: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Documents sharing a contact detail: ``kind`` is customer-email, customer-phone or lead-email; ``key`` the
+    shared value as compared; ``members`` each (name, title, the value as typed)."""
+
+    kind: str
+    key: str
+    members: list[tuple[str, str, str]]
 
 
 @dataclass(frozen=True)

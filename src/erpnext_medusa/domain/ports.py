@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
-from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, MedusaLead, Stamp
+from erpnext_medusa.domain.models import (
+    Address,
+    Customer,
+    CustomerSummary,
+    DuplicateGroup,
+    Lead,
+    Link,
+    MedusaLead,
+    Stamp,
+)
 
 T = TypeVar("T")
 
@@ -67,6 +76,10 @@ class Transaction(NameSource, Protocol):
         changed). If the database's unique index refuses the id, :meth:`Store.write` rolls back and raises
         MedusaIdLinkedElsewhereError naming the Customer that holds it."""
 
+    def unlink_customer(self, customer: str, medusa_id: str, stamp: Stamp) -> bool:
+        """Clear medusa_id and lead_name on the Customer if it still holds ``medusa_id`` (else False, nothing
+        changed)."""
+
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None: ...
 
     def insert_lead(self, row: Row, stamp: Stamp) -> str:
@@ -115,10 +128,17 @@ class Store(Protocol):
         """Enabled Customers without a medusa_id whose customer_name contains every word (lower-cased,
         literal substring), ordered by customer_name then name."""
 
-    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+    def search_medusa_leads(
+        self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
+    ) -> list[MedusaLead]:
         """Leads that carry a medusa_id whose lead_name, email_id or medusa_id contains ``text`` (both
         case-folded, literal substring; blank: all), those on no Customer first, then newest first, then by name.
-        ``unlinked_only`` leaves out those a Customer already carries."""
+        ``unlinked_only`` leaves out those a Customer already carries; ``name`` keeps only the Lead of that
+        name."""
+
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        """Customers sharing an e-mail (case-folded) or a phone (its last digits), and Leads sharing an e-mail:
+        at most ``limit`` groups of each, the largest first."""
 
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and run it
@@ -134,8 +154,11 @@ class Store(Protocol):
 
 
 class AuditLog(Protocol):
-    def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
-        """The newest ``limit`` entries (of one Customer, at or after ``since``), oldest of them first."""
+    def list_audit(
+        self, *, customer: str | None, since: datetime | None, limit: int, customer_part: str | None = None
+    ) -> list[AuditRecord]:
+        """The newest ``limit`` entries (of one Customer, at or after ``since``, of the Customers whose name
+        contains ``customer_part`` case-insensitively), oldest of them first."""
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,27 @@ def test_website_users_cannot_sign_in(erp):
         r = c.post("/admin/login", data={"usr": erpnext.ME, "pwd": erpnext.PASSWORD}, follow_redirects=False)
         assert r.status_code == 403 and flash(r.text) == ("error", "Only system users may use these pages.")
         assert c.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
+
+
+@pytest.mark.parametrize(("roles", "allowed"), [(("Sales User",), True), (("Accounts User",), False)])
+def test_unlinking_needs_a_link_role_too(erp, roles, allowed):
+    from erpnext_medusa.domain.leads import link_medusa_lead
+    from erpnext_medusa.domain.models import Stamp
+
+    services = erp()
+    seed(services, customer("Acme"), lead("L1", medusa_id="cus_1"))
+    link_medusa_lead(services.store, "Acme", "L1", Stamp("Administrator", services.now()))
+    with signed_in(services, erpnext.ME, roles) as c:
+        confirm = c.get("/admin/customers/Acme/unlink").text
+        r = c.post("/admin/customers/Acme/unlink", data={"medusa_id": "cus_1", "csrf_token": token_of(confirm)})
+        linked = rows(services, 'SELECT medusa_id FROM "tabCustomer"')[0]["medusa_id"]
+        actions = [a["action"] for a in rows(services, "SELECT action FROM erpnext_medusa_audit ORDER BY id")]
+        if allowed:
+            assert flash(r.text) == (
+                "success",
+                "Unlinked Medusa ID cus_1 from Customer Acme; Lead L1 may be linked again.",
+            )
+            assert linked is None and actions == ["link_medusa_lead", "unlink_medusa_lead"]
+        else:
+            assert flash(r.text) == ("error", "Insufficient Permission for Customer")
+            assert linked == "cus_1" and actions == ["link_medusa_lead"]

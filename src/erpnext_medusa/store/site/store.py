@@ -33,7 +33,16 @@ from erpnext_medusa.domain.errors import (
     ValidationFailedError,
 )
 from erpnext_medusa.domain.intake import CONTACT_FIELDS
-from erpnext_medusa.domain.models import Address, Customer, CustomerSummary, Lead, Link, MedusaLead, Stamp
+from erpnext_medusa.domain.models import (
+    Address,
+    Customer,
+    CustomerSummary,
+    DuplicateGroup,
+    Lead,
+    Link,
+    MedusaLead,
+    Stamp,
+)
 from erpnext_medusa.store.site import documents
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.sql.audit import insert_audit
@@ -162,6 +171,18 @@ class SiteTransaction:
             raise
         return True
 
+    def unlink_customer(self, customer: str, medusa_id: str, stamp: Stamp) -> bool:
+        cleared = {"medusa_id": None, "lead_name": None}
+        try:
+            self._update("Customer", customer, cleared, stamp)
+        except StaleDocumentError:
+            current = self._client.get_doc("Customer", customer)  # changed since it was read: look again
+            if current.get("medusa_id") != medusa_id:
+                return False
+            self._read_modified[("Customer", customer)] = str(current.get("modified", ""))
+            self._update("Customer", customer, cleared, stamp)
+        return True
+
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None:
         self._update("Address", name, changes, stamp)
 
@@ -258,8 +279,13 @@ class SiteStore:
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.mirror.search_unlinked_customers(words, limit=limit, offset=offset)
 
-    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
-        return self.mirror.search_medusa_leads(text, unlinked_only=unlinked_only, limit=limit, offset=offset)
+    def search_medusa_leads(
+        self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
+    ) -> list[MedusaLead]:
+        return self.mirror.search_medusa_leads(text, unlinked_only=unlinked_only, limit=limit, offset=offset, name=name)
+
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        return self.mirror.duplicate_groups(limit)
 
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         # The site checks its own columns (Customize Form may have changed them) and says so in its refusal;

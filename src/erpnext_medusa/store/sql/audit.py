@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, String, delete, func, insert, literal, select
 
 from erpnext_medusa.domain.audit import AuditEntry, AuditRecord
 from erpnext_medusa.store.sql.errors import translated
+from erpnext_medusa.store.sql.search import like_literal
 from erpnext_medusa.store.sql.tables import audit as table
 from erpnext_medusa.store.sql.tables import intake_event
 
@@ -39,11 +40,16 @@ class SqlAuditLog:
         self.engine = engine
 
     @translated
-    def list_audit(self, *, customer: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
+    def list_audit(
+        self, *, customer: str | None, since: datetime | None, limit: int, customer_part: str | None = None
+    ) -> list[AuditRecord]:
         c = table.c
         query = select(table).order_by(c.id.desc()).limit(limit)
         if customer is not None:
             query = query.where(c.customer == customer)
+        if customer_part:
+            pattern = func.lower(literal(like_literal(customer_part), String))
+            query = query.where(func.lower(c.customer).like(pattern, escape="/"))
         if since is not None:
             query = query.where(c.at >= since)
         with self.engine.connect() as conn:

@@ -32,7 +32,7 @@ def _folded(catalog: Catalog, col: Any) -> Any:
 
 
 def search_medusa_leads(
-    catalog: Catalog, conn: Connection, text: str, *, unlinked_only: bool, limit: int, offset: int
+    catalog: Catalog, conn: Connection, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None
 ) -> list[MedusaLead]:
     lead, customer = t.lead.c, t.customer.c
     holder = (
@@ -53,6 +53,8 @@ def search_medusa_leads(
                 for col in (lead.lead_name, lead.email_id, lead.medusa_id)
             )
         )
+    if name is not None:
+        match = lead.name == name if match is None else and_(match, lead.name == name)
     query = medusa_leads_page(t.lead, holder, match, unlinked_only=unlinked_only, limit=limit, offset=offset)
     return [medusa_lead(r) for r in conn.execute(query).mappings()]
 
@@ -68,7 +70,15 @@ def medusa_leads_page(
     if match is not None:
         conditions.append(match)
     inner = (
-        select(lead.name, lead.lead_name, lead.email_id, lead.medusa_id, lead.creation, holder.label("holder"))
+        select(
+            lead.name,
+            lead.lead_name,
+            lead.email_id,
+            lead.mobile_no,
+            lead.medusa_id,
+            lead.creation,
+            holder.label("holder"),
+        )
         .select_from(leads)
         .where(*conditions)
         .subquery("medusa_leads")
@@ -88,4 +98,6 @@ def medusa_lead(row: Any) -> MedusaLead:
         email_id=row["email_id"] or None,
         medusa_id=row["medusa_id"],
         customer=row["holder"],
+        mobile_no=row["mobile_no"] or None,
+        creation=row["creation"],
     )

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Executable,
     String,
     Table,
+    and_,
     bindparam,
     case,
     delete,
@@ -38,10 +39,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
+from erpnext_medusa.domain.models import CustomerSummary, DuplicateGroup, MedusaLead
 from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import intake_failures
 from erpnext_medusa.store.sql import site_tables as s
+from erpnext_medusa.store.sql.duplicates import duplicate_groups
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import is_retryable, translated
 from erpnext_medusa.store.sql.intake_failures import IntakeFailure
@@ -325,7 +327,9 @@ class Mirror:
         return [CustomerSummary(r.name, r.customer_name or "", r.email_id, r.mobile_no) for r in rows]
 
     @translated
-    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+    def search_medusa_leads(
+        self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
+    ) -> list[MedusaLead]:
         """As ``Store.search_medusa_leads``, over the mirror: the holder is the mirrored Customer with the
         Lead's medusa_id."""
         lead, customer = s.lead.c, s.customer.c
@@ -342,9 +346,16 @@ class Mirror:
             word: BindParameter[str] = bindparam("text", fold(text), type_=String)
             columns = (lead.folded_lead_name, lead.folded_email_id, lead.folded_medusa_id)
             match = or_(*(_contains(self.dialect, col, word) for col in columns))
+        if name is not None:
+            match = lead.name == name if match is None else and_(match, lead.name == name)
         query = medusa_leads_page(s.lead, holder, match, unlinked_only=unlinked_only, limit=limit, offset=offset)
         with self._searching() as conn:
             return [medusa_lead(r) for r in conn.execute(query).mappings()]
+
+    @translated
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        with self._searching() as conn:
+            return duplicate_groups(conn, self.dialect, s.customer, s.lead, limit)
 
     @translated
     def customer_with_medusa_id(self, medusa_id: str) -> str | None:

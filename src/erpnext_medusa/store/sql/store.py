@@ -15,9 +15,11 @@ from erpnext_medusa.domain.errors import (
     ServiceUnavailableError,
     ValidationFailedError,
 )
-from erpnext_medusa.domain.models import CustomerSummary, MedusaLead
+from erpnext_medusa.domain.models import CustomerSummary, DuplicateGroup, MedusaLead
 from erpnext_medusa.store.sql import search_queue
+from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
+from erpnext_medusa.store.sql.duplicates import duplicate_groups
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import is_retryable, translated
 from erpnext_medusa.store.sql.leads import search_medusa_leads
@@ -129,11 +131,18 @@ class SqlStore:
         return self.search.search(words, limit=limit, offset=offset)
 
     @translated
-    def search_medusa_leads(self, text: str, *, unlinked_only: bool, limit: int, offset: int) -> list[MedusaLead]:
+    def search_medusa_leads(
+        self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
+    ) -> list[MedusaLead]:
         with self.engine.connect() as conn:
             return search_medusa_leads(
-                self.catalog, conn, text, unlinked_only=unlinked_only, limit=limit, offset=offset
+                self.catalog, conn, text, unlinked_only=unlinked_only, limit=limit, offset=offset, name=name
             )
+
+    @translated
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        with self.engine.connect() as conn:
+            return duplicate_groups(conn, self.dialect, t.customer, t.lead, limit)
 
     def analyze(self, doctypes: Sequence[str]) -> None:
         """Bring the planner's view of these DocTypes' tables up to date after a big load, as autovacuum or

@@ -209,6 +209,15 @@ class SqlTransaction:
             raise MedusaIdTaken(medusa_id) from exc
         return bool(result.rowcount)
 
+    def unlink_customer(self, customer: str, medusa_id: str, stamp: Stamp) -> bool:
+        c = t.customer.c
+        statement = (
+            update(t.customer)
+            .where(c.name == customer, c.medusa_id == medusa_id)
+            .values(medusa_id=None, lead_name=None, modified=stamp.at, modified_by=stamp.user)
+        )
+        return bool(self._conn.execute(statement).rowcount)
+
     def update_address(self, name: str, changes: Mapping[str, str | None], stamp: Stamp) -> None:
         self._conn.execute(
             update(t.address)

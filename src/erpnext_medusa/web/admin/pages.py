@@ -4,6 +4,7 @@ that keep the pages out of frames and away from other sites' scripts."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,8 @@ PAGE_SIZE = 20
 CSRF_FIELD = "csrf_token"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; base-uri 'none'; "
         "frame-ancestors 'none'"
     ),
     "X-Frame-Options": "DENY",
@@ -51,6 +53,40 @@ def _when(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _day(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+_BREAK = re.compile(r"<br\s*/?>|\n", re.IGNORECASE)
+
+
+def _lines(value: Any) -> list[str]:
+    """An address as ERPNext renders it (``primary_address``: lines joined by ``<br>``), as its lines."""
+    return [line.strip() for line in _BREAK.split(str(value)) if line.strip()]
+
+
+#: Languages written right to left (the primary subtag of an Accept-Language entry).
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+
+
+def reading(accept_language: str | None) -> tuple[str, str]:
+    """``(lang, dir)`` of a page: the browser's most preferred language when it is written right to left (the
+    page is then laid out right to left), else English left to right."""
+    best, best_q = "", 0.0
+    for entry in (accept_language or "").split(",")[:20]:
+        tag, _, params = entry.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and q > best_q:
+            best, best_q = tag, q
+    primary = best.split("-")[0].lower()
+    return (primary, "rtl") if primary in RTL_LANGUAGES else ("en", "ltr")
+
+
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
@@ -60,6 +96,8 @@ templates = Environment(
 )
 templates.filters["q"] = _quoted
 templates.filters["when"] = _when
+templates.filters["day"] = _day
+templates.filters["lines"] = _lines
 
 
 def services_of(request: Request) -> Services:
@@ -169,8 +207,9 @@ def render(
     """A page; a message left by the previous request is shown on it and then forgotten."""
     flash = values.pop("flash", None) or take_flash(request)
     live_site = services_of(request).site is not None
+    lang, direction = reading(request.headers.get("accept-language"))
     html = templates.get_template(template).render(
-        who=who, flash=flash, csrf_field=CSRF_FIELD, live_site=live_site, **values
+        who=who, flash=flash, csrf_field=CSRF_FIELD, live_site=live_site, lang=lang, dir=direction, **values
     )
     response = with_headers(HTMLResponse(html, status_code=status))
     if request.cookies.get(FLASH_COOKIE):

@@ -9,6 +9,7 @@ CSRF token; every page but the sign-in redirects there without a session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -21,15 +22,23 @@ from erpnext_medusa.domain.accounts import log_in, log_out
 from erpnext_medusa.domain.backoffice import (
     MAX_AUDIT_ROWS,
     audit_trail,
+    find_duplicates,
     find_medusa_leads,
+    medusa_lead,
     preview_link,
+    rank_suggestions,
     require_link_role,
+    suggest_leads,
+    suggested_links,
+    unique_strong,
     view_customer,
 )
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import DoesNotExistError, ServiceError, ValidationFailedError
-from erpnext_medusa.domain.leads import link_medusa_lead
+from erpnext_medusa.domain.leads import link_medusa_lead, unlink_medusa_lead
+from erpnext_medusa.domain.models import Stamp
+from erpnext_medusa.services import Services
 from erpnext_medusa.web import limits
 from erpnext_medusa.web.admin import intake
 from erpnext_medusa.web.admin.pages import (
@@ -152,22 +161,26 @@ def customers_page(request: Request, q: str = "", start: str = "") -> Response:
 
 @router.get("/customers/{name:path}/link")
 def link_confirm_page(request: Request, name: str, lead: str = "") -> Response:
+    """The confirmation: the Lead's name, e-mail, phone, Medusa id and signup date, and why it was suggested."""
     who = visitor(request)
     if who is None:
         return to_login()
     try:
-        customer, found = preview_link(services_of(request).store, name, lead[:NAME_LENGTH])
-    except DoesNotExistError as exc:
-        return render(request, "error.html", who, 404, message=exc.message)
+        preview = preview_link(services_of(request).store, name, lead[:NAME_LENGTH])
     except ServiceError as exc:
         return render(request, "error.html", who, exc.http_status, message=exc.message)
-    return render(request, "confirm.html", who, customer=customer, lead=lead, found=found)
+    c, details = preview.customer, preview.details
+    ranked = [] if details is None else rank_suggestions(c.customer_name, c.email_id, c.mobile_no, [details])
+    return render(
+        request, "confirm.html", who, customer=c, lead=lead, found=preview.lead, details=details,
+        reasons=ranked[0].reasons if ranked else [],
+    )  # fmt: skip
 
 
-@router.post("/customers/{name:path}/link")
-def link_submit(request: Request, name: str, lead: FormText = "", csrf_token: FormText = "") -> Response:
-    """``link_medusa_lead``, with the API's role rule; the outcome (its exact message) is shown on the
-    customer's page."""
+def _change_link(request: Request, name: str, csrf_token: str, change: Callable[[Services, Stamp], str]) -> Response:
+    """A link or an unlink from the customer's page: the session's token, then the API's role rule, then
+    ``change`` (its message on success); the outcome (a refusal's exact message) is shown on the customer's
+    page."""
     who = visitor(request)
     if who is None:
         return to_login()
@@ -179,15 +192,48 @@ def link_submit(request: Request, name: str, lead: FormText = "", csrf_token: Fo
     back = redirect(customer_path(name))
     try:
         require_link_role(services.accounts, who.user, services.settings.link_role_set)
-        link_medusa_lead(
-            services.store,
-            limits.check_name("Customer", name) or "",
-            limits.check_name("Lead", lead) or "",
-            stamp(request, who),
-        )
+        done = change(services, stamp(request, who))
     except ServiceError as exc:
         return set_flash(back, "error", exc.message, request)
-    return set_flash(back, "success", f"Linked Lead {lead} to Customer {name}.", request)
+    return set_flash(back, "success", done, request)
+
+
+@router.post("/customers/{name:path}/link")
+def link_submit(request: Request, name: str, lead: FormText = "", csrf_token: FormText = "") -> Response:
+    def change(services: Services, at: Stamp) -> str:
+        customer, chosen = limits.check_name("Customer", name) or "", limits.check_name("Lead", lead) or ""
+        link_medusa_lead(services.store, customer, chosen, at)
+        return f"Linked Lead {lead} to Customer {name}."
+
+    return _change_link(request, name, csrf_token, change)
+
+
+@router.get("/customers/{name:path}/unlink")
+def unlink_confirm_page(request: Request, name: str) -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    services = services_of(request)
+    try:
+        view = view_customer(services.store, name[: NAME_LENGTH + 1])
+        customer = view.customer
+        if not customer.medusa_id:
+            raise ValidationFailedError(f"Customer {customer.name} is not linked to a Medusa ID")
+        details = medusa_lead(services.store, customer.lead_name) if customer.lead_name else None
+    except ServiceError as exc:
+        return render(request, "error.html", who, exc.http_status, message=exc.message)
+    return render(request, "unlink.html", who, customer=customer, details=details)
+
+
+@router.post("/customers/{name:path}/unlink")
+def unlink_submit(request: Request, name: str, medusa_id: FormText = "", csrf_token: FormText = "") -> Response:
+    def change(services: Services, at: Stamp) -> str:
+        customer, wanted = limits.check_name("Customer", name) or "", limits.check_name("Medusa ID", medusa_id) or ""
+        lead = unlink_medusa_lead(services.store, customer, wanted, at)
+        freed = f"; Lead {lead} may be linked again" if lead else ""
+        return f"Unlinked Medusa ID {medusa_id} from Customer {name}{freed}."
+
+    return _change_link(request, name, csrf_token, change)
 
 
 @router.get("/customers/{name:path}")
@@ -200,14 +246,35 @@ def customer_page(request: Request, name: str, lead_q: str = "") -> Response:
         view = view_customer(services.store, name[: NAME_LENGTH + 1])
     except ServiceError as exc:
         return render(request, "error.html", who, exc.http_status, message=exc.message)
-    leads, problem = [], None
+    leads, suggestions, problem = [], [], None
     if view.customer.medusa_id is None:
+        suggestions = suggest_leads(services.store, view.customer)
         try:
             leads = find_medusa_leads(services.store, lead_q, unlinked_only=True, limit=PAGE_SIZE)
         except ServiceError as exc:
             problem = ("error", exc.message)
     history = audit_trail(services.audit, customer=view.customer.name, limit=CUSTOMER_HISTORY)
-    return render(request, "customer.html", who, view=view, leads=leads, lead_q=lead_q, history=history, flash=problem)
+    return render(
+        request, "customer.html", who, view=view, leads=leads, lead_q=lead_q, history=history, flash=problem,
+        suggestions=suggestions, best=unique_strong(suggestions),
+    )  # fmt: skip
+
+
+@router.get("/duplicates")
+def duplicates_page(request: Request) -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    return render(request, "duplicates.html", who, groups=find_duplicates(services_of(request).store))
+
+
+@router.get("/suggestions")
+def suggestions_page(request: Request) -> Response:
+    """Customers with exactly one strong match among the unlinked Medusa Leads, to review one by one."""
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    return render(request, "suggestions.html", who, rows=suggested_links(services_of(request).store))
 
 
 # --- Leads and the audit trail -------------------------------------------------------------------------------
@@ -234,6 +301,20 @@ def leads_page(request: Request, q: str = "", start: str = "") -> Response:
     return render(request, "leads.html", who, q=q, rows=rows[:PAGE_SIZE], page=page)
 
 
+@router.get("/leads/{name:path}")
+def lead_page(request: Request, name: str) -> Response:
+    who = visitor(request)
+    if who is None:
+        return to_login()
+    try:
+        found = medusa_lead(services_of(request).store, name[: NAME_LENGTH + 1])
+        if found is None:
+            raise DoesNotExistError(f"Lead {name} not found (or it carries no Medusa ID)")
+    except ServiceError as exc:
+        return render(request, "error.html", who, exc.http_status, message=exc.message)
+    return render(request, "lead.html", who, l=found)
+
+
 def parse_since(value: str) -> datetime | None:
     """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` (a browser's date-time field), in the site's time zone."""
     if not value.strip():
@@ -251,8 +332,7 @@ def audit_page(request: Request, customer: str = "", since: str = "") -> Respons
         return to_login()
     try:
         after = parse_since(since)
-        wanted = limits.check_name("Customer", customer.strip()) or None
-        rows = audit_trail(services_of(request).audit, customer=wanted, since=after, limit=AUDIT_PAGE)
+        rows = audit_trail(services_of(request).audit, customer_part=customer, since=after, limit=AUDIT_PAGE)
     except ServiceError as exc:
         return render(request, "audit.html", who, customer=customer, since=since, rows=[], flash=("error", exc.message))
     return render(request, "audit.html", who, customer=customer, since=since, rows=rows, limit=AUDIT_PAGE)
