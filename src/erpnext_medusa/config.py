@@ -232,6 +232,9 @@ class Settings(BaseSettings):
     metrics: Literal["off", "open", "token"] = "off"
     #: The bearer token ``/metrics`` asks for when metrics=token (at least 16 characters).
     metrics_token: str = Field(default="", repr=False)
+    #: An ``ERPNEXT_MEDUSA_*`` variable that is not a setting stops every command (it is most often a misspelt
+    #: one); true makes it a warning instead.
+    allow_unknown_variables: bool = False
 
     # --- guest endpoints ---------------------------------------------------------------------------------
     guest_access: GuestAccess = "open"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ from erpnext_medusa import logs
 from erpnext_medusa.cli.created import CreatedNames
 from erpnext_medusa.cli.documents import DocumentsFile, DocumentsFileError
 from erpnext_medusa.cli.help import PlainCommand, PlainGroup
-from erpnext_medusa.config import Settings, SettingsError, environment, load_settings, unknown_variables
+from erpnext_medusa.config import Settings, SettingsError, environment, load_settings, unknown_variables, variable
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.domain.errors import ServiceError
@@ -75,14 +75,29 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    """The settings every command starts from; a variable that looks like a setting but is not one is a warning,
-    a bad value an error naming its variable."""
-    for warning in unknown_variables(environment()):
-        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    """The settings every command starts from. A variable that looks like a setting but is not one stops the
+    command (unless ERPNEXT_MEDUSA_ALLOW_UNKNOWN_VARIABLES is true: then it is a warning); a bad value is an error
+    naming its variable."""
+    unknown = unknown_variables(environment())
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
+        _print_unknown(unknown, "warning")
         raise _fail(f"invalid settings: {exc}") from None
+    if unknown and not settings.allow_unknown_variables:
+        _print_unknown(unknown, "error")
+        raise _fail(f"{len(unknown)} unknown setting(s); fix the name, or set {_ALLOW_UNKNOWN}=true to carry on")
+    _print_unknown(unknown, "warning")
+    return settings
+
+
+_ALLOW_UNKNOWN = variable("allow_unknown_variables")
+
+
+def _print_unknown(unknown: list[str], level: Literal["warning", "error"]) -> None:
+    colour = "yellow" if level == "warning" else "red"
+    for line in unknown:
+        err.print(f"[{colour}]{level}:[/{colour}] {escape(line)}", highlight=False)
 
 
 @contextmanager
