@@ -527,3 +527,12 @@ def test_serve_demo_answers_on_demo_data(tmp_path):
         if proc.stderr:
             proc.stderr.close()
     assert stderr.count("ERPNEXT_MEDUSA_RATE_LIMT is not a setting; did you mean ERPNEXT_MEDUSA_RATE_LIMIT?") == 1
+
+
+@pytest.mark.parametrize("url", ["sqlite://erpnext.db", "sqlite:///:memory:"])
+def test_a_sqlite_url_that_names_no_file_is_one_line_of_error(db_file, monkeypatch, url):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_DATABASE_URL", url)
+    result = invoke("db", "upgrade")
+    assert_clean_failure(result)
+    assert result.stderr.strip().startswith("error: invalid settings: ERPNEXT_MEDUSA_DATABASE_URL: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
