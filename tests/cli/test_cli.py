@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -536,3 +537,23 @@ def test_a_sqlite_url_that_names_no_file_is_one_line_of_error(db_file, monkeypat
     assert_clean_failure(result)
     assert result.stderr.strip().startswith("error: invalid settings: ERPNEXT_MEDUSA_DATABASE_URL: ")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_serve_on_a_taken_port_fails_before_serving_or_migrating(db_file):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--port", str(port))
+    assert_clean_failure(result)
+    assert flat(result.stderr).startswith(f"error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert "Serving on" not in result.output
+    assert not db_file.exists()
+
+
+def test_serve_on_an_address_of_no_interface_here_fails_in_one_line(db_file, monkeypatch):
+    monkeypatch.setenv("ERPNEXT_MEDUSA_ALLOWED_HOSTS", "shop.example")
+    result = invoke("serve", "--host", "192.0.2.1", "--port", str(free_port()))
+    assert_clean_failure(result)
+    assert "error: cannot listen on 192.0.2.1:" in result.stderr
+    assert "Serving on" not in result.output

@@ -8,6 +8,7 @@ import logging
 import logging.config
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -190,6 +191,19 @@ def default_hosts_warning(settings: Settings, host: str) -> str | None:
     )
 
 
+def port_refusal(host: str, port: int) -> str | None:
+    """Why ``serve`` cannot listen on ``host:port`` (taken, or not an address of this machine), found before
+    anything is migrated or announced."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port or --host)"
+    return None
+
+
 def _upgrade_message(report: UpgradeReport) -> str:
     """What ``db upgrade`` did, in one line; on an ERPNext site's database, then what it took off the site's
     tables (object by object), what it left there and why, and what to set next."""
@@ -239,7 +253,7 @@ def serve(
     from erpnext_medusa.web.server import BoundedHttpToolsProtocol
 
     chosen = _settings()
-    refusal = open_guest_refusal(chosen, host)
+    refusal = open_guest_refusal(chosen, host) or port_refusal(host, port)
     if refusal:
         raise _fail(refusal)
     with _services(documents=True, settings=chosen) as services:
