@@ -18,7 +18,7 @@ import typer
 from alembic import command as alembic_command
 from alembic.script import ScriptDirectory
 
-from erpnext_medusa.cli import app
+from erpnext_medusa.cli import app, commands
 from erpnext_medusa.store.sql import migrate
 from erpnext_medusa.store.sql.engine import make_engine
 from tests.erpnext_ddl import create_erpnext_schema
@@ -557,3 +557,25 @@ def test_serve_on_an_address_of_no_interface_here_fails_in_one_line(db_file, mon
     assert_clean_failure(result)
     assert "error: cannot listen on 192.0.2.1:" in result.stderr
     assert "Serving on" not in result.output
+
+
+def test_ctrl_c_during_an_import_says_what_was_written_and_exits_130(db_file, tmp_path, monkeypatch):
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps(SMALL), encoding="utf-8")
+    second.write_text(json.dumps([{"doctype": "Customer", "name": "Bo", "customer_name": "Bo"}]), encoding="utf-8")
+    real = commands.load_documents
+
+    def interrupted_in_second(store, documents, stamp, sink, progress):
+        def advance(done: int) -> None:
+            if getattr(documents, "path", None) == second:
+                raise KeyboardInterrupt  # the key pressed while the second file's documents are inserted
+            progress(done)
+
+        return real(store, documents, stamp, sink, advance)
+
+    monkeypatch.setattr(commands, "load_documents", interrupted_in_second)
+    result = invoke("import", str(first), str(second))
+    assert result.exit_code == 130, result.output
+    said = f"Interrupted: nothing from {second} was written; the 1 file(s) before it were imported."
+    assert flat(result.stderr) == said
+    assert query(db_file, 'SELECT name FROM "tabCustomer"') == [("Ali Hassan",)]

@@ -322,7 +322,7 @@ def import_files(
 ) -> None:
     """Load Frappe-style documents; each file is loaded whole or not at all. Lists the names given."""
     with _services(documents=True) as services:
-        for path in paths:
+        for done, path in enumerate(paths):
             names = CreatedNames(spool=as_json)  # with --json every name, spooled to disk until the commit
             try:
                 _load(services, DocumentsFile(path), path.name, names)
@@ -336,6 +336,10 @@ def import_files(
                 raise _fail(f"{path}: {exc}; nothing from this file was written") from None
             except SQLAlchemyError as exc:
                 raise _fail(f"{path}: {_first_line(exc)}; nothing from this file was written") from None
+            except KeyboardInterrupt:
+                kept = f"the {done} file(s) before it were imported" if done else "no file was imported"
+                err.print(f"Interrupted: nothing from {path} was written; {kept}.", markup=False, highlight=False)
+                raise typer.Exit(code=130) from None
             finally:
                 names.close()
 
