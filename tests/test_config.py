@@ -74,9 +74,25 @@ def test_a_mariadb_url_without_a_driver_gets_pymysql():
     assert Settings(database_url="mariadb://app@db.example/erp").url.drivername == "mariadb+pymysql"
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///relative.db"])
-def test_sqlite_urls_in_memory_or_in_the_working_directory_are_accepted(url):
-    assert Settings(database_url=url).url.get_backend_name() == "sqlite"
+def test_a_sqlite_url_in_the_working_directory_is_accepted():
+    assert Settings(database_url="sqlite:///relative.db").url.database == "relative.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://erpnext.db", "a SQLite URL has three slashes before a relative path (sqlite:///erpnext.db)"),
+        ("sqlite://data/erpnext.db", "(sqlite:///data/erpnext.db) and four before an absolute one"),
+        ("sqlite://", "an in-memory SQLite database is gone when its connection closes: name a file"),
+        ("sqlite:///:memory:", "an in-memory SQLite database is gone when its connection closes: name a file"),
+    ],
+)
+def test_a_sqlite_url_that_names_no_file_is_one_line_naming_the_fix(url, message):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(database_url=url)
+    assert str(caught.value).startswith("ERPNEXT_MEDUSA_DATABASE_URL: ")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 # --- errors name the variable --------------------------------------------------------------------------------

@@ -97,14 +97,26 @@ def parse_database_url(value: str) -> URL:
     if backend != "sqlite" and not url.database:
         raise SettingsError("the URL must name a database")
     if backend == "sqlite":
-        _check_sqlite_directory(url)
+        _check_sqlite_file(url)
     return url
 
 
-def _check_sqlite_directory(url: URL) -> None:
-    """SQLite creates the database file, but not the directory it goes in."""
+def _check_sqlite_file(url: URL) -> None:
+    """A SQLite URL names a file (three slashes before a relative path); SQLite creates the file, but not the
+    directory it goes in."""
+    if url.host:  # sqlite://erpnext.db: the file's name was read as a host
+        meant = "/".join(part for part in (url.host, url.database) if part)
+        raise SettingsError(
+            f"a SQLite URL has three slashes before a relative path (sqlite:///{meant}) "
+            "and four before an absolute one (sqlite:////var/lib/erpnext-medusa.db)"
+        )
     database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or database == ":memory:":
+        raise SettingsError(
+            "an in-memory SQLite database is gone when its connection closes: name a file, e.g. "
+            "sqlite:///erpnext-medusa.db"
+        )
+    if database.startswith("file:"):
         return
     directory = Path(database).parent
     if not directory.is_dir():
@@ -232,6 +244,9 @@ class Settings(BaseSettings):
     metrics: Literal["off", "open", "token"] = "off"
     #: The bearer token ``/metrics`` asks for when metrics=token (at least 16 characters).
     metrics_token: str = Field(default="", repr=False)
+    #: An ``ERPNEXT_MEDUSA_*`` variable that is not a setting stops every command (it is most often a misspelt
+    #: one); true makes it a warning instead.
+    allow_unknown_variables: bool = False
 
     # --- guest endpoints ---------------------------------------------------------------------------------
     guest_access: GuestAccess = "open"

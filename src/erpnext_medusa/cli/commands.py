@@ -8,6 +8,7 @@ import logging
 import logging.config
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -28,7 +29,7 @@ from erpnext_medusa import logs
 from erpnext_medusa.cli.created import CreatedNames
 from erpnext_medusa.cli.documents import DocumentsFile, DocumentsFileError
 from erpnext_medusa.cli.help import PlainCommand, PlainGroup
-from erpnext_medusa.config import Settings, SettingsError, environment, load_settings, unknown_variables
+from erpnext_medusa.config import Settings, SettingsError, environment, load_settings, unknown_variables, variable
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.audit import AuditRecord
 from erpnext_medusa.domain.errors import ServiceError
@@ -75,14 +76,29 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    """The settings every command starts from; a variable that looks like a setting but is not one is a warning,
-    a bad value an error naming its variable."""
-    for warning in unknown_variables(environment()):
-        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    """The settings every command starts from. A variable that looks like a setting but is not one stops the
+    command (unless ERPNEXT_MEDUSA_ALLOW_UNKNOWN_VARIABLES is true: then it is a warning); a bad value is an error
+    naming its variable."""
+    unknown = unknown_variables(environment())
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
+        _print_unknown(unknown, "warning")
         raise _fail(f"invalid settings: {exc}") from None
+    if unknown and not settings.allow_unknown_variables:
+        _print_unknown(unknown, "error")
+        raise _fail(f"{len(unknown)} unknown setting(s); fix the name, or set {_ALLOW_UNKNOWN}=true to carry on")
+    _print_unknown(unknown, "warning")
+    return settings
+
+
+_ALLOW_UNKNOWN = variable("allow_unknown_variables")
+
+
+def _print_unknown(unknown: list[str], level: Literal["warning", "error"]) -> None:
+    colour = "yellow" if level == "warning" else "red"
+    for line in unknown:
+        err.print(f"[{colour}]{level}:[/{colour}] {escape(line)}", highlight=False)
 
 
 @contextmanager
@@ -175,6 +191,19 @@ def default_hosts_warning(settings: Settings, host: str) -> str | None:
     )
 
 
+def port_refusal(host: str, port: int) -> str | None:
+    """Why ``serve`` cannot listen on ``host:port`` (taken, or not an address of this machine), found before
+    anything is migrated or announced."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port or --host)"
+    return None
+
+
 def _upgrade_message(report: UpgradeReport) -> str:
     """What ``db upgrade`` did, in one line; on an ERPNext site's database, then what it took off the site's
     tables (object by object), what it left there and why, and what to set next."""
@@ -224,7 +253,7 @@ def serve(
     from erpnext_medusa.web.server import BoundedHttpToolsProtocol
 
     chosen = _settings()
-    refusal = open_guest_refusal(chosen, host)
+    refusal = open_guest_refusal(chosen, host) or port_refusal(host, port)
     if refusal:
         raise _fail(refusal)
     with _services(documents=True, settings=chosen) as services:
@@ -293,7 +322,7 @@ def import_files(
 ) -> None:
     """Load Frappe-style documents; each file is loaded whole or not at all. Lists the names given."""
     with _services(documents=True) as services:
-        for path in paths:
+        for done, path in enumerate(paths):
             names = CreatedNames(spool=as_json)  # with --json every name, spooled to disk until the commit
             try:
                 _load(services, DocumentsFile(path), path.name, names)
@@ -307,6 +336,10 @@ def import_files(
                 raise _fail(f"{path}: {exc}; nothing from this file was written") from None
             except SQLAlchemyError as exc:
                 raise _fail(f"{path}: {_first_line(exc)}; nothing from this file was written") from None
+            except KeyboardInterrupt:
+                kept = f"the {done} file(s) before it were imported" if done else "no file was imported"
+                err.print(f"Interrupted: nothing from {path} was written; {kept}.", markup=False, highlight=False)
+                raise typer.Exit(code=130) from None
             finally:
                 names.close()
 
