@@ -47,6 +47,10 @@ HELP_COMMANDS = [
     ["erpnext", "failed"],
     ["erpnext", "retry"],
     ["erpnext", "dismiss"],
+    ["outbox"],
+    ["outbox", "list"],
+    ["outbox", "retry"],
+    ["outbox", "replay"],
 ]
 
 
