@@ -48,7 +48,8 @@ class MedusaAdmin:
         answer = self._send("POST", path, json=_blank_to_null(fields)) if fields else self._send("GET", path)
         if not _ok(answer) or not snapshot.get("billing_address"):
             return answer
-        listed = self._send("GET", f"{path}/addresses", params={"limit": _ADDRESSES})
+        # The flag is not among the listing's default fields: asked for by name.
+        listed = self._send("GET", f"{path}/addresses", params={"limit": _ADDRESSES, "fields": "+is_default_billing"})
         if not _ok(listed):
             return listed
         address = _blank_to_null(dict(snapshot["billing_address"]))
