@@ -288,3 +288,11 @@ def test_the_gauges_count_each_state_and_the_oldest_waiting(sync: World, medusa:
     update_gauges(sync.services)
     assert metrics.OUTBOX_EVENTS.labels(state="delivered")._value.get() == 1
     assert metrics.OUTBOX_OLDEST_SECONDS._value.get() == 0
+
+
+def test_a_full_pass_over_unchanged_customers_reads_no_addresses(sync: World, medusa: MedusaAdmin):
+    linked(sync, medusa)
+    reads = sync.site.count("GET", "/api/resource/Address")
+    sync.reconcile(full=True)
+    assert sync.site.count("GET", "/api/resource/Address") == reads
+    assert events(sync) == []

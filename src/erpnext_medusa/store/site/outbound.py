@@ -64,9 +64,9 @@ class OutboundChanges:
 
     def customers_changed(self, docs: Sequence[Mapping[str, Any]]) -> Recording | None:
         """For the feed's page of Customers: the recording to run in the mirror's transaction (None when no
-        linked Customer is among them). Documents of a list read lack fields the snapshot needs; those are read
+        linked Customer changed among them). Documents of a list read lack fields the snapshot needs; those are read
         whole."""
-        linked = [d for d in docs if d.get("medusa_id") and not int(d.get("disabled") or 0)]
+        linked = [d for d in docs if d.get("medusa_id") and not int(d.get("disabled") or 0) and self._changed(d)]
         if not linked:
             return None
         records = []
@@ -82,6 +82,13 @@ class OutboundChanges:
                 self.outbox.record(conn, name, medusa_id, snap, modified, from_medusa=ours)
 
         return record
+
+    def _changed(self, doc: Mapping[str, Any]) -> bool:
+        """Whether the site's Customer is not the one the mirror holds (a full pass reads every Customer: the
+        unchanged ones cost no further call)."""
+        stored = self.mirror.get_customer(str(doc["name"]))
+        modified = documents.site_datetime(doc.get("modified"))
+        return stored is None or stored.modified != modified or stored.medusa_id != doc.get("medusa_id")
 
     def address_changed(self, name: str) -> str:
         """An Address changed (or was deleted): record each linked Customer it belongs to."""
