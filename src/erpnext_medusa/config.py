@@ -27,6 +27,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "ERPNEXT_MEDUSA_"
+#: The fields of a Medusa customer the outbox can send (domain/outbound.py maps each).
+MEDUSA_FIELDS = ("first_name", "last_name", "email", "phone", "billing_address")
 ENV_FILE = ".env"
 #: Variables with these prefixes belong to the test suite and the benchmarks, not to the service.
 _TOOL_PREFIXES = (f"{ENV_PREFIX}TEST_", f"{ENV_PREFIX}BENCH_")
@@ -302,6 +304,19 @@ class Settings(BaseSettings):
     #: The service's own public URL (https://shop-sync.example.com), for the Webhooks the site calls.
     public_url: str = ""
 
+    # --- ERPNext -> Medusa (the outbox; docs/medusa-sync.md) ----------------------------------------------------
+    #: The Medusa server's URL (http://localhost:9000); empty: a linked Customer's changes are not sent.
+    medusa_url: str = ""
+    #: A secret API key of a Medusa admin user (sk_..., Settings > Secret API Keys).
+    medusa_api_key: str = Field(default="", repr=False)
+    #: The fields ERPNext owns and sends to Medusa (comma-separated, of first_name, last_name, email, phone,
+    #: billing_address); the others are Medusa's own and are never sent.
+    medusa_erpnext_fields: str = "first_name,last_name,email,phone,billing_address"
+    #: Seconds a call to Medusa's admin API may take.
+    medusa_timeout: float = Field(default=10.0, ge=0.5, le=120)
+    #: Deliveries of one change before it is dead-lettered.
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+
     # --- ERPNext's users, logins and sessions -------------------------------------------------------------------
     #: The ERPNext site's ``encryption_key`` (site_config.json): decrypts the API secrets ERPNext keeps in __Auth.
     encryption_key: str = Field(default="", repr=False)
@@ -351,6 +366,7 @@ class Settings(BaseSettings):
     _networks: tuple[Network, ...] = PrivateAttr()
     _hosts: frozenset[str] | None = PrivateAttr()
     _secrets: tuple[str, ...] = PrivateAttr()
+    _medusa_fields: frozenset[str] = PrivateAttr()
 
     @field_validator("log_level")
     @classmethod
@@ -436,6 +452,30 @@ class Settings(BaseSettings):
         secrets += [self.encryption_key, self.erpnext_api_secret, self.erpnext_webhook_secret]
         self._secrets = tuple(str(secret) for secret in secrets if secret)
         return self
+
+    @model_validator(mode="after")
+    def _check_medusa(self) -> Settings:
+        """The outbox's settings: a URL, a key with it, known field names; the key is a secret to scrub."""
+        if self.medusa_url and not _HTTP_URL.fullmatch(self.medusa_url):
+            raise SettingsError("not an http:// or https:// URL", "medusa_url")
+        if self.medusa_url and not self.medusa_api_key:
+            raise SettingsError(f"{variable('medusa_url')} needs {variable('medusa_api_key')}", "medusa_api_key")
+        names = [v.strip() for v in self.medusa_erpnext_fields.split(",") if v.strip()]
+        unknown = [n for n in names if n not in MEDUSA_FIELDS]
+        if unknown:
+            raise SettingsError(
+                f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(MEDUSA_FIELDS)}",
+                "medusa_erpnext_fields",
+            )
+        self._medusa_fields = frozenset(names)
+        if self.medusa_api_key:
+            self._secrets = (*self._secrets, self.medusa_api_key)
+        return self
+
+    @property
+    def medusa_fields(self) -> frozenset[str]:
+        """The fields ERPNext owns (sent to Medusa)."""
+        return self._medusa_fields
 
     @property
     def url(self) -> URL:

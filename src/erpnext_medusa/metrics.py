@@ -69,6 +69,19 @@ SITE_SYNC_FAILING = Gauge(
     multiprocess_mode="max",
 )
 AUDIT_ROWS = Counter("erpnext_medusa_audit_rows", "Audit rows committed (one per write that changed something).")
+#: ERPNext -> Medusa: the outbox's events by state (pending, failed, dead, ...; read from the database, so the
+#: same in every process) and the age of the oldest one not yet delivered; deliveries by the state they led to.
+OUTBOX_EVENTS = Gauge(
+    "erpnext_medusa_outbox_events", "Outbox events by state.", ["state"], multiprocess_mode="mostrecent"
+)
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "erpnext_medusa_outbox_oldest_pending_seconds",
+    "Age of the oldest outbox event not yet delivered (0 when there is none).",
+    multiprocess_mode="mostrecent",
+)
+OUTBOX_DELIVERIES = Counter(
+    "erpnext_medusa_outbox_deliveries", "Deliveries to Medusa by the state they led to.", ["state"]
+)
 
 
 def outcome(status: int) -> str:

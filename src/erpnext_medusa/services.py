@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -16,24 +16,31 @@ import redis
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.accounts import LoginLocks, LoginRules, SessionStore
+from erpnext_medusa.domain.intake import MedusaCustomer
 from erpnext_medusa.domain.models import Origin, Stamp
+from erpnext_medusa.domain.outbound import Policy, is_echo
+from erpnext_medusa.store.medusa import MedusaAdmin
 from erpnext_medusa.store.redis_state import RedisLoginLocks, RedisSessions
 from erpnext_medusa.store.site import signature
 from erpnext_medusa.store.site.accounts import SiteAccounts
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.site.feed import CUSTOMER, Feed, PassReport
 from erpnext_medusa.store.site.fields import FieldNames
+from erpnext_medusa.store.site.outbound import OutboundChanges
 from erpnext_medusa.store.site.store import SiteStore
 from erpnext_medusa.store.sql.accounts import SqlAccounts, SqlLoginLocks, SqlSessions
 from erpnext_medusa.store.sql.apikeys import SqlApiKeys
 from erpnext_medusa.store.sql.audit import SqlAuditLog
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.mirror import Mirror
+from erpnext_medusa.store.sql.outbox import Outbox
 from erpnext_medusa.store.sql.store import SqlStore
 
 #: How long the ids of handled Medusa webhook events are kept (a re-delivery within it changes nothing; Medusa's
 #: retries are minutes apart at most).
 INTAKE_EVENT_DAYS = 30
+#: How long after a delivery to Medusa a customer event carrying the delivered values counts as its echo.
+ECHO_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,23 @@ class Services:
     sessions: SessionStore
     locks: LoginLocks
     site: Site | None = None
+    #: ERPNext -> Medusa: the events (every shape can list them) and, when ERPNEXT_MEDUSA_MEDUSA_URL is set in
+    #: the erpnext shape, the admin API they are sent to.
+    outbox: Outbox | None = None
+    medusa: MedusaAdmin | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, site_transport: httpx.BaseTransport | None = None) -> Services:
-        """``site_transport``: how the REST client reaches the site (tests give it their ERPNext double)."""
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        site_transport: httpx.BaseTransport | None = None,
+        medusa_transport: httpx.BaseTransport | None = None,
+    ) -> Services:
+        """``site_transport``, ``medusa_transport``: how the REST clients reach the site and Medusa (tests give
+        them their doubles)."""
         engine = make_engine(settings.url, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout)
+        outbox = Outbox(engine, clock=lambda: datetime.now(settings.zone).replace(tzinfo=None))
         read_engine = None
         if settings.read_url is not None:  # searches read from the replica; everything else from the primary
             read_engine = make_engine(
@@ -107,10 +126,19 @@ class Services:
             mirror = Mirror(
                 engine, statement_timeout_ms=settings.statement_timeout_ms, read_engine=read_engine, clock=now
             )
+            medusa = outbound = None
+            if settings.medusa_url:
+                medusa = MedusaAdmin(
+                    settings.medusa_url,
+                    settings.medusa_api_key,
+                    timeout=settings.medusa_timeout,
+                    transport=medusa_transport,
+                )
+                outbound = OutboundChanges(site_client, mirror, outbox, settings.medusa_fields)
             site = Site(
                 site_client,
                 mirror,
-                Feed(site_client, mirror, now=now),
+                Feed(site_client, mirror, now=now, outbound=outbound),
                 webhook_secret(settings),
                 timedelta(seconds=settings.erpnext_full_sync_interval),
             )
@@ -123,6 +151,8 @@ class Services:
                 sessions=sessions,
                 locks=locks,
                 site=site,
+                outbox=outbox,
+                medusa=medusa,
             )
         return cls(
             settings=settings,
@@ -132,6 +162,7 @@ class Services:
             accounts=own_accounts,
             sessions=sessions,
             locks=locks,
+            outbox=outbox,
         )
 
     def login_rules(self) -> LoginRules:
@@ -165,3 +196,16 @@ class Services:
             engine.dispose()
         if self.site is not None:
             self.site.client.close()
+        if self.medusa is not None:
+            self.medusa.close()
+
+    def is_echo(self, customer: MedusaCustomer) -> bool:
+        """Whether a Medusa customer event only carries what the outbox delivered to it in the last
+        :data:`ECHO_WINDOW` (Medusa's event for the service's own update)."""
+        if self.medusa is None or self.outbox is None:
+            return False
+        delivered = self.outbox.last_delivered(customer.id, since=self.now() - ECHO_WINDOW)
+        return is_echo(delivered, asdict(customer))
+
+    def delivery_policy(self) -> Policy:
+        return Policy(max_attempts=self.settings.outbox_max_attempts)

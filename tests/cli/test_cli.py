@@ -48,6 +48,10 @@ HELP_COMMANDS = [
     ["erpnext", "failed"],
     ["erpnext", "retry"],
     ["erpnext", "dismiss"],
+    ["outbox"],
+    ["outbox", "list"],
+    ["outbox", "retry"],
+    ["outbox", "replay"],
 ]
 
 

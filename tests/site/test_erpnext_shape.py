@@ -44,7 +44,7 @@ def test_setup_runs_again_without_writing(shape: World):
     assert again == posts
     hooks = shape.site.all("Webhook")
     assert {(h["webhook_doctype"], h["webhook_docevent"]) for h in hooks} == {
-        (d, e) for d in ("Customer", "Lead") for e in ("after_insert", "on_update", "on_trash")
+        (d, e) for d in ("Customer", "Lead", "Address") for e in ("after_insert", "on_update", "on_trash")
     }
     fields = {(f["dt"], f["fieldname"], f["unique"]) for f in shape.site.all("Custom Field")}
     assert ("Customer", "medusa_id", 1) in fields and ("Lead", "medusa_id", 0) in fields

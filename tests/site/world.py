@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL
 
@@ -93,11 +94,13 @@ def site_settings(site: Site, database_url: str, **values: Any) -> Settings:
 
 
 @contextmanager
-def world(database_url: URL | str, **values: Any) -> Iterator[World]:
+def world(
+    database_url: URL | str, *, medusa_transport: httpx.BaseTransport | None = None, **values: Any
+) -> Iterator[World]:
     site = Site()
     url = database_url if isinstance(database_url, str) else database_url.render_as_string(hide_password=False)
     settings = site_settings(site, url, **values)
-    services = Services.from_settings(settings, site_transport=transport(site))
+    services = Services.from_settings(settings, site_transport=transport(site), medusa_transport=medusa_transport)
     upgrade(services.store.engine, track="site")
     assert services.site is not None
     target = Target(services.site.client, SERVICE_URL, services.site.webhook_secret, settings.erpnext_medusa_id_field)

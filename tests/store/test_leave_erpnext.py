@@ -26,7 +26,7 @@ from erpnext_medusa.domain.errors import ServiceUnavailableError
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import MigrationError, UpgradeReport, upgrade
-from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, is_erpnext_site
+from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, LEAVE_REVISION, is_erpnext_site
 from erpnext_medusa.web.app import create_app
 from tests.erpnext_ddl import create_erpnext_schema, create_frappe_framework_tables
 from tests.helpers import BACKENDS, TEST_HOST, TestDatabases
@@ -43,6 +43,8 @@ OWN_RECORDS = {
     "erpnext_medusa_audit",
     "erpnext_medusa_intake_event",
     "erpnext_medusa_login_failure",
+    "erpnext_medusa_outbound",
+    "erpnext_medusa_outbox",
     "erpnext_medusa_session",
     "erpnext_medusa_user",
 }
@@ -196,7 +198,7 @@ def test_upgrade_leaves_the_site_tables_as_erpnext_made_them(new_engine):
 
     report = upgrade(engine)
 
-    assert report.erpnext_site and report.applied == ("0008", "0009")
+    assert report.erpnext_site and report.applied == ("0008", "0009", "0010")
     assert len(report.removed) == len(set(report.removed)) and set(report.removed) == expected_removed(engine)
     assert [k.split(",")[0] for k in report.kept] == ["column tabCustomer.medusa_id", "column tabLead.medusa_id"]
     assert all("declared by the Custom Field" in k and "unique" in k for k in report.kept)
@@ -275,7 +277,7 @@ def test_a_standalone_database_keeps_its_search_index(databases: TestDatabases):
         upgrade(engine, revision=BEFORE_LEAVING)
         before = _standalone_objects(engine)
         assert any("erpnext_medusa" in repr(row) for row in before)  # there is a search index to keep
-        report: UpgradeReport = upgrade(engine)
+        report: UpgradeReport = upgrade(engine, revision=LEAVE_REVISION)
         assert not report.erpnext_site and report.removed == () and report.kept == ()
         assert not is_erpnext_site(engine)
         assert _standalone_objects(engine) == before
@@ -314,6 +316,6 @@ def test_a_run_that_stopped_half_way_runs_again(new_engine):
         execute(engine, f"DROP TRIGGER erpnext_medusa_gram_ranges_{event}{on}")
     execute(engine, f"DROP INDEX {q}customer_medusa_id_unique{q}" + (" ON `tabCustomer`" if not on else ""))
     report = upgrade(engine)
-    assert report.applied == ("0008", "0009")  # 0008 leaves a site's tables alone
+    assert report.applied == ("0008", "0009", "0010")  # 0008 leaves a site's tables alone
     assert not [r for r in report.removed if r.startswith("trigger") or "customer_medusa_id_unique" in r]
     assert definitions(engine) == definitions(ref)

@@ -33,6 +33,8 @@ SITE_TABLES = [
     "erpnext_medusa_intake_event",
     "erpnext_medusa_intake_failure",
     "erpnext_medusa_login_failure",
+    "erpnext_medusa_outbound",
+    "erpnext_medusa_outbox",
     "erpnext_medusa_session",
     "erpnext_medusa_site_customer",
     "erpnext_medusa_site_lead",
@@ -41,7 +43,8 @@ SITE_TABLES = [
 ]
 #: The tables both tracks build, which must be alike in both.
 SHARED = ["erpnext_medusa_api_key", "erpnext_medusa_audit", "erpnext_medusa_intake_event",
-          "erpnext_medusa_login_failure", "erpnext_medusa_session", "erpnext_medusa_user"]  # fmt: skip
+          "erpnext_medusa_login_failure", "erpnext_medusa_session", "erpnext_medusa_user",
+          "erpnext_medusa_outbox", "erpnext_medusa_outbound"]  # fmt: skip
 VERSIONS = Path(site_tables.__file__).with_name("site_migrations") / "versions"
 
 
@@ -68,12 +71,12 @@ def test_the_site_track_creates_only_the_services_own_tables_and_says_so(new_eng
     assert pending(engine, "site") is True
     assert current_revision(engine, "site") is None
     report = upgrade(engine, track="site")
-    assert (report.before, report.after, report.applied) == (None, "s0001", ("s0001",))
+    assert (report.before, report.after, report.applied) == (None, "s0002", ("s0001", "s0002"))
     assert list(report.created_tables) == SITE_TABLES
     assert _tables(engine) == sorted([*SITE_TABLES, SITE_VERSION_TABLE])
     assert all(name.startswith("erpnext_medusa_") for name in _tables(engine))
     assert pending(engine, "site") is False
-    assert current_revision(engine, "site") == "s0001"
+    assert current_revision(engine, "site") == "s0002"
     # The standalone track's view of the same database: none of its revisions.
     assert current_revision(engine) is None
 
@@ -83,7 +86,7 @@ def test_running_it_again_changes_nothing(new_engine):
     upgrade(engine, track="site")
     before = snapshot(engine)
     report = upgrade(engine, track="site")
-    assert (report.before, report.after, report.applied, report.created_tables) == ("s0001", "s0001", (), ())
+    assert (report.before, report.after, report.applied, report.created_tables) == ("s0002", "s0002", (), ())
     assert snapshot(engine) == before
 
 
@@ -194,7 +197,7 @@ def test_the_folded_keys_and_ids_compare_exactly_on_mariadb(new_engine):
 def test_the_site_migrations_describe_their_own_schema():
     allowed = {"__future__", "typing", "sqlalchemy", "sqlalchemy.dialects", "alembic"}
     scripts = sorted(p for p in VERSIONS.glob("*.py") if p.name != "__init__.py")
-    assert [p.name for p in scripts] == ["s0001_site_baseline.py"]
+    assert [p.name for p in scripts] == ["s0001_site_baseline.py", "s0002_outbox.py"]
     for script in scripts:
         found: set[str] = set()
         for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):

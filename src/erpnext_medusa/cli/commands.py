@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+import erpnext_medusa.cli.outbox as outbox_cli
 import erpnext_medusa.cli.site as site_cli
 from erpnext_medusa import logs
 from erpnext_medusa.cli.created import CreatedNames
@@ -54,6 +55,7 @@ user_app = typer.Typer(
 )
 app.add_typer(user_app, name="user")
 app.add_typer(site_cli.site_app, name="erpnext")
+app.add_typer(outbox_cli.outbox_app, name="outbox")
 log = logging.getLogger("erpnext_medusa.cli")
 
 err = Console(stderr=True, soft_wrap=True)
@@ -129,6 +131,7 @@ def _track(settings: Settings) -> Track:
 
 
 site_cli.open_services = _services
+outbox_cli.open_services = _services
 
 
 def _load(services: Services, documents: Iterable[object], label: str, names: CreatedNames) -> CreatedNames:

@@ -13,7 +13,7 @@ loses the race runs again, finds the winner's Lead and reports it as not created
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -66,6 +66,10 @@ class CustomerEvent:
     customer: MedusaCustomer
 
 
+#: Whether a Medusa customer's values are only what the service itself last sent it.
+Echo = Callable[[MedusaCustomer], bool]
+
+
 @dataclass(frozen=True)
 class IntakeResult:
     lead: str
@@ -115,9 +119,11 @@ def check_event(event: CustomerEvent) -> CustomerEvent:
 
 
 def receive_customer_event(
-    store: Store, event: CustomerEvent, stamp: Stamp, *, source: str | None = None
+    store: Store, event: CustomerEvent, stamp: Stamp, *, source: str | None = None, echo: Echo | None = None
 ) -> IntakeResult:
-    """Create or update the Lead of the event's Medusa customer, all or nothing (see the module docstring)."""
+    """Create or update the Lead of the event's Medusa customer, all or nothing (see the module docstring).
+    ``echo``: whether a ``customer.updated`` only carries what the service itself sent to Medusa (it is then no
+    new change, and nothing is written)."""
     check_event(event)
     contact = lead_contact(event.customer, store.column_lengths("Lead"))
     medusa_id = event.customer.id
@@ -129,7 +135,7 @@ def receive_customer_event(
         current = tx.lead_with_medusa_id(medusa_id)
         if current is None:
             result = _create(tx, medusa_id, contact, source, stamp)
-        elif event.type == CUSTOMER_CREATED:
+        elif event.type == CUSTOMER_CREATED or (echo is not None and echo(event.customer)):
             result = IntakeResult(current.name, created=False, outcome=UNCHANGED)
         else:
             diff = {k: v for k, v in contact.items() if current.contact.get(k) != v}
@@ -192,13 +198,19 @@ class Kept:
 
 
 def receive_or_keep(
-    store: Store, failures: IntakeFailures, event: CustomerEvent, stamp: Stamp, *, source: str | None = None
+    store: Store,
+    failures: IntakeFailures,
+    event: CustomerEvent,
+    stamp: Stamp,
+    *,
+    source: str | None = None,
+    echo: Echo | None = None,
 ) -> IntakeResult | Kept:
     """As :func:`receive_customer_event`, but an event the live site refuses by its own rules (a mandatory field
     of its own, say) is kept with the site's reason instead of being lost: a retry, once the site or the data
     is fixed, creates the Lead. Events the service itself refuses stay refused."""
     try:
-        return receive_customer_event(store, event, stamp, source=source)
+        return receive_customer_event(store, event, stamp, source=source, echo=echo)
     except SiteRefusedError as exc:
         payload = {"type": event.type, "customer": asdict(event.customer)}
         failures.record_intake_failure(event.id, event.customer.id, payload, exc.message, exc.exc_type)

@@ -29,7 +29,7 @@ from erpnext_medusa.domain.errors import (
 )
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe, observe, openapi, site_feed, webhooks
+from erpnext_medusa.web import frappe, observe, openapi, outbox_worker, site_feed, webhooks
 from erpnext_medusa.web.admin import routes as admin
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_address, is_https
@@ -328,6 +328,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         tasks = [asyncio.create_task(_prune_periodically(services))]
         if services.site is not None:
             tasks.append(asyncio.create_task(site_feed.reconcile_periodically(services)))
+        if services.medusa is not None:
+            tasks.append(asyncio.create_task(outbox_worker.deliver_periodically(services)))
         yield
         for task in tasks:
             task.cancel()

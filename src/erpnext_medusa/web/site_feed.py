@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PATH = "/webhooks/erpnext"
 SIGNATURE_HEADER = "X-Frappe-Webhook-Signature"
-DOCTYPES = ("Customer", "Lead")
+DOCTYPES = ("Customer", "Lead", "Address")
 
 
 def read_notice(body: bytes) -> tuple[str, str]:

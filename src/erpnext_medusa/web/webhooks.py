@@ -156,7 +156,13 @@ async def customer_webhook(request: Request) -> Response:
             )
         else:  # a live site may refuse the Lead by rules of its own: the event is then kept, to be retried
             result = await run_in_threadpool(
-                receive_or_keep, services.store, services.site.mirror, event, stamp, source=source
+                receive_or_keep,
+                services.store,
+                services.site.mirror,
+                event,
+                stamp,
+                source=source,
+                echo=services.is_echo,
             )
     except ServiceError as exc:
         if exc.http_status < 500:  # refused; a database that is unavailable is not the event's fault

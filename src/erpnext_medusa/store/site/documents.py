@@ -15,7 +15,10 @@ from erpnext_medusa.domain.models import ADDRESS_FIELDS, Address, Customer, Lead
 from erpnext_medusa.store.sql.mirror import Mirror, MirrorCustomer, MirrorLead
 
 #: The fields the mirror keeps, as a list read asks the site for them.
-CUSTOMER_FIELDS = ("name", "customer_name", "email_id", "mobile_no", "medusa_id", "lead_name", "disabled", "modified")
+CUSTOMER_FIELDS = (
+    "name", "customer_name", "email_id", "mobile_no", "medusa_id", "lead_name", "disabled", "modified",
+    "modified_by", "customer_primary_address",
+)  # fmt: skip
 LEAD_FIELDS = (
     "name", "lead_name", "company_name", "email_id", "mobile_no", "phone", "medusa_id", "creation", "modified",
 )  # fmt: skip

@@ -26,12 +26,15 @@ from typing import Any
 from erpnext_medusa.domain.errors import DoesNotExistError
 from erpnext_medusa.store.site import documents
 from erpnext_medusa.store.site.client import FrappeClient
+from erpnext_medusa.store.site.outbound import OutboundChanges
 from erpnext_medusa.store.sql.mirror import Mirror, SyncState
 
 log = logging.getLogger(__name__)
 
 CUSTOMER = "Customer"
 LEAD = "Lead"
+#: Not mirrored: an Address's change matters only to the outbox (the billing address of a linked Customer).
+ADDRESS = "Address"
 MIRRORED = (CUSTOMER, LEAD)
 #: Documents asked for per call (Frappe's default page is 20; a site may cap larger pages).
 PAGE = 500
@@ -52,14 +55,25 @@ Progress = Callable[[str, int], None]
 
 
 class Feed:
-    def __init__(self, client: FrappeClient, mirror: Mirror, *, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        client: FrappeClient,
+        mirror: Mirror,
+        *,
+        now: Callable[[], datetime],
+        outbound: OutboundChanges | None = None,
+    ) -> None:
         self.client = client
         self.mirror = mirror
         self.now = now
+        #: Where the changes of linked Customers go to be sent to Medusa (None: they are not sent).
+        self.outbound = outbound
 
     # --- webhooks -----------------------------------------------------------------------------------------
     def document_changed(self, doctype: str, name: str) -> str:
         """Bring the mirror's copy of one document in line with the site; what was done (for the log)."""
+        if doctype == ADDRESS and self.outbound is not None:
+            return self.outbound.address_changed(name)
         if doctype not in MIRRORED:
             return "ignored"
         try:
@@ -210,7 +224,8 @@ class Feed:
     # --- the mirror ---------------------------------------------------------------------------------------
     def _store(self, doctype: str, docs: Sequence[dict[str, Any]]) -> int:
         if doctype == CUSTOMER:
-            return self.mirror.upsert_customers([documents.mirror_customer(d) for d in docs])
+            also = None if self.outbound is None else self.outbound.customers_changed(docs)
+            return self.mirror.upsert_customers([documents.mirror_customer(d) for d in docs], also=also)
         keep = [documents.mirror_lead(d) for d in docs if d.get("medusa_id")]
         dropped = [str(d["name"]) for d in docs if not d.get("medusa_id")]
         return self.mirror.upsert_leads(keep) + (self.mirror.delete_leads(dropped) if dropped else 0)

@@ -3,7 +3,7 @@
 * the service's API key works, and its user may read and write what the service reads and writes;
 * ``medusa_id`` Custom Fields on Customer (unique: one Customer per Medusa customer, enforced by the site's own
   database) and on Lead; existing ones (the replaced app's) are reused as they are;
-* Webhooks for Customer and Lead inserts, updates and deletions, posting to the service's public URL
+* Webhooks for Customer, Lead and Address inserts, updates and deletions, posting to the service's public URL
   (``/webhooks/erpnext``), signed with the service's webhook secret (never printed).
 Every step looks before it writes, so running setup again changes nothing.
 """
@@ -21,6 +21,9 @@ WEBHOOK_PATH = "/webhooks/erpnext"
 #: The Custom Fields the service needs: DocType -> (the field it follows on the form, unique).
 CUSTOM_FIELDS = {"Customer": ("customer_name", True), "Lead": ("lead_name", False)}
 MEDUSA_ID = "medusa_id"
+#: The DocTypes whose changes the service follows: the mirrored ones, and Address (a linked Customer's billing
+#: address, which the outbox sends to Medusa).
+WEBHOOK_DOCTYPES = (*CUSTOM_FIELDS, "Address")
 #: Frappe's document events a Webhook can follow, and the ones the mirror needs.
 EVENTS = ("after_insert", "on_update", "on_trash")
 #: The body each Webhook sends (Frappe renders it with Jinja, ``doc`` being the document).
@@ -77,7 +80,7 @@ def check(site: Target) -> list[Finding]:
     if not site.public_url:
         findings.append(Finding("webhooks", False, "ERPNEXT_MEDUSA_PUBLIC_URL is not set: the site cannot be told"))
     elif "read Webhook" in allowed:
-        findings += [_webhook(site, doctype, event) for doctype in CUSTOM_FIELDS for event in EVENTS]
+        findings += [_webhook(site, doctype, event) for doctype in WEBHOOK_DOCTYPES for event in EVENTS]
     return findings
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from erpnext_medusa.domain.text import fold
-from erpnext_medusa.store.sql.errors import discard_broken_connections
+from erpnext_medusa.store.sql.errors import discard_broken_connections, is_retryable
 from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, sqlite_grams
 
 #: Execution option: begin the SQLite transaction with BEGIN IMMEDIATE (take the write lock up front).
@@ -73,3 +75,23 @@ def _configure_mariadb(engine: Engine) -> None:
         # The collation Frappe's tables use, so that values we send compare the way ERPNext's columns do.
         cur.execute("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci")
         cur.close()
+
+
+T = TypeVar("T")
+#: Times a transaction that lost a deadlock (or a serialization race) is run again from the start.
+WRITE_ATTEMPTS = 5
+
+
+def write_retrying(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in one transaction (SQLite's taken with BEGIN IMMEDIATE); again from the start when it loses
+    a deadlock."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
+                with conn.begin():
+                    return work(conn)
+        except DBAPIError as exc:
+            if attempt == WRITE_ATTEMPTS or not is_retryable(exc):
+                raise
+    raise RuntimeError("unreachable: the last attempt either returned or raised")

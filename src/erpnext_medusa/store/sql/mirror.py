@@ -37,15 +37,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain.models import CustomerSummary, DuplicateGroup, MedusaLead
 from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import intake_failures
 from erpnext_medusa.store.sql import site_tables as s
 from erpnext_medusa.store.sql.duplicates import duplicate_groups
-from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
-from erpnext_medusa.store.sql.errors import is_retryable, translated
+from erpnext_medusa.store.sql.engine import write_retrying
+from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.intake_failures import IntakeFailure
 from erpnext_medusa.store.sql.leads import medusa_lead, medusa_leads_page
 from erpnext_medusa.store.sql.tables import MARIADB
@@ -55,7 +55,6 @@ T = TypeVar("T")
 
 #: Rows per statement: well within every database's limit on bound parameters.
 _CHUNK = 500
-_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -176,16 +175,7 @@ class Mirror:
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction; again from the start when it loses a deadlock."""
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with self.engine.connect() as conn:
-                    conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
-                    with conn.begin():
-                        return work(conn)
-            except DBAPIError as exc:
-                if attempt == _WRITE_ATTEMPTS or not is_retryable(exc):
-                    raise
-        raise RuntimeError("unreachable: the last attempt either returned or raised")
+        return write_retrying(self.engine, work)
 
     @contextmanager
     def _searching(self) -> Iterator[Connection]:
@@ -235,22 +225,27 @@ class Mirror:
                 changing.append(row)
         return changing
 
-    def _put(self, table: Table, rows: list[dict[str, Any]]) -> int:
+    def _put(self, table: Table, rows: list[dict[str, Any]], also: Callable[[Connection], None] | None = None) -> int:
         fields = [c.name for c in table.columns if c.name != "synced_at"]  # synced_at alone changes nothing
 
         def work(conn: Connection) -> int:
             changing = self._changing(conn, table, rows, fields)
             for chunk in _chunks(changing):
                 conn.execute(self._upsert(table), list(chunk))
+            if also is not None:
+                also(conn)
             return len(changing)
 
         return self._write(work) if rows else 0
 
     @translated
-    def upsert_customers(self, rows: Sequence[MirrorCustomer]) -> int:
-        """Store the Customers (last write wins by modified); the number of rows inserted or changed."""
+    def upsert_customers(
+        self, rows: Sequence[MirrorCustomer], *, also: Callable[[Connection], None] | None = None
+    ) -> int:
+        """Store the Customers (last write wins by modified); the number of rows inserted or changed. ``also``
+        runs in the same transaction (the outbox records the change with it)."""
         now = self._clock()
-        return self._put(s.customer, [_customer_row(r, now) for r in _newest(rows)])
+        return self._put(s.customer, [_customer_row(r, now) for r in _newest(rows)], also)
 
     @translated
     def upsert_leads(self, rows: Sequence[MirrorLead]) -> int:

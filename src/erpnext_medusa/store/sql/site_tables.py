@@ -121,4 +121,6 @@ SITE_TABLES: tuple[Table, ...] = (
     lead,
     sync_state,
     intake_failure,
+    t.outbox,
+    t.outbound,
 )

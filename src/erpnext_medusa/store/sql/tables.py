@@ -366,6 +366,42 @@ login_failure = Table(
     **MARIADB_TABLE,
 )
 
+# ERPNext -> Medusa (see store/sql/outbox.py): the events to deliver, and per linked Customer the last snapshot
+# recorded (what a new one is compared with). `modified` is the site's; the other times the service's.
+outbox = Table(
+    f"{OWN_PREFIX}outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("customer", String(VARCHAR_LEN), nullable=False),
+    Column("medusa_id", String(255), nullable=False),
+    Column("modified", datetime6(), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: the snapshot to send
+    Column("changed", Text, nullable=False),  # JSON: the snapshot keys that changed
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", datetime6(), nullable=False),
+    Column("created_at", datetime6(), nullable=False),
+    Column("last_attempt_at", datetime6()),
+    Column("delivered_at", datetime6()),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Index(f"{OWN_PREFIX}outbox_due", "state", "next_attempt_at"),
+    Index(f"{OWN_PREFIX}outbox_customer", "customer", "id"),
+    **MARIADB_TABLE,
+)
+outbound = Table(
+    f"{OWN_PREFIX}outbound",
+    metadata,
+    Column("customer", String(VARCHAR_LEN), primary_key=True),
+    Column("medusa_id", String(255), nullable=False),
+    Column("snapshot", Text, nullable=False),  # JSON
+    Column("modified", datetime6(), nullable=False),
+    Column("source", String(20), nullable=False),  # baseline (first sight), medusa (its own change) or site (sent)
+    Column("updated_at", datetime6(), nullable=False),
+    Index(f"{OWN_PREFIX}outbound_medusa_id", "medusa_id"),
+    **MARIADB_TABLE,
+)
+
 # ERPNext's credentials (never created by the service; read when present, see store/sql/accounts.py).
 erp_user = Table(
     "tabUser",

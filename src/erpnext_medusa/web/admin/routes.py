@@ -40,7 +40,7 @@ from erpnext_medusa.domain.leads import link_medusa_lead, unlink_medusa_lead
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import limits
-from erpnext_medusa.web.admin import intake
+from erpnext_medusa.web.admin import intake, outbox
 from erpnext_medusa.web.admin.pages import (
     LOGIN,
     PAGE_SIZE,
@@ -343,6 +343,7 @@ def install(app: FastAPI) -> None:
     assert AUDIT_PAGE <= MAX_AUDIT_ROWS
     app.include_router(router)
     app.include_router(intake.router)
+    app.include_router(outbox.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="admin-static")
 
 
