@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
-from erpnext_medusa.domain.text import fold
+from erpnext_medusa.domain.text import case_fold
 from erpnext_medusa.store.sql.errors import discard_broken_connections
 from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, sqlite_grams
 
@@ -17,7 +17,7 @@ SQLITE_IMMEDIATE = "sqlite_immediate"
 
 
 def _sqlite_fold(value: str | None) -> str | None:
-    return None if value is None else fold(value)
+    return None if value is None else case_fold(value)
 
 
 def make_engine(url: URL, *, pool_size: int = 10, pool_timeout: float = 2.0) -> Engine:
