@@ -23,8 +23,11 @@ from sqlalchemy import text
 from erpnext_medusa.domain.errors import QueryTimeoutError
 from erpnext_medusa.domain.text import fold
 from erpnext_medusa.services import Services
+from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql import tables as t
+from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
+from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.store.sql.search import CustomerSearch
 from tests.helpers import execute, rows
 
@@ -173,13 +176,16 @@ def test_a_gram_no_name_holds_answers_at_once(services: Services) -> None:
     assert names(services, "acme zq") == ["CUST-2"]
 
 
-# Characters every backend folds the way Python's lower() does (SQLite: casefold), plus LIKE's own specials.
-ALPHABET = st.sampled_from(list("aAbBzZéÉöÖñÑßçÇ") + list("محمدعلي") + list("%_/\\'\"-.0 ") + ["\t"])
+# Characters PostgreSQL and MariaDB fold the way Python's lower() does (SQLite: the service's search fold),
+# Arabic spelling variants and digits, plus LIKE's own specials.
+ALPHABET = st.sampled_from(
+    list("aAbBzZeéÉöÖñÑßçÇÅ") + list("محمدعليأاةهىـ") + list("١1") + list("%_/\\'\"-.0 ") + ["\t"]
+)
 NAMES = st.text(ALPHABET, min_size=1, max_size=12).filter(lambda s: s.strip() != "")
 
 
 def reference(name: str, query: str, backend: str) -> bool:
-    folded = (lambda s: s.casefold()) if backend == "sqlite" else (lambda s: s.lower())
+    folded = fold if backend == "sqlite" else (lambda s: s.lower())
     return all(folded(word) in folded(name) for word in query.split())
 
 
@@ -237,11 +243,13 @@ def test_every_plan_answers_as_the_python_reference(services: Services, backend:
     for name, (customer_name, linked, disabled) in population.items():
         insert(services, name, customer_name, f"cus_{name}" if linked else None, int(disabled))
     answers_match(services, backend, data, population)
+    inserted = 0
     for (change, customer_name), pick in changes:
         existing = sorted(population)
         target = existing[pick % len(existing)] if existing else None
         if change == "insert" or target is None:
-            target = f"N{len(population):02d}{pick}"
+            target = f"N{inserted:02d}"  # unique: a count of inserts, never reused after a delete
+            inserted += 1
             other_program(services, INSERT, name=target, customer_name=customer_name or "x", medusa_id=None, disabled=0)
             population[target] = (customer_name or "x", False, False)
         elif change == "rename":
@@ -290,3 +298,45 @@ def test_a_statement_that_runs_too_long_is_stopped(services: Services, backend: 
         conn.rollback()
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
     assert time.monotonic() - started < 3
+
+
+def test_sqlite_folds_accents_arabic_spellings_and_digits(services: Services, backend: str) -> None:
+    """SQLite's index folds names with the service's search fold; PostgreSQL and MariaDB fold case alone."""
+    stored = ["Élodie Dupont", "Ångström AB", "شركة ١٢٣", "أحمد", "أسامة", "مصطفى", "مُحَمَّد", "محـمد"]
+    for i, customer_name in enumerate(stored):
+        insert(services, f"CUST-{i}", customer_name)
+    typed = {"elodie": ["CUST-0"], "ANGSTROM": ["CUST-1"], "123": ["CUST-2"], "شركه": ["CUST-2"], "احمد": ["CUST-3"],
+             "اسامه": ["CUST-4"], "مصطفي": ["CUST-5"], "محمد": ["CUST-6", "CUST-7"]}  # fmt: skip
+    for word, expected in typed.items():
+        for which in ("grams", "ordered"):
+            with plan(services.store.search, which):
+                found = names(services, word)
+            if backend == "sqlite":
+                assert sorted(found) == expected, (word, which)
+            else:
+                assert found == [n for n in expected if word.lower() in stored[int(n[5:])].lower()], (word, which)
+    assert names(services, "ÉLODIE") == ["CUST-0"]  # typed as stored: found on every database
+
+
+def test_revision_0011_indexes_every_customer_again_with_the_search_fold(databases) -> None:
+    """A SQLite index built with the earlier case fold is emptied, and the upgrade indexes every Customer."""
+    engine = make_engine(databases.new())
+    try:
+        upgrade(engine, revision="0010")
+        if databases.backend != "sqlite":  # PostgreSQL and MariaDB fold in the database: 0011 changes nothing there
+            assert upgrade(engine).applied == ("0011",)
+            return
+        with engine.begin() as conn:
+            conn.execute(text(INSERT), {"name": "C1", "customer_name": "Élodie", "medusa_id": None, "disabled": 0})
+            search_queue.catch_up(conn)
+            # What 0009's service stored: the case fold alone.
+            conn.execute(text(f'UPDATE "{t.SEARCH_KEY_TABLE}" SET folded = :f'), {"f": "élodie"})
+            conn.execute(text(f'DELETE FROM "{t.GRAM_RANGE_TABLE}"'))
+        assert upgrade(engine).applied == ("0011",)
+        with engine.connect() as conn:
+            assert conn.execute(text(f'SELECT folded FROM "{t.SEARCH_KEY_TABLE}"')).scalars().all() == ["elodie"]
+            grams = set(conn.execute(text(f'SELECT gram FROM "{t.GRAM_RANGE_TABLE}"')).scalars())
+            assert not search_queue.pending(conn)
+        assert grams == name_grams("elodie")
+    finally:
+        engine.dispose()

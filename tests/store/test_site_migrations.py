@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,12 @@ def test_the_site_track_creates_only_the_services_own_tables_and_says_so(new_eng
     assert pending(engine, "site") is True
     assert current_revision(engine, "site") is None
     report = upgrade(engine, track="site")
-    assert (report.before, report.after, report.applied) == (None, "s0002", ("s0001", "s0002"))
+    assert (report.before, report.after, report.applied) == (None, "s0003", ("s0001", "s0002", "s0003"))
     assert list(report.created_tables) == SITE_TABLES
     assert _tables(engine) == sorted([*SITE_TABLES, SITE_VERSION_TABLE])
     assert all(name.startswith("erpnext_medusa_") for name in _tables(engine))
     assert pending(engine, "site") is False
-    assert current_revision(engine, "site") == "s0002"
+    assert current_revision(engine, "site") == "s0003"
     # The standalone track's view of the same database: none of its revisions.
     assert current_revision(engine) is None
 
@@ -86,7 +87,7 @@ def test_running_it_again_changes_nothing(new_engine):
     upgrade(engine, track="site")
     before = snapshot(engine)
     report = upgrade(engine, track="site")
-    assert (report.before, report.after, report.applied, report.created_tables) == ("s0002", "s0002", (), ())
+    assert (report.before, report.after, report.applied, report.created_tables) == ("s0003", "s0003", (), ())
     assert snapshot(engine) == before
 
 
@@ -195,9 +196,9 @@ def test_the_folded_keys_and_ids_compare_exactly_on_mariadb(new_engine):
 
 
 def test_the_site_migrations_describe_their_own_schema():
-    allowed = {"__future__", "typing", "sqlalchemy", "sqlalchemy.dialects", "alembic"}
+    allowed = {"__future__", "typing", "unicodedata", "collections.abc", "sqlalchemy", "sqlalchemy.dialects", "alembic"}
     scripts = sorted(p for p in VERSIONS.glob("*.py") if p.name != "__init__.py")
-    assert [p.name for p in scripts] == ["s0001_site_baseline.py", "s0002_outbox.py"]
+    assert [p.name for p in scripts] == ["s0001_site_baseline.py", "s0002_outbox.py", "s0003_search_fold.py"]
     for script in scripts:
         found: set[str] = set()
         for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
@@ -206,3 +207,27 @@ def test_the_site_migrations_describe_their_own_schema():
             elif isinstance(node, ast.ImportFrom):
                 found.add(node.module or "")
         assert found <= allowed, script.name
+
+
+def test_s0002_folds_the_mirrors_keys_again_with_the_search_fold(new_engine):
+    """Keys stored with the earlier case fold are refolded; rows whose fold is unchanged are left alone."""
+    engine = new_engine()
+    upgrade(engine, track="site", revision="s0002")
+    now = datetime(2026, 12, 1, 10)
+    customer = {"modified": now, "synced_at": now, "disabled": 0, "searchable": 1}
+    lead = {"modified": now, "synced_at": now, "email_id": "ÉLO@x.example", "medusa_id": "cus_Ä"}
+    with engine.begin() as conn:
+        conn.execute(sa.insert(site_tables.customer), [
+            {**customer, "name": "C1", "customer_name": "Élodie", "folded": "élodie", "sort_name": "Élodie"},
+            {**customer, "name": "C2", "customer_name": "شركة ١٢٣", "folded": "شركة ١٢٣", "sort_name": "شركة ١٢٣"},
+            {**customer, "name": "C3", "customer_name": "plain", "folded": "plain", "sort_name": "plain"},
+        ])  # fmt: skip
+        old_keys = {"folded_lead_name": "أحمد", "folded_email_id": "élo@x.example", "folded_medusa_id": "cus_ä"}
+        conn.execute(sa.insert(site_tables.lead), [{**lead, "name": "L1", "lead_name": "أحمد", **old_keys}])
+    assert upgrade(engine, track="site").applied == ("s0003",)
+    c, ld = site_tables.customer.c, site_tables.lead.c
+    with engine.connect() as conn:
+        assert dict(conn.execute(sa.select(c.name, c.folded)).all()) == {
+            "C1": "elodie", "C2": "شركه 123", "C3": "plain"}  # fmt: skip
+        assert conn.execute(sa.select(ld.folded_lead_name, ld.folded_email_id, ld.folded_medusa_id)).one() == (
+            "احمد", "elo@x.example", "cus_a")  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from erpnext_medusa.domain.errors import ValidationFailedError
 
@@ -34,10 +35,39 @@ def required_name(label: str, value: str) -> str:
     return storable(label, value)
 
 
+#: Arabic letters written in several ways, each to the one spelling the search compares, and the Arabic-Indic
+#: and Persian (extended Arabic-Indic) digits to ASCII digits.
+_SPELLINGS = str.maketrans(
+    {"\u0671": "\u0627", "\u0629": "\u0647", "\u0649": "\u064a"}
+    | {chr(0x0660 + d): str(d) for d in range(10)}
+    | {chr(0x06F0 + d): str(d) for d in range(10)}
+)
+#: Arabic marks the search ignores though they combine with nothing (tatweel) or may have no combining class.
+_ARABIC_MARKS = frozenset(chr(c) for c in (0x0640, 0x0670, *range(0x064B, 0x0660)))
+
+
+def _unmarked(value: str) -> str:
+    """``value`` in compatibility decomposition, without its combining marks and Arabic marks."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch) and ch not in _ARABIC_MARKS
+    )
+
+
 def fold(value: str) -> str:
-    """The service's case fold for searching: the same function folds a stored name and a typed word, so a word
-    typed as it is stored is always found. ``casefold``, not ``lower``: ``lower`` depends on context (a final
-    Greek sigma), which breaks substring tests."""
+    """The service's fold for searching: the same function folds a stored name and a typed word, so a word
+    typed as it is stored is always found, and a word typed without accents, in another case or with other
+    digits finds it too (docs/search.md, "Folding").
+
+    Compatibility forms are decomposed (``ﬁ`` to ``fi``, ``²`` to ``2``), combining marks dropped (``É`` to
+    ``e``, and with them the hamza above or below alef), case folded with ``casefold`` (``ß`` to ``ss``; not
+    ``lower``, which depends on context), Arabic vowel marks and tatweel dropped, alef wasla read as alef, teh
+    marbuta as heh, alef maksura as yeh, and Arabic-Indic and Persian digits as ASCII digits."""
+    return _unmarked(_unmarked(value).casefold()).translate(_SPELLINGS)
+
+
+def case_fold(value: str) -> str:
+    """Case alone folded (Unicode ``casefold``): SQLite's ``lower()`` on the service's connections, so that
+    it folds what PostgreSQL and MariaDB fold."""
     return value.casefold()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from erpnext_medusa.domain.text import fold
+from erpnext_medusa.domain.text import case_fold
 from erpnext_medusa.store.sql.errors import discard_broken_connections, is_retryable
 from erpnext_medusa.store.sql.grams import SQLITE_GRAMS_FUNCTION, sqlite_grams
 
@@ -19,7 +19,7 @@ SQLITE_IMMEDIATE = "sqlite_immediate"
 
 
 def _sqlite_fold(value: str | None) -> str | None:
-    return None if value is None else fold(value)
+    return None if value is None else case_fold(value)
 
 
 def make_engine(url: URL, *, pool_size: int = 10, pool_timeout: float = 2.0) -> Engine:

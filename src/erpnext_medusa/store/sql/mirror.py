@@ -305,7 +305,7 @@ class Mirror:
         """Enabled Customers without a medusa_id whose folded customer_name contains every folded word,
         ordered by customer_name (its first SORT_NAME_LENGTH characters) then name."""
         c = s.customer.c
-        folded = [fold(w) for w in words]
+        folded = [f for f in map(fold, words) if f]  # a word that folds to nothing is in every name
         query = (
             select(c.name, c.customer_name, c.email_id, c.mobile_no)
             .where(

@@ -2,7 +2,8 @@
 
 A word matches when it is a case-insensitive substring of ``customer_name``. The database folds both sides
 (``lower()``) and checks that with ``LIKE``; on SQLite the service keeps each name folded (its Unicode case
-fold) and SQLite checks the folded word with ``instr()``. That check is always in the query and alone decides
+search fold, :func:`~erpnext_medusa.domain.text.fold`: accents, Arabic spellings, digits) and SQLite checks the
+word folded by the same function with ``instr()``. That check is always in the query and alone decides
 what matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
 gram of a word is a gram of any name that contains it, so no match is ever lost.
 
@@ -11,7 +12,7 @@ Each database keeps its gram index up to date itself, whoever writes ``tabCustom
 * PostgreSQL: a GIN index on ``erpnext_medusa_grams(lower(customer_name))`` (single characters and pairs).
 * MariaDB: a generated column of pair tokens (hex UTF-16 code units, so the full-text parser takes them as
   words) with a FULLTEXT index; a single character is a prefix query on the pairs it starts.
-* SQLite: the same pair tokens, folded by the service's own case fold, in an FTS5 table; SQLite's triggers
+* SQLite: the same pair tokens, of the name folded by the service's search fold, in an FTS5 table; SQLite's triggers
   queue the written names and the service indexes them before it searches (store/sql/search_queue.py).
 
 Every database also keeps, per gram, the smallest and largest ``customer_name`` holding it (the gram
@@ -62,6 +63,7 @@ from sqlalchemy import (
 
 from erpnext_medusa.domain.errors import QueryTimeoutError
 from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
@@ -350,10 +352,12 @@ class CustomerSearch:
     def _run(self, conn: Connection, words: Sequence[str], *, limit: int, offset: int) -> Sequence[Any]:
         """The page's rows, in order."""
         page = {"limit": limit, "offset": offset}
-        if not words:
+        # A word that folds to nothing (only marks or tatweel) is in every name: it narrows nothing.
+        kept = [(w, f) for w, f in zip(words, self._fold(conn, words), strict=True) if f]
+        if not kept:
             self.on_plan("all")
             return conn.execute(self._statement("all", 0), page).all()
-        folded_words = self._fold(conn, words)
+        words, folded_words = [w for w, _ in kept], [f for _, f in kept]
         bounds = self._bounds(conn, folded_words)
         if bounds is None:
             self.on_plan("none")
@@ -401,7 +405,10 @@ class CustomerSearch:
         return statement_time_limit(conn, self.timeout)
 
     def _fold(self, conn: Connection, words: Sequence[str]) -> list[str]:
-        """The words folded by the database's own lower(), as the names are (remembered per process)."""
+        """The words folded as the names are: on SQLite by the service's search fold, elsewhere by the
+        database's own lower() (remembered per process)."""
+        if self.dialect == "sqlite":
+            return [fold(w) for w in words]
         missing = [w for w in dict.fromkeys(words) if w not in self._folds]
         if missing:
             if len(self._folds) + len(missing) > _FOLDS_KEPT:
