@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 
 from erpnext_medusa.config import get_settings
 from erpnext_medusa.domain.models import CustomerSummary
+from erpnext_medusa.domain.text import fold
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.search import like_literal
@@ -44,8 +45,18 @@ def baseline_names_in_order(engine: Engine, words: Sequence[str]) -> list[str]:
     The old query has no ORDER BY (the timed baseline keeps it so), so its rows come in whatever order the
     database finds them. The same matches ordered here by the database itself, with the columns' own
     collation (as the service's ORDER BY uses it), let a page at any (limit, limit_start) be checked against
-    its exact slice rather than only as a subset."""
+    its exact slice rather than only as a subset.
+
+    On SQLite the service folds names and words with :func:`fold` (accents, Arabic letter variants, digits:
+    docs/search.md, "Folding"), which finds more than the old query's LIKE: there the matches are the rows
+    whose folded name contains every folded word, in the database's own order."""
     c = t.customer.c
+    if engine.dialect.name == "sqlite":
+        folded = [f for f in (fold(w) for w in words) if f]
+        query = select(c.name, c.customer_name).where(c.medusa_id.is_(None)).order_by(c.customer_name, c.name)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [r.name for r in rows if all(f in fold(r.customer_name or "") for f in folded)]
     query = select(c.name).where(*_matching(words)).order_by(c.customer_name, c.name)
     with engine.connect() as conn:
         return list(conn.execute(query).scalars())
