@@ -136,6 +136,10 @@ class Answer:
 #: Answers that cannot get better by waiting: the event is dead at once (404: the Medusa customer was deleted;
 #: 400: Medusa refused the values).
 _FINAL = frozenset({400, 404, 422})
+#: Medusa rejects the service's API key: every event fails alike until the key is fixed, so these are tried
+#: again (at the longest backoff) without ever becoming dead, and the message says what to fix.
+_KEY_REJECTED = frozenset({401, 403})
+KEY_REJECTED = "Medusa rejects the API key (ERPNEXT_MEDUSA_MEDUSA_API_KEY): "
 
 
 def verdict(answer: Answer, attempts: int, policy: Policy) -> tuple[str, float]:
@@ -143,9 +147,17 @@ def verdict(answer: Answer, attempts: int, policy: Policy) -> tuple[str, float]:
     next attempt (when it is FAILED)."""
     if answer.status is not None and 200 <= answer.status < 300:
         return DELIVERED, 0.0
+    if answer.status in _KEY_REJECTED:
+        return FAILED, policy.delay(attempts, None)
     if answer.status in _FINAL or attempts >= policy.max_attempts:
         return DEAD, 0.0
     return FAILED, policy.delay(attempts, answer.retry_after)
+
+
+def explained(answer: Answer) -> str:
+    """Medusa's answer as an event keeps it for the operator (what to fix first, when it is the key)."""
+    text = KEY_REJECTED + answer.text if answer.status in _KEY_REJECTED else answer.text
+    return shortened(text)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -179,7 +179,7 @@ class Outbox:
                 "state": state,
                 "attempts": attempts,
                 "last_status": answer.status,
-                "last_error": None if state == o.DELIVERED else o.shortened(answer.text),
+                "last_error": None if state == o.DELIVERED else o.explained(answer),
                 "next_attempt_at": now + timedelta(seconds=delay),
             }
             if state == o.DELIVERED:
