@@ -96,13 +96,16 @@ def changed_fields(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> lis
     return [k for k in FIELDS if (k in old or k in new) and old.get(k) != new.get(k)]
 
 
-def is_echo(delivered: Mapping[str, Any] | None, medusa: Mapping[str, Any]) -> bool:
-    """Whether a Medusa customer's values are those the service last sent it (the event Medusa raised for the
-    service's own update), so that they are no new change."""
-    if not delivered:
-        return False
-    sent = [k for k in CUSTOMER_FIELDS if k in delivered]
-    return bool(sent) and all((medusa.get(k) or None) == (delivered.get(k) or None) for k in sent)
+def is_echo(delivered: Sequence[Mapping[str, Any]], medusa: Mapping[str, Any]) -> bool:
+    """Whether a Medusa customer's values are those of one of the snapshots the service recently sent it (the
+    event Medusa raised for the service's own update), so that they are no new change. Any of them, not only the
+    last: Medusa's event for one delivery may arrive after the next delivery was made."""
+
+    def sent_as(snapshot: Mapping[str, Any]) -> bool:
+        sent = [k for k in CUSTOMER_FIELDS if k in snapshot]
+        return bool(sent) and all((medusa.get(k) or None) == (snapshot.get(k) or None) for k in sent)
+
+    return any(sent_as(s) for s in delivered)
 
 
 # --- delivery answers ------------------------------------------------------------------------------------
