@@ -315,6 +315,18 @@ def test_an_address_edit_whose_webhook_was_lost_is_found_by_the_changes_pass(syn
     assert len(events(sync)) == 1
 
 
+def test_an_address_edited_by_sql_without_a_new_modified_is_found_by_the_full_pass(sync: World, medusa: MedusaAdmin):
+    address = linked(sync, medusa)
+    sync.site.sql_update("Address", address, {"city": "Hull"}, bump_modified=False)
+    sync.reconcile()
+    assert events(sync) == []  # the changes pass cannot see it
+    (report,) = [r for r in sync.reconcile(full=True) if r.doctype == "Address"]
+    assert report.changed == 1
+    wait_for(lambda: (medusa.billing(MEDUSA_ID) or {}).get("city") == "Hull")
+    sync.reconcile(full=True)
+    assert len(events(sync)) == 1  # recorded: the next full pass finds nothing new
+
+
 def test_an_address_deletion_whose_webhook_was_lost_is_found_by_the_pass(sync: World, medusa: MedusaAdmin):
     address = linked(sync, medusa, primary=False)
     sent_billing(sync, medusa, address)
@@ -391,5 +403,6 @@ def test_a_full_pass_over_unchanged_customers_reads_no_addresses(sync: World, me
     lists = sync.site.count("GET", "/api/resource/Address")
     sync.reconcile(full=True)
     assert sync.site.count("GET", f"/api/resource/Address/{address}") == reads
-    assert sync.site.count("GET", "/api/resource/Address") == lists + 1  # the Addresses' changes: none
+    # The Addresses beside the recorded billing addresses, and the Addresses' changes: one list read each.
+    assert sync.site.count("GET", "/api/resource/Address") == lists + 2
     assert events(sync) == []

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain.errors import DoesNotExistError
+from erpnext_medusa.domain.models import ADDRESS_FIELDS
 from erpnext_medusa.store.site import documents
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.site.outbound import OutboundChanges
@@ -98,7 +99,8 @@ class Feed:
             report = self._full_pass(doctype, progress) if full else self._changes_pass(doctype, progress)
             reports.append(self._deletions(doctype, report))
         if self.outbound is not None:
-            reports.append(self._deletions(ADDRESS, self._address_pass()))
+            addresses = self._address_full_pass() if full else self._address_pass()
+            reports.append(self._deletions(ADDRESS, addresses))
         if full:
             self.mirror.analyze()
         return reports
@@ -122,6 +124,30 @@ class Feed:
             self.mirror.save_sync_state(ADDRESS, state)
             return PassReport(ADDRESS)
         return self._changes_pass(ADDRESS, None)
+
+    def _address_full_pass(self) -> PassReport:
+        """Every Address linked to a Customer, in name order, beside the billing addresses recorded with the
+        linked Customers' snapshots: one that differs (an edit by SQL that left ``modified`` alone, say) is handed
+        to the outbox; then the changes pass."""
+        assert self.outbound is not None
+        recorded = self.outbound.outbox.recorded_addresses()
+        fields = ["name", "modified", "disabled", *ADDRESS_FIELDS]
+        read = changed = 0
+        after = ""
+        while True:
+            rows = self.client.get_list(
+                ADDRESS, fields=fields, filters=[*_SCOPE[ADDRESS], ["name", ">", after]], order_by="name asc",
+                page_length=PAGE,
+            )  # fmt: skip
+            names = [str(r["name"]) for r in rows]
+            stale = [n for n, r in zip(names, rows, strict=True) if n in recorded
+                     and self.outbound.address_differs(r, recorded[n])]  # fmt: skip
+            read, changed = read + len(rows), changed + self._addresses_changed(stale)
+            if len(rows) < PAGE:
+                break
+            after = names[-1]
+        since = self._address_pass()
+        return replace(since, read=since.read + read, changed=since.changed + changed)
 
     def _state(self, doctype: str) -> SyncState:
         return self.mirror.sync_state(doctype) or SyncState()

@@ -120,6 +120,14 @@ class OutboundChanges:
             recorded += 1
         return "updated" if recorded else "ignored"
 
+    def address_differs(self, row: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether an Address (a list row with its fields) is not the billing address ``recorded`` with the
+        snapshots that name it (or is disabled now)."""
+        if int(row.get("disabled") or 0):
+            return True
+        now = o.address_fields(documents.address(row, ""), default_countries())
+        return any(dict(r) != now for r in recorded)
+
     def _deleted_address(self, name: str) -> dict[str, Any] | None:
         """A deleted Address as its newest Deleted Document record keeps it, ``modified`` and ``modified_by``
         being the deletion's (when and by whom)."""

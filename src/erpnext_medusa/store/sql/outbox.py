@@ -266,6 +266,18 @@ class Outbox:
             return [dict(json.loads(payload)) for payload in conn.execute(query).scalars()]
 
     @translated
+    def recorded_addresses(self) -> dict[str, list[dict[str, Any]]]:
+        """The billing addresses of the snapshots last recorded, by the ERPNext Address each names."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for snapshot in conn.execute(select(outbound.c.snapshot)).scalars():
+                billing = json.loads(snapshot).get("billing_address") or {}
+                name = (billing.get("metadata") or {}).get("erpnext_address")
+                if name:
+                    found.setdefault(str(name), []).append(billing)
+        return found
+
+    @translated
     def record_alone(
         self, customer: str, medusa_id: str, snapshot: dict[str, Any], modified: datetime, *, from_medusa: bool
     ) -> int | None:
