@@ -39,7 +39,7 @@ class MedusaAdmin:
         self.answers += [(status, headers or {}, body)] * count
 
     def writes(self) -> list[tuple[str, str]]:
-        return [r for r in self.requests if r[0] == "POST"]
+        return [r for r in self.requests if r[0] in ("POST", "DELETE")]
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -84,6 +84,9 @@ class MedusaAdmin:
             if not found:
                 return httpx.Response(404, json={"type": "not_found", "message": "no address"})
             address = found[0]
+            if request.method == "DELETE":
+                addresses.remove(address)
+                return httpx.Response(200, json={"id": address["id"], "object": "customer_address", "deleted": True})
             address.update(body)
         if address.get("is_default_billing"):
             for other in addresses:

@@ -200,11 +200,11 @@ class Services:
             self.medusa.close()
 
     def is_echo(self, customer: MedusaCustomer) -> bool:
-        """Whether a Medusa customer event only carries what the outbox delivered to it in the last
-        :data:`ECHO_WINDOW` (Medusa's event for the service's own update)."""
+        """Whether a Medusa customer event only carries what the outbox delivered to it (any delivery of the last
+        :data:`ECHO_WINDOW`: Medusa's event for the service's own update)."""
         if self.medusa is None or self.outbox is None:
             return False
-        delivered = self.outbox.last_delivered(customer.id, since=self.now() - ECHO_WINDOW)
+        delivered = self.outbox.delivered_since(customer.id, since=self.now() - ECHO_WINDOW)
         return is_echo(delivered, asdict(customer))
 
     def delivery_policy(self) -> Policy:

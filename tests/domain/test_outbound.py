@@ -57,9 +57,12 @@ def test_the_snapshot_keeps_only_the_fields_erpnext_owns():
 def test_changed_fields_and_echoes():
     assert o.changed_fields({"email": "a", "phone": "1"}, {"email": "b", "phone": "1"}) == ["email"]
     sent = {"first_name": "Ada", "last_name": "King", "email": "a@x.org", "phone": None}
-    assert o.is_echo(sent, {"first_name": "Ada", "last_name": "King", "email": "a@x.org", "phone": ""})
-    assert not o.is_echo(sent, {"first_name": "Augusta", "last_name": "King", "email": "a@x.org"})
-    assert not o.is_echo(None, {"first_name": "Ada"})
+    assert o.is_echo([sent], {"first_name": "Ada", "last_name": "King", "email": "a@x.org", "phone": ""})
+    assert not o.is_echo([sent], {"first_name": "Augusta", "last_name": "King", "email": "a@x.org"})
+    assert not o.is_echo([], {"first_name": "Ada"})
+    # Medusa's event for an earlier delivery, arriving after a newer one was made, is an echo too.
+    newer = {**sent, "last_name": "Byron"}
+    assert o.is_echo([newer, sent], {"first_name": "Ada", "last_name": "King", "email": "a@x.org"})
 
 
 @pytest.mark.parametrize(
@@ -72,12 +75,18 @@ def test_changed_fields_and_echoes():
         (o.Answer(None, "down"), 3, (o.FAILED, 4.0)),
         (o.Answer(429, "", retry_after=7), 2, (o.FAILED, 7.0)),
         (o.Answer(429, "", retry_after=10_000), 2, (o.FAILED, 300.0)),
-        (o.Answer(401, ""), 8, (o.DEAD, 0.0)),
+        (o.Answer(401, ""), 8, (o.FAILED, 128.0)),  # a rejected key never makes an event dead
+        (o.Answer(403, "", retry_after=1), 20, (o.FAILED, 300.0)),
         (o.Answer(500, ""), 20, (o.DEAD, 0.0)),
     ],
 )
 def test_each_answer_leads_to_its_state(answer, attempts, expected):
     assert o.verdict(answer, attempts, o.Policy()) == expected
+
+
+def test_a_rejected_key_says_what_to_fix_and_other_answers_are_kept_as_they_are():
+    assert o.explained(o.Answer(401, "Unauthorized")) == o.KEY_REJECTED + "Unauthorized"
+    assert o.explained(o.Answer(409, "conflict")) == "conflict"
 
 
 def test_retry_after_is_read_in_seconds():

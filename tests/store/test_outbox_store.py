@@ -62,3 +62,20 @@ def test_a_change_from_medusa_is_recorded_without_an_event(site_engine: Engine):
     # The desk setting it back is a change against what Medusa now holds.
     assert box.record_alone("Cy", "cus_3", {"email": "a@x.org"}, T0 + timedelta(seconds=2), from_medusa=False)
     assert box.counts()[o.PENDING] == 1
+
+
+def test_the_snapshots_sent_recently_include_one_being_sent_and_not_failed_or_old_ones(site_engine: Engine):
+    clock = Clock()
+    box = _box(site_engine, clock)
+    box.record_alone("Di", "cus_4", {"first_name": "A"}, T0, from_medusa=False)
+    sent = box.record_alone("Di", "cus_4", {"first_name": "B"}, T0 + timedelta(seconds=1), from_medusa=False)
+    assert sent is not None and box.claim(sent) is not None
+    # Medusa's event for this push may come before its answer is recorded: the push in flight counts.
+    assert box.delivered_since("cus_4", since=T0) == [{"first_name": "B"}]
+    box.settle(sent, o.Answer(200, "{}"), o.Policy())
+    failing = box.record_alone("Di", "cus_4", {"first_name": "C"}, T0 + timedelta(seconds=2), from_medusa=False)
+    assert failing is not None and box.claim(failing) is not None
+    box.settle(failing, o.Answer(None, "down"), o.Policy())
+    assert box.delivered_since("cus_4", since=T0) == [{"first_name": "B"}]
+    assert box.delivered_since("cus_4", since=T0 + timedelta(minutes=1)) == []
+    assert box.delivered_since("cus_other", since=T0) == []

@@ -96,13 +96,16 @@ def changed_fields(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> lis
     return [k for k in FIELDS if (k in old or k in new) and old.get(k) != new.get(k)]
 
 
-def is_echo(delivered: Mapping[str, Any] | None, medusa: Mapping[str, Any]) -> bool:
-    """Whether a Medusa customer's values are those the service last sent it (the event Medusa raised for the
-    service's own update), so that they are no new change."""
-    if not delivered:
-        return False
-    sent = [k for k in CUSTOMER_FIELDS if k in delivered]
-    return bool(sent) and all((medusa.get(k) or None) == (delivered.get(k) or None) for k in sent)
+def is_echo(delivered: Sequence[Mapping[str, Any]], medusa: Mapping[str, Any]) -> bool:
+    """Whether a Medusa customer's values are those of one of the snapshots the service recently sent it (the
+    event Medusa raised for the service's own update), so that they are no new change. Any of them, not only the
+    last: Medusa's event for one delivery may arrive after the next delivery was made."""
+
+    def sent_as(snapshot: Mapping[str, Any]) -> bool:
+        sent = [k for k in CUSTOMER_FIELDS if k in snapshot]
+        return bool(sent) and all((medusa.get(k) or None) == (snapshot.get(k) or None) for k in sent)
+
+    return any(sent_as(s) for s in delivered)
 
 
 # --- delivery answers ------------------------------------------------------------------------------------
@@ -136,6 +139,10 @@ class Answer:
 #: Answers that cannot get better by waiting: the event is dead at once (404: the Medusa customer was deleted;
 #: 400: Medusa refused the values).
 _FINAL = frozenset({400, 404, 422})
+#: Medusa rejects the service's API key: every event fails alike until the key is fixed, so these are tried
+#: again (at the longest backoff) without ever becoming dead, and the message says what to fix.
+_KEY_REJECTED = frozenset({401, 403})
+KEY_REJECTED = "Medusa rejects the API key (ERPNEXT_MEDUSA_MEDUSA_API_KEY): "
 
 
 def verdict(answer: Answer, attempts: int, policy: Policy) -> tuple[str, float]:
@@ -143,9 +150,17 @@ def verdict(answer: Answer, attempts: int, policy: Policy) -> tuple[str, float]:
     next attempt (when it is FAILED)."""
     if answer.status is not None and 200 <= answer.status < 300:
         return DELIVERED, 0.0
+    if answer.status in _KEY_REJECTED:
+        return FAILED, policy.delay(attempts, None)
     if answer.status in _FINAL or attempts >= policy.max_attempts:
         return DEAD, 0.0
     return FAILED, policy.delay(attempts, answer.retry_after)
+
+
+def explained(answer: Answer) -> str:
+    """Medusa's answer as an event keeps it for the operator (what to fix first, when it is the key)."""
+    text = KEY_REJECTED + answer.text if answer.status in _KEY_REJECTED else answer.text
+    return shortened(text)
 
 
 def parse_retry_after(value: str | None) -> float | None:

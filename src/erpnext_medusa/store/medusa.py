@@ -5,7 +5,9 @@ exception: the outbox keeps it and decides.
 
 A push is idempotent: the customer's fields are set (setting them again changes nothing), and the billing
 address is the customer's default billing address when it has one (updated) or a new one made the default; so
-a push whose answer was lost, sent again, finds the address the first one created and updates it.
+a push whose answer was lost, sent again, finds the address the first one created and updates it. A snapshot
+without a billing address (the site's was deleted or disabled) removes the default billing address the service
+made.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from erpnext_medusa.domain import outbound as o
 
 #: Addresses of one customer read to find its default billing one.
 _ADDRESSES = 100
+#: What the listing must hold besides its default fields (the flags are not among them).
+_LISTED = "+is_default_billing,+is_default_shipping,+metadata"
 
 
 class MedusaAdmin:
@@ -46,17 +50,29 @@ class MedusaAdmin:
         path = f"/admin/customers/{_segment(medusa_id)}"
         fields = {k: snapshot[k] for k in o.CUSTOMER_FIELDS if k in snapshot}
         answer = self._send("POST", path, json=_blank_to_null(fields)) if fields else self._send("GET", path)
-        if not _ok(answer) or not snapshot.get("billing_address"):
+        if not _ok(answer) or "billing_address" not in snapshot:
             return answer
-        # The flag is not among the listing's default fields: asked for by name.
-        listed = self._send("GET", f"{path}/addresses", params={"limit": _ADDRESSES, "fields": "+is_default_billing"})
+        listed = self._send("GET", f"{path}/addresses", params={"limit": _ADDRESSES, "fields": _LISTED})
         if not _ok(listed):
             return listed
-        address = _blank_to_null(dict(snapshot["billing_address"]))
         current = next((a for a in _json(listed).get("addresses", []) if a.get("is_default_billing")), None)
+        if not snapshot["billing_address"]:
+            return answer if current is None else self._no_billing(path, current, answer)
+        address = _blank_to_null(dict(snapshot["billing_address"]))
         if current is not None:
             return self._send("POST", f"{path}/addresses/{_segment(str(current['id']))}", json=address)
         return self._send("POST", f"{path}/addresses", json={**address, "is_default_billing": True})
+
+    def _no_billing(self, path: str, current: dict[str, Any], answer: o.Answer) -> o.Answer:
+        """The Customer has no billing address on the site any more: the default billing address the service
+        made (it names an ERPNext Address in its metadata) is deleted, or only un-defaulted when it is the
+        default shipping address too; one the shopper made in Medusa stays."""
+        if not (current.get("metadata") or {}).get("erpnext_address"):
+            return answer
+        at = f"{path}/addresses/{_segment(str(current['id']))}"
+        if current.get("is_default_shipping"):
+            return self._send("POST", at, json={"is_default_billing": False})
+        return self._send("DELETE", at)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> o.Answer:
         try:

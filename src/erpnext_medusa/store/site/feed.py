@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain.errors import DoesNotExistError
+from erpnext_medusa.domain.models import ADDRESS_FIELDS
 from erpnext_medusa.store.site import documents
 from erpnext_medusa.store.site.client import FrappeClient
 from erpnext_medusa.store.site.outbound import OutboundChanges
@@ -38,9 +39,14 @@ ADDRESS = "Address"
 MIRRORED = (CUSTOMER, LEAD)
 #: Documents asked for per call (Frappe's default page is 20; a site may cap larger pages).
 PAGE = 500
-_FIELDS = {CUSTOMER: documents.CUSTOMER_FIELDS, LEAD: documents.LEAD_FIELDS}
-#: A Lead is mirrored while it carries a Medusa ID.
-_SCOPE: dict[str, list[list[Any]]] = {CUSTOMER: [], LEAD: [["medusa_id", "is", "set"]]}
+_FIELDS = {CUSTOMER: documents.CUSTOMER_FIELDS, LEAD: documents.LEAD_FIELDS, ADDRESS: ("name", "modified")}
+#: A Lead is mirrored while it carries a Medusa ID; an Address matters while it is linked to a Customer (a filter
+#: on its ``links`` rows, as Frappe reads a child DocType's field).
+_SCOPE: dict[str, list[list[Any]]] = {
+    CUSTOMER: [],
+    LEAD: [["medusa_id", "is", "set"]],
+    ADDRESS: [["Dynamic Link", "link_doctype", "=", "Customer"]],
+}
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,56 @@ class Feed:
         for doctype in MIRRORED:
             report = self._full_pass(doctype, progress) if full else self._changes_pass(doctype, progress)
             reports.append(self._deletions(doctype, report))
+        if self.outbound is not None:
+            addresses = self._address_full_pass() if full else self._address_pass()
+            reports.append(self._deletions(ADDRESS, addresses))
         if full:
             self.mirror.analyze()
         return reports
+
+    def _address_pass(self) -> PassReport:
+        """The Addresses linked to Customers changed since the watermark, each handed to the outbox (which
+        records the linked Customers whose snapshot it changes). The first pass only sets the watermark at the
+        site's newest Address and its newest Deleted Document record of one: a Customer's first sight records its
+        address anyway."""
+        state = self._state(ADDRESS)
+        if state.watermark_modified is None:
+            newest = self._newest(ADDRESS)
+            deleted = self.client.get_list(
+                "Deleted Document", fields=["creation"], filters=[["deleted_doctype", "=", ADDRESS]],
+                order_by="creation desc", page_length=1,
+            )  # fmt: skip
+            if deleted:
+                state = replace(state, deleted_creation=documents.site_datetime(deleted[0]["creation"]))
+            if newest is not None:
+                state = replace(state, watermark_modified=newest[0], watermark_name=newest[1])
+            self.mirror.save_sync_state(ADDRESS, state)
+            return PassReport(ADDRESS)
+        return self._changes_pass(ADDRESS, None)
+
+    def _address_full_pass(self) -> PassReport:
+        """Every Address linked to a Customer, in name order, beside the billing addresses recorded with the
+        linked Customers' snapshots: one that differs (an edit by SQL that left ``modified`` alone, say) is handed
+        to the outbox; then the changes pass."""
+        assert self.outbound is not None
+        recorded = self.outbound.outbox.recorded_addresses()
+        fields = ["name", "modified", "disabled", *ADDRESS_FIELDS]
+        read = changed = 0
+        after = ""
+        while True:
+            rows = self.client.get_list(
+                ADDRESS, fields=fields, filters=[*_SCOPE[ADDRESS], ["name", ">", after]], order_by="name asc",
+                page_length=PAGE,
+            )  # fmt: skip
+            names = [str(r["name"]) for r in rows]
+            stale = [n for n, r in zip(names, rows, strict=True) if n in recorded
+                     and self.outbound.address_differs(r, recorded[n])]  # fmt: skip
+            read, changed = read + len(rows), changed + self._addresses_changed(stale)
+            if len(rows) < PAGE:
+                break
+            after = names[-1]
+        since = self._address_pass()
+        return replace(since, read=since.read + read, changed=since.changed + changed)
 
     def _state(self, doctype: str) -> SyncState:
         return self.mirror.sync_state(doctype) or SyncState()
@@ -223,6 +276,8 @@ class Feed:
 
     # --- the mirror ---------------------------------------------------------------------------------------
     def _store(self, doctype: str, docs: Sequence[dict[str, Any]]) -> int:
+        if doctype == ADDRESS:
+            return self._addresses_changed([str(d["name"]) for d in docs])
         if doctype == CUSTOMER:
             also = None if self.outbound is None else self.outbound.customers_changed(docs)
             return self.mirror.upsert_customers([documents.mirror_customer(d) for d in docs], also=also)
@@ -233,8 +288,15 @@ class Feed:
     def _remove(self, doctype: str, names: Sequence[str]) -> int:
         if not names:
             return 0
+        if doctype == ADDRESS:
+            return self._addresses_changed(names)
         delete = self.mirror.delete_customers if doctype == CUSTOMER else self.mirror.delete_leads
         return delete(list(names))
+
+    def _addresses_changed(self, names: Sequence[str]) -> int:
+        """Addresses changed or deleted, to the outbox; how many changed a linked Customer's record."""
+        assert self.outbound is not None
+        return sum(self.outbound.address_changed(name) == "updated" for name in names)
 
 
 def _key(row: dict[str, Any]) -> tuple[datetime, str]:

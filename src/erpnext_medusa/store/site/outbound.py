@@ -8,6 +8,7 @@ through ``update_address``, a link from the intake) came from Medusa, so it is r
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -46,9 +47,12 @@ class OutboundChanges:
             self._service_user = str(self.client.call("frappe.auth.get_logged_user") or "")
         return self._service_user
 
-    def _snapshot(self, doc: Mapping[str, Any]) -> tuple[dict[str, Any], datetime, bool]:
-        """The snapshot of a Customer document, its ``modified`` (the newer of the Customer's and its billing
-        Address's) and whether the service itself made that latest change."""
+    def _snapshot(
+        self, doc: Mapping[str, Any], changed: tuple[datetime, str | None] | None = None
+    ) -> tuple[dict[str, Any], datetime, bool]:
+        """The snapshot of a Customer document, its ``modified`` (the newest of the Customer's, its billing
+        Address's and ``changed``'s: when and by whom an Address of the Customer changed, say one deleted or
+        disabled, which the snapshot no longer holds) and whether the service itself made that latest change."""
         customer = documents.customer(doc)
         tx = SiteTransaction(self.client, self.outbox.engine)
         address = (
@@ -59,6 +63,8 @@ class OutboundChanges:
         if address is not None and address.modified is not None and address.modified > modified:
             modified = address.modified
             changed_by = (self._get("Address", address.name) or {}).get("modified_by")
+        if changed is not None and changed[0] > modified:
+            modified, changed_by = changed
         snap = o.snapshot(customer, address, self.owned, default_countries())
         return snap, modified, changed_by == self.service_user()
 
@@ -91,23 +97,57 @@ class OutboundChanges:
         return stored is None or stored.modified != modified or stored.medusa_id != doc.get("medusa_id")
 
     def address_changed(self, name: str) -> str:
-        """An Address changed (or was deleted): record each linked Customer it belongs to."""
+        """An Address changed, was disabled or was deleted: record each linked Customer it belongs to (a deleted
+        one's links are read from its Deleted Document record). The Customer's snapshot is built afresh, so an
+        Address that is no longer usable leaves it with its next billing address, or none."""
         doc = self._get("Address", name)
-        customers = [] if doc is None else [
-            str(r["link_name"]) for r in doc.get("links") or [] if r.get("link_doctype") == "Customer"
-        ]  # fmt: skip
+        if doc is None:
+            doc = self._deleted_address(name)
+        if doc is None:
+            return "ignored"
+        customers = [str(r["link_name"]) for r in doc.get("links") or [] if r.get("link_doctype") == "Customer"]
+        changed = (documents.site_datetime(doc.get("modified")) or datetime.min, doc.get("modified_by"))
         recorded = 0
-        for customer in customers:
+        for customer in dict.fromkeys(customers):
             mirrored = self.mirror.get_customer(customer)
             if mirrored is None or not mirrored.medusa_id:
                 continue
             full = self._get("Customer", customer)
-            if full is None or not full.get("medusa_id"):
+            if full is None or not full.get("medusa_id") or int(full.get("disabled") or 0):
                 continue
-            snap, modified, ours = self._snapshot(full)
+            snap, modified, ours = self._snapshot(full, changed)
             self.outbox.record_alone(customer, str(full["medusa_id"]), snap, modified, from_medusa=ours)
             recorded += 1
         return "updated" if recorded else "ignored"
+
+    def address_differs(self, row: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether an Address (a list row with its fields) is not the billing address ``recorded`` with the
+        snapshots that name it (or is disabled now)."""
+        if int(row.get("disabled") or 0):
+            return True
+        now = o.address_fields(documents.address(row, ""), default_countries())
+        return any(dict(r) != now for r in recorded)
+
+    def _deleted_address(self, name: str) -> dict[str, Any] | None:
+        """A deleted Address as its newest Deleted Document record keeps it, ``modified`` and ``modified_by``
+        being the deletion's (when and by whom)."""
+        rows = self.client.get_list(
+            "Deleted Document",
+            fields=["data", "creation", "owner"],
+            filters=[["deleted_doctype", "=", "Address"], ["deleted_name", "=", name]],
+            order_by="creation desc",
+            page_length=1,
+        )
+        if not rows:
+            return None
+        try:
+            data = json.loads(rows[0].get("data") or "{}")
+        except ValueError:
+            log.warning("the Deleted Document record of Address %s holds no readable document", name)
+            return None
+        if not isinstance(data, dict):
+            return None
+        return {**data, "modified": rows[0]["creation"], "modified_by": rows[0].get("owner")}
 
     def _get(self, doctype: str, name: str) -> dict[str, Any] | None:
         try:

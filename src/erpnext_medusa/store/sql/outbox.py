@@ -179,7 +179,7 @@ class Outbox:
                 "state": state,
                 "attempts": attempts,
                 "last_status": answer.status,
-                "last_error": None if state == o.DELIVERED else o.shortened(answer.text),
+                "last_error": None if state == o.DELIVERED else o.explained(answer),
                 "next_attempt_at": now + timedelta(seconds=delay),
             }
             if state == o.DELIVERED:
@@ -246,18 +246,36 @@ class Outbox:
             return conn.execute(select(func.min(e.created_at)).where(e.state.in_((*o.DUE, o.SENDING)))).scalar()
 
     @translated
-    def last_delivered(self, medusa_id: str, *, since: datetime) -> dict[str, Any] | None:
-        """The snapshot last delivered to the Medusa customer ``medusa_id``, if that was after ``since``."""
+    def delivered_since(self, medusa_id: str, *, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
+        """The snapshots delivered to the Medusa customer ``medusa_id`` after ``since``, the newest first; one being
+        sent counts (Medusa may raise its event before the delivery's answer is recorded)."""
         e = outbox.c
         query = (
             select(e.payload)
-            .where(e.medusa_id == medusa_id, e.state == o.DELIVERED, e.delivered_at >= since)
+            .where(
+                e.medusa_id == medusa_id,
+                or_(
+                    and_(e.state == o.DELIVERED, e.delivered_at >= since),
+                    and_(e.state == o.SENDING, e.last_attempt_at >= since),
+                ),
+            )
             .order_by(e.id.desc())
-            .limit(1)
+            .limit(limit)
         )
         with self.engine.connect() as conn:
-            payload = conn.execute(query).scalar()
-        return None if payload is None else dict(json.loads(payload))
+            return [dict(json.loads(payload)) for payload in conn.execute(query).scalars()]
+
+    @translated
+    def recorded_addresses(self) -> dict[str, list[dict[str, Any]]]:
+        """The billing addresses of the snapshots last recorded, by the ERPNext Address each names."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for snapshot in conn.execute(select(outbound.c.snapshot)).scalars():
+                billing = json.loads(snapshot).get("billing_address") or {}
+                name = (billing.get("metadata") or {}).get("erpnext_address")
+                if name:
+                    found.setdefault(str(name), []).append(billing)
+        return found
 
     @translated
     def record_alone(
