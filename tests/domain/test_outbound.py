@@ -54,6 +54,13 @@ def test_the_snapshot_keeps_only_the_fields_erpnext_owns():
     assert only == {"email": "a@x.org"}
 
 
+def test_a_customer_without_e_mail_leaves_the_medusa_login_alone():
+    customer = Customer(name="C", customer_name="Ada", medusa_id="cus_1", lead_name=None,
+                        customer_primary_address=None, email_id=None, mobile_no=None)  # fmt: skip
+    snap = o.snapshot(customer, None, frozenset(o.FIELDS), default_countries())
+    assert "email" not in snap and snap["phone"] is None and snap["first_name"] == "Ada"
+
+
 def test_changed_fields_and_echoes():
     assert o.changed_fields({"email": "a", "phone": "1"}, {"email": "b", "phone": "1"}) == ["email"]
     sent = {"first_name": "Ada", "last_name": "King", "email": "a@x.org", "phone": None}

@@ -77,7 +77,7 @@ def address_fields(address: Address, countries: Iterable[Country]) -> dict[str, 
 def snapshot(
     customer: Customer, address: Address | None, owned: frozenset[str], countries: Iterable[Country]
 ) -> dict[str, Any]:
-    """What Medusa should hold of ``customer`` (only the fields ERPNext owns)."""
+    """What Medusa should hold of ``customer`` (only the fields ERPNext owns; no e-mail when ERPNext has none)."""
     first, last = split_name(customer.customer_name)
     values: dict[str, Any] = {
         "first_name": first,
@@ -86,6 +86,8 @@ def snapshot(
         "phone": customer.mobile_no,
         "billing_address": None if address is None else address_fields(address, countries),
     }
+    if not values["email"]:  # a registered shopper's e-mail is their Medusa login: never cleared from ERPNext
+        del values["email"]
     return {k: v for k, v in values.items() if k in owned}
 
 
