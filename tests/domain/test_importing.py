@@ -402,3 +402,50 @@ def test_names_differing_in_case_follow_the_database_in_one_batch(services, back
         assert (caught.value.position, caught.value.field) == (2, "name")
     else:
         assert import_documents(services.store, docs, stamp()) == {"Customer": ["Acme Corp", "ACME CORP"]}
+
+
+# --- countries: names in any case or ISO codes, as update_address takes them --------------------------
+
+
+def test_country_may_be_given_by_iso_code_or_in_any_case_and_is_stored_by_its_name(services):
+    docs = [
+        customer("Good Co"),
+        address("Code", "Good Co", country="ae"),
+        address("Upper", "Good Co", country="AE"),
+        address("Lower Name", "Good Co", country="united arab emirates"),
+        lead("LEAD-C", country="eg"),
+    ]
+    import_documents(services.store, docs, stamp())
+    stored = rows(services, """SELECT address_title, country FROM "tabAddress" ORDER BY address_title""")
+    assert [(r["address_title"], r["country"]) for r in stored] == [
+        ("Code", "United Arab Emirates"),
+        ("Lower Name", "United Arab Emirates"),
+        ("Upper", "United Arab Emirates"),
+    ]
+    assert rows(services, """SELECT country FROM "tabLead" WHERE name = 'LEAD-C'""") == [{"country": "Egypt"}]
+
+
+def test_country_of_the_same_file_may_be_given_by_its_code_after_it(services):
+    docs = [
+        {"doctype": "Country", "name": "Atlantis", "country_name": "Atlantis", "code": "xa"},
+        customer("Good Co"),
+        address("Sunk", "Good Co", country="XA"),
+    ]
+    import_documents(services.store, docs, stamp())
+    assert rows(services, """SELECT country FROM "tabAddress" WHERE address_title = 'Sunk'""") == [
+        {"country": "Atlantis"}
+    ]
+
+
+def test_unknown_country_error_says_what_is_expected_and_nothing_is_written(services):
+    before = counts(services)
+    docs = [customer("Good Co"), address("Nowhere", "Good Co", country="zz")]
+    with pytest.raises(InvalidDocumentError) as caught:
+        import_documents(services.store, docs, stamp())
+    assert caught.value.position == 2
+    assert caught.value.field == "country"
+    assert (
+        'Country "zz" does not exist: use an ERPNext country name such as "United Arab Emirates" '
+        'or its ISO code "AE"' in caught.value.message
+    )
+    assert counts(services) == before

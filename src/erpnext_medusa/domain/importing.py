@@ -26,6 +26,8 @@ from erpnext_medusa.domain.text import is_email, storable
 
 _TRUE = {1, "1", "true", "True"}
 _FALSE = {0, "0", "false", "False", None, ""}
+#: What an unknown country value should have been.
+COUNTRY_HINT = 'use an ERPNext country name such as "United Arab Emirates" or its ISO code "AE"'
 #: Named documents are checked and inserted this many at a time.
 _BATCH = 1000
 
@@ -166,6 +168,8 @@ class _Importer:
         #: Settle the pending Link values once there are this many (doubled when most of them must wait).
         self.settle_at = _BATCH
         self.batch: list[tuple[int, str, dict[str, Any]]] = []
+        #: Country values met so far and the stored name each stands for (an import only adds countries).
+        self.countries: dict[str, str] = {}
 
     def add(self, position: int, doc: Any) -> None:
         try:
@@ -204,7 +208,23 @@ class _Importer:
             raise InvalidDocumentError(position, row.get("name"), "links", "is not a field of this DocType")
         if doctype == "Lead":
             _lead_fields(row, position)
+        if row.get("country"):
+            row["country"] = self._country(row["country"])
         return doctype, row, links
+
+    def _country(self, value: str) -> str:
+        """The stored Country a name (any case) or an ISO 3166 alpha-2 code stands for, as update_address
+        accepts them; a value that names none yet is kept as written, for :meth:`check_links` to judge at
+        the end (a Country may come later in the file)."""
+        if value not in self.countries:
+            found = self.tx.find_country(value)
+            if found is None and self.batch:
+                self.flush()  # a Country earlier in the file may still wait in the batch
+                found = self.tx.find_country(value)
+            if found is None:
+                return value
+            self.countries[value] = found
+        return self.countries[value]
 
     def flush(self) -> None:
         """Insert the batched documents: a few statements for the lot, or, when one of them collides with
@@ -296,7 +316,9 @@ class _Importer:
             if item.target not in stored:
                 continue
             spelling = stored[item.target].get(item.value)
-            if spelling is None:
+            if spelling is None and item.target == "Country":
+                problem = f'Country "{item.value}" does not exist: {COUNTRY_HINT}'
+            elif spelling is None:
                 problem = f"{item.target} {item.value} does not exist"
             elif spelling != item.value:
                 problem = f"{item.target} {item.value} does not exist (did you mean {spelling}?)"
