@@ -1,15 +1,16 @@
 """The typeahead search over unlinked customers, and the gram index behind it.
 
-A word matches when it is a case-insensitive substring of ``customer_name``. The database folds both sides
-(``lower()``) and checks that with ``LIKE``; on SQLite the service keeps each name folded (its Unicode case
-search fold, :func:`~erpnext_medusa.domain.text.fold`: accents, Arabic spellings, digits) and SQLite checks the
-word folded by the same function with ``instr()``. That check is always in the query and alone decides
+A word matches when it is a substring of ``customer_name``, both folded by the service's search fold
+(:func:`~erpnext_medusa.domain.text.fold`: case, accents, Arabic spellings, digits). On SQLite the service keeps
+each name folded and SQLite checks the folded word with ``instr()``; PostgreSQL folds the name with
+``erpnext_medusa_fold`` (the same fold in SQL, migration 0012) and checks it with ``strpos()``; MariaDB still
+folds both sides with its ``lower()`` and checks that with ``LIKE``. That check is always in the query and alone decides
 what matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
 gram of a word is a gram of any name that contains it, so no match is ever lost.
 
 Each database keeps its gram index up to date itself, whoever writes ``tabCustomer`` (ERPNext included):
 
-* PostgreSQL: a GIN index on ``erpnext_medusa_grams(lower(customer_name))`` (single characters and pairs).
+* PostgreSQL: a GIN index on ``erpnext_medusa_grams(erpnext_medusa_fold(customer_name))`` (characters and pairs).
 * MariaDB: a generated column of pair tokens (hex UTF-16 code units, so the full-text parser takes them as
   words) with a FULLTEXT index; a single character is a prefix query on the pairs it starts.
 * SQLite: the same pair tokens, of the name folded by the service's search fold, in an FTS5 table; SQLite's triggers
