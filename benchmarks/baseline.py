@@ -47,11 +47,11 @@ def baseline_names_in_order(engine: Engine, words: Sequence[str]) -> list[str]:
     collation (as the service's ORDER BY uses it), let a page at any (limit, limit_start) be checked against
     its exact slice rather than only as a subset.
 
-    On SQLite the service folds names and words with :func:`fold` (accents, Arabic letter variants, digits:
-    docs/search.md, "Folding"), which finds more than the old query's LIKE: there the matches are the rows
-    whose folded name contains every folded word, in the database's own order."""
+    On SQLite and PostgreSQL the service folds names and words with :func:`fold` (accents, Arabic letter
+    variants, digits: docs/search.md, "Folding"), which finds more than the old query's LIKE: there the matches
+    are the rows whose folded name contains every folded word, in the database's own order."""
     c = t.customer.c
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name in ("sqlite", "postgresql"):
         folded = [f for f in (fold(w) for w in words) if f]
         query = select(c.name, c.customer_name).where(c.medusa_id.is_(None)).order_by(c.customer_name, c.name)
         with engine.connect() as conn:

@@ -1,15 +1,16 @@
 """The typeahead search over unlinked customers, and the gram index behind it.
 
-A word matches when it is a case-insensitive substring of ``customer_name``. The database folds both sides
-(``lower()``) and checks that with ``LIKE``; on SQLite the service keeps each name folded (its Unicode case
-search fold, :func:`~erpnext_medusa.domain.text.fold`: accents, Arabic spellings, digits) and SQLite checks the
-word folded by the same function with ``instr()``. That check is always in the query and alone decides
+A word matches when it is a substring of ``customer_name``, both folded by the service's search fold
+(:func:`~erpnext_medusa.domain.text.fold`: case, accents, Arabic spellings, digits). On SQLite the service keeps
+each name folded and SQLite checks the folded word with ``instr()``; PostgreSQL folds the name with
+``erpnext_medusa_fold`` (the same fold in SQL, migration 0012) and checks it with ``strpos()``; MariaDB still
+folds both sides with its ``lower()`` and checks that with ``LIKE``. That check is always in the query and alone decides
 what matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
 gram of a word is a gram of any name that contains it, so no match is ever lost.
 
 Each database keeps its gram index up to date itself, whoever writes ``tabCustomer`` (ERPNext included):
 
-* PostgreSQL: a GIN index on ``erpnext_medusa_grams(lower(customer_name))`` (single characters and pairs).
+* PostgreSQL: a GIN index on ``erpnext_medusa_grams(erpnext_medusa_fold(customer_name))`` (characters and pairs).
 * MariaDB: a generated column of pair tokens (hex UTF-16 code units, so the full-text parser takes them as
   words) with a FULLTEXT index; a single character is a prefix query on the pairs it starts.
 * SQLite: the same pair tokens, of the name folded by the service's search fold, in an FTS5 table; SQLite's triggers
@@ -293,9 +294,13 @@ class CustomerSearch:
 
     def _matching(self, customer_name: Any, folded_name: Any, words: int) -> list[Any]:
         """Each word (parameters w0, w1, ...) a substring of the folded name: on SQLite, the folded word in
-        the key table's folded name; elsewhere a LIKE pattern, both sides folded by the database's lower()."""
+        the key table's folded name; on PostgreSQL the folded word in the name folded by ``erpnext_medusa_fold``
+        (the same fold in SQL); on MariaDB a LIKE pattern, both sides folded by the database's lower()."""
         if self.dialect == "sqlite":
             return [func.instr(folded_name, bindparam(f"w{i}", type_=String)) > 0 for i in range(words)]
+        if self.dialect == "postgresql":  # the service's fold, in SQL (migration 0012)
+            folded_name = self._folded_name(customer_name)
+            return [func.strpos(folded_name, bindparam(f"w{i}", type_=String)) > 0 for i in range(words)]
         folded: Any = func.lower(customer_name)
         # MariaDB: compare the folded values code point by code point (its collation would ignore accents).
         folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
@@ -305,7 +310,7 @@ class CustomerSearch:
         """The candidates holding the query's chosen grams (parameter ``grams``), by the gram index."""
         rows = self._rows
         if self.dialect == "postgresql":
-            grams = func.erpnext_medusa_grams(func.lower(rows.customer_name))
+            grams = func.erpnext_medusa_grams(self._folded_name(rows.customer_name))
             keyed = candidates.where(grams.op("@>")(bindparam("grams", type_=t.TEXT_ARRAY)))
             # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
             found = keyed.cte("found").prefix_with("MATERIALIZED")
@@ -363,7 +368,7 @@ class CustomerSearch:
             self.on_plan("none")
             return []
         values = {**page, "first": bounds.first, "last": bounds.last}
-        if self.dialect == "sqlite":  # the folded words, found in the folded names with instr()
+        if not self.mariadb:  # the folded words, found in the folded names with instr() / strpos()
             values.update({f"w{i}": w for i, w in enumerate(folded_words)})
         else:
             values.update({f"w{i}": like_literal(w) for i, w in enumerate(words)})
@@ -405,9 +410,9 @@ class CustomerSearch:
         return statement_time_limit(conn, self.timeout)
 
     def _fold(self, conn: Connection, words: Sequence[str]) -> list[str]:
-        """The words folded as the names are: on SQLite by the service's search fold, elsewhere by the
+        """The words folded as the names are: by the service's search fold, on MariaDB by the
         database's own lower() (remembered per process)."""
-        if self.dialect == "sqlite":
+        if not self.mariadb:
             return [fold(w) for w in words]
         missing = [w for w in dict.fromkeys(words) if w not in self._folds]
         if missing:
@@ -416,6 +421,10 @@ class CustomerSearch:
             folded = conn.execute(select(*(func.lower(literal(w, String)) for w in missing))).one()
             self._folds.update(zip(missing, folded, strict=True))
         return [self._folds[w] for w in words]
+
+    def _folded_name(self, customer_name: Any) -> Any:
+        """tabCustomer's name folded as the gram index folds it (PostgreSQL and MariaDB)."""
+        return func.lower(customer_name) if self.mariadb else func.erpnext_medusa_fold(customer_name)
 
     def _bounds(self, conn: Connection, folded_words: Sequence[str]) -> _Bounds | None:
         """The bounds of the matches in result order, or None when some gram of the words is in no name."""
@@ -459,7 +468,7 @@ class CustomerSearch:
                 "sqlite": (func.abs(func.random()) % 1_000_000) / 1e6,
             }
             pick: Any = random.get(self.dialect, func.rand())
-            folded = rows.folded if rows.folded is not None else func.lower(rows.customer_name)
+            folded = rows.folded if rows.folded is not None else self._folded_name(rows.customer_name)
             query = (
                 select(folded)
                 .where(*rows.searchable, rows.customer_name.is_not(None))
