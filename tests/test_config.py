@@ -274,3 +274,9 @@ def test_the_read_replicas_password_is_scrubbed_from_log_lines():
     )
     logs.add_secrets(settings.secrets())
     assert "Rep1ica-S3cret" not in logs.redact("connecting to postgresql://app:Rep1ica-S3cret@db2/erp failed")
+
+
+@pytest.mark.parametrize(("value", "on"), [("off", False), ("open", True), ("token", True)])
+def test_metrics_on_follows_the_metrics_mode(value, on):
+    extra = {"metrics_token": "t" * 32} if value == "token" else {}
+    assert Settings(metrics=value, **extra).metrics_on is on

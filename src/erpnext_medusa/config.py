@@ -473,6 +473,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def metrics_on(self) -> bool:
+        """Whether figures are counted and /metrics is served (``metrics`` is ``open`` or ``token``)."""
+        return self.metrics != "off"
+
+    @property
     def medusa_fields(self) -> frozenset[str]:
         """The fields ERPNext owns (sent to Medusa)."""
         return self._medusa_fields

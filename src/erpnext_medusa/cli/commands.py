@@ -299,7 +299,7 @@ def serve(
             "are not accepted (their secrets cannot be decrypted). Set it to the site's encryption_key."
         )
     err.print(f"Serving on http://{host}:{port} (API docs at /docs)")
-    with _metrics_folder(settings.metrics != "off"):
+    with _metrics_folder(settings.metrics_on):
         # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only
         # from ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
         uvicorn.run(
