@@ -1,6 +1,6 @@
 """The docs against the tree, so that they cannot drift: the README's layout names every module and only
-files that exist, docs/operations.md lists exactly the migrations of both tracks, docs/configuration.md
-names every setting and no other, and every relative link in README.md and docs/*.md reaches its file and
+files that exist, docs/operations.md lists exactly the migrations of both tracks, docs/configuration.md and .env.example
+name every setting and no other, and every relative link in README.md and docs/*.md reaches its file and
 heading."""
 
 from __future__ import annotations
@@ -87,3 +87,11 @@ def test_relative_links_reach_their_files_and_headings():
             if not reached.exists() or (anchor and reached.suffix == ".md" and anchor not in anchors(reached)):
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def test_env_example_names_every_setting_and_no_other():
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    named = set(re.findall(r"^# (ERPNEXT_MEDUSA_[A-Z0-9_]+)=", text, re.M))
+    fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    assert sorted(fields - named) == []
+    assert sorted(named - fields) == []
