@@ -176,7 +176,7 @@ def test_unknown_variables_name_the_closest_setting():
         "MEDUSA_GUEST_ACCESS": "key",
     }
     assert unknown_variables(environ) == [
-        "ERPNEXT_MEDUSA_COLOUR is not a setting (README.md, Configuration, lists them)",
+        "ERPNEXT_MEDUSA_COLOUR is not a setting (docs/configuration.md lists them)",
         "ERPNEXT_MEDUSA_FETCH_MAX is not a setting; did you mean ERPNEXT_MEDUSA_FETCH_MAX_RESULTS?",
         "ERPNEXT_MEDUSA_GUEST_ACCES is not a setting; did you mean ERPNEXT_MEDUSA_GUEST_ACCESS?",
         "erpnext_medusa_trusted_proxy is not a setting; did you mean ERPNEXT_MEDUSA_TRUSTED_PROXIES?",
