@@ -176,7 +176,7 @@ def test_unknown_variables_name_the_closest_setting():
         "MEDUSA_GUEST_ACCESS": "key",
     }
     assert unknown_variables(environ) == [
-        "ERPNEXT_MEDUSA_COLOUR is not a setting (README.md, Configuration, lists them)",
+        "ERPNEXT_MEDUSA_COLOUR is not a setting (docs/configuration.md lists them)",
         "ERPNEXT_MEDUSA_FETCH_MAX is not a setting; did you mean ERPNEXT_MEDUSA_FETCH_MAX_RESULTS?",
         "ERPNEXT_MEDUSA_GUEST_ACCES is not a setting; did you mean ERPNEXT_MEDUSA_GUEST_ACCESS?",
         "erpnext_medusa_trusted_proxy is not a setting; did you mean ERPNEXT_MEDUSA_TRUSTED_PROXIES?",
@@ -274,3 +274,9 @@ def test_the_read_replicas_password_is_scrubbed_from_log_lines():
     )
     logs.add_secrets(settings.secrets())
     assert "Rep1ica-S3cret" not in logs.redact("connecting to postgresql://app:Rep1ica-S3cret@db2/erp failed")
+
+
+@pytest.mark.parametrize(("value", "on"), [("off", False), ("open", True), ("token", True)])
+def test_metrics_on_follows_the_metrics_mode(value, on):
+    extra = {"metrics_token": "t" * 32} if value == "token" else {}
+    assert Settings(metrics=value, **extra).metrics_on is on

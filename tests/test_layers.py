@@ -1,4 +1,4 @@
-"""The import graph of the package: one direction for every dependency (DESIGN.md, "Layers").
+"""The import graph of the package: one direction for every dependency (docs/development.md, "Layers").
 
 Read from the source with ``ast``, so every import counts, including those under ``TYPE_CHECKING`` and inside
 functions. A new cycle, a domain module that reaches for storage, the web or a framework, or a layer importing

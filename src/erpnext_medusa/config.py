@@ -473,6 +473,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def metrics_on(self) -> bool:
+        """Whether figures are counted and /metrics is served (``metrics`` is ``open`` or ``token``)."""
+        return self.metrics != "off"
+
+    @property
     def medusa_fields(self) -> frozenset[str]:
         """The fields ERPNext owns (sent to Medusa)."""
         return self._medusa_fields
@@ -593,6 +598,6 @@ def unknown_variables(environ: Mapping[str, object]) -> list[str]:
         if setting in settings:
             continue
         close = difflib.get_close_matches(setting, settings, n=1)
-        hint = f"; did you mean {ENV_PREFIX}{close[0]}?" if close else " (README.md, Configuration, lists them)"
+        hint = f"; did you mean {ENV_PREFIX}{close[0]}?" if close else " (docs/configuration.md lists them)"
         warnings.append(f"{name} is not a setting{hint}")
     return warnings

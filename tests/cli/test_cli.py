@@ -507,6 +507,7 @@ def test_serve_demo_answers_on_demo_data(tmp_path):
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    early: list[str] = []
     try:
         base = f"http://127.0.0.1:{port}/api/method"
         deadline = time.monotonic() + 60
@@ -521,6 +522,13 @@ def test_serve_demo_answers_on_demo_data(tmp_path):
             time.sleep(0.2)
         r = httpx.get(f"{base}/medusa_integration.api.fetch_all_customers", params={"name": "ali"}, timeout=10)
         assert [row["name"] for row in r.json()["message"]] == ["Ali Hassan", "Alina Petrova"]
+        assert proc.stderr is not None  # the lines below were printed before the server started: in the pipe
+        while not early or "Serving on" not in early[-1]:
+            early.append(proc.stderr.readline().decode())
+        password = next(line for line in early if "password" in line).rsplit(": ", 1)[1].strip()
+        login = httpx.post(f"{base}/login", data={"usr": "admin", "pwd": password}, timeout=10)
+        assert login.status_code == 200, login.text
+        assert login.json()["message"] == "Logged In"
     finally:
         proc.terminate()
         try:
@@ -528,7 +536,7 @@ def test_serve_demo_answers_on_demo_data(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        stderr = "".join(early) + (proc.stderr.read().decode() if proc.stderr else "")
         if proc.stderr:
             proc.stderr.close()
     assert stderr.count("ERPNEXT_MEDUSA_RATE_LIMT is not a setting; did you mean ERPNEXT_MEDUSA_RATE_LIMIT?") == 1

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from passlib.hash import pbkdf2_sha256
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from erpnext_medusa.cli import app as cli_app
+from erpnext_medusa.cli import commands
 from erpnext_medusa.config import load_settings
+from erpnext_medusa.store.sql.tables import user as user_table
 from erpnext_medusa.web.app import create_app
 from tests.erpnext_ddl import create_erpnext_auth_schema
 from tests.helpers import TEST_HOST, assert_clean_exit, assert_clean_failure, invoke, query
@@ -56,3 +59,23 @@ def test_no_own_users_on_an_erpnext_database(db_file):
     result = create("a@x")
     assert_clean_failure(result)
     assert "ERPNext users" in result.output
+
+
+def test_first_admin_is_created_once_with_a_hashed_password(services):
+    """``serve --demo``'s first user, on every backend: created only while there is no user, the generated
+    password returned once, stored only as a hash, and good for a login."""
+    password = commands.create_first_admin(services)
+    assert password is not None and len(password) >= 20
+    assert services.accounts.list_users() == [(commands.DEMO_ADMIN, "Demo administrator", True)]
+    with services.store.engine.connect() as conn:
+        (stored,) = conn.execute(select(user_table.c.password)).scalars()
+    assert stored != password and pbkdf2_sha256.verify(password, stored)
+    assert services.accounts.check_password(commands.DEMO_ADMIN, password)
+    assert commands.create_first_admin(services) is None  # a second start creates nobody
+    assert len(services.accounts.list_users()) == 1
+
+
+def test_no_first_admin_when_a_user_exists(services):
+    services.accounts.add_user("clerk@example.com", "Clerk", PASSWORD, services.now())
+    assert commands.create_first_admin(services) is None
+    assert [name for name, _, _ in services.accounts.list_users()] == ["clerk@example.com"]

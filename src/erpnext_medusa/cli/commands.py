@@ -7,6 +7,7 @@ import json
 import logging
 import logging.config
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -243,6 +244,19 @@ def load_demo(services: Services) -> bool:
     return True
 
 
+DEMO_ADMIN = "admin"
+
+
+def create_first_admin(services: Services) -> str | None:
+    """Create the user ``admin`` with a generated password when the database has no user yet (and no ERPNext
+    users), so that the demo's /admin can be signed in to; the password, returned here, is stored only hashed."""
+    if services.accounts.erpnext or services.accounts.list_users():
+        return None
+    password = secrets.token_urlsafe(18)
+    services.accounts.add_user(DEMO_ADMIN, "Demo administrator", password, services.now())
+    return password
+
+
 @app.command(cls=PlainCommand)
 def serve(
     host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind.")] = "127.0.0.1",
@@ -266,6 +280,12 @@ def serve(
         if demo:
             loaded = load_demo(services)
             err.print("Demo data loaded." if loaded else "Demo data already present.")
+            password = create_first_admin(services)
+            if password is not None:
+                err.print(
+                    f"Created the user {DEMO_ADMIN} for /admin; its password, shown only now: {password}",
+                    markup=False, highlight=False, soft_wrap=True,
+                )  # fmt: skip
         settings = services.settings
         erpnext_users = services.accounts.erpnext
     log_config = logs.uvicorn_config(settings.log_level, settings.log_format)
@@ -279,7 +299,7 @@ def serve(
             "are not accepted (their secrets cannot be decrypted). Set it to the site's encryption_key."
         )
     err.print(f"Serving on http://{host}:{port} (API docs at /docs)")
-    with _metrics_folder(settings.metrics != "off"):
+    with _metrics_folder(settings.metrics_on):
         # The protocol bounds request heads (web/server.py); proxy_headers off: X-Forwarded-For is believed only
         # from ERPNEXT_MEDUSA_TRUSTED_PROXIES, by the app.
         uvicorn.run(
