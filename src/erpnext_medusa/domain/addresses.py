@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from erpnext_medusa.domain.audit import CREATE_ADDRESS, FORK_ADDRESS, UPDATE_ADDRESS, AuditEntry
-from erpnext_medusa.domain.doctypes import field_length
+from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
 from erpnext_medusa.domain.errors import DoesNotExistError, NotPermittedError, ValidationFailedError
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS, Address, Customer, Link, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
-from erpnext_medusa.domain.text import check_length, required_name, storable
+from erpnext_medusa.domain.text import check_length, storable
 
 REQUIRED_FIELDS = ("address_line1", "city", "country")
 # Columns a copy of an Address must not inherit from the original.
@@ -154,6 +154,17 @@ NOT_LINKED_MESSAGE = (
 )
 
 
+def named_customer(customer_id: str | None, *, optional: bool = False) -> str | None:
+    """The Customer an update names (its ID, stripped), or None when it names none and ``optional`` (a Medusa
+    customer's token names it); a ValidationError when it is required and blank, too long or not storable."""
+    named = check_length("Customer ID", customer_id.strip(), NAME_LENGTH) if customer_id else ""
+    if not named:
+        if not optional:
+            raise ValidationFailedError("Customer ID is required.")
+        return None
+    return storable("Customer ID", named)
+
+
 def update_billing_address(
     store: Store,
     customer_id: str | None,
@@ -169,12 +180,7 @@ def update_billing_address(
     Without ``customer_id``, that Customer is the one meant; when no Customer carries the id yet, a
     ValidationError says the account is not linked yet.
     """
-    if customer_id is None or not customer_id.strip():
-        if owner_medusa_id is None:
-            raise ValidationFailedError("Customer ID is required.")
-        wanted = None
-    else:
-        wanted = required_name("Customer ID", customer_id.strip())
+    wanted = named_customer(customer_id, optional=owner_medusa_id is not None)
     changes = check_changes(changes, store.column_lengths("Address"))
 
     def work(tx: Transaction) -> None:

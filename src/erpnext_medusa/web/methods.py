@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from erpnext_medusa.domain.accounts import check_user_name, log_in, log_out
-from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, update_billing_address
+from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, named_customer, update_billing_address
 from erpnext_medusa.domain.backoffice import require_link_role
 from erpnext_medusa.domain.customers import fetch_unlinked_customers
 from erpnext_medusa.domain.doctypes import NAME_LENGTH, field_length
@@ -25,7 +25,6 @@ from erpnext_medusa.domain.errors import (
 )
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
-from erpnext_medusa.domain.text import storable
 from erpnext_medusa.web import limits
 from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments
 from erpnext_medusa.web.registry import Context, Method, Registry, Reply, Schema
@@ -103,11 +102,7 @@ def read_address_update(call: Call, *, customer_optional: bool = False) -> Addre
         customer_id = str(customer_id)
     if not isinstance(customer_id, str):
         customer_id = ""
-    named = limits.check_name("Customer ID", customer_id.strip()) or None
-    if named is None and not customer_optional:
-        raise ValidationFailedError("Customer ID is required.")
-    if named is not None:
-        storable("Customer ID", named)
+    named = named_customer(customer_id, optional=customer_optional)  # its errors come before the fields'
     return AddressUpdate(named, {f: _address_text(f, body[f]) for f in ADDRESS_FIELDS if f in body})
 
 
@@ -124,13 +119,12 @@ def get_logged_user(ctx: Context) -> str:
 
 def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
     args = arguments(ctx.call)
-    settings = ctx.services.settings
     rows = fetch_unlinked_customers(
         ctx.services.store,
-        limits.check_search(_text_arg(args, "name"), settings),
+        _text_arg(args, "name"),
         limit=_int_arg(args, "limit", "limit_page_length"),
         offset=_int_arg(args, "limit_start"),
-        cap=settings.fetch_max_results,
+        limits=limits.search_limits(ctx.services.settings),
     )
     return [asdict(row) for row in rows] or NO_MATCH_MESSAGE
 

@@ -20,7 +20,6 @@ import jwt
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.errors import AuthenticationError, NotPermittedError
-from erpnext_medusa.web.frappe import not_whitelisted
 from erpnext_medusa.web.registry import Method
 
 STOREFRONT_KEY_HEADER = "X-Storefront-Key"
@@ -61,10 +60,12 @@ class GuestPolicy:
         if self.mode == "key":
             return GuestPass(storefront_key=self._match_key(storefront_key))
         if self.mode == "medusa-token":
-            if not method.medusa_token:
-                refusal = not_whitelisted(method.path)
-                refusal.reason = "medusa_token_not_allowed"
-                raise refusal
+            if not method.medusa_token:  # the same class and status as Frappe's whitelist refusal
+                raise NotPermittedError(
+                    f"Guests may not call {method.path} when guest access is medusa-token: a Medusa customer "
+                    "token admits only the calls on the customer's own account; call this one with an API key.",
+                    reason="medusa_token_not_allowed",
+                )
             return GuestPass(medusa_actor=self._actor(bearer))
         return GuestPass()
 

@@ -137,15 +137,14 @@ def customers_page(request: Request, q: str = "", start: str = "") -> Response:
     if who is None:
         return to_login()
     services = services_of(request)
-    cap = services.settings.fetch_max_results
+    bounds = limits.search_limits(services.settings)
+    cap = bounds.cap
     try:
         offset = whole(start, "start")
         if offset >= cap:
             raise ValidationFailedError(f"A search reaches only its first {cap} customers; type more of the name.")
         wanted = min(PAGE_SIZE + 1, cap - offset)  # one more than shown tells whether there is a next page
-        rows = fetch_unlinked_customers(
-            services.store, limits.check_search(q, services.settings), limit=wanted, offset=offset, cap=cap
-        )
+        rows = fetch_unlinked_customers(services.store, q, limit=wanted, offset=offset, limits=bounds)
     except ServiceError as exc:
         return render(request, "customers.html", who, 200, q=q, rows=[], page=None, flash=("error", exc.message))
     more = len(rows) > PAGE_SIZE
