@@ -8,6 +8,7 @@ import os
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 
 from erpnext_medusa import config
 from erpnext_medusa.config import Settings, SettingsError, environment, get_settings, load_settings, unknown_variables
@@ -216,8 +217,8 @@ def test_the_webhook_secret_is_a_secret_the_logs_scrub_and_32_bytes_suffice():
     assert "w" * 32 in settings.secrets()
     assert "w" * 32 not in repr(settings)
     assert settings.lead_source == "Medusa Storefront"
-    assert load_settings(webhook_secret="é" * 16).webhook_secret == "é" * 16  # 32 bytes in UTF-8
-    assert load_settings().webhook_secret == ""  # unset: the webhook is off
+    assert load_settings(webhook_secret="é" * 16).webhook_secret.get_secret_value() == "é" * 16  # 32 bytes in UTF-8
+    assert not load_settings().intake_on  # unset: the webhook is off
 
 
 # --- a read replica ----------------------------------------------------------------------------------------------
@@ -280,3 +281,12 @@ def test_the_read_replicas_password_is_scrubbed_from_log_lines():
 def test_metrics_on_follows_the_metrics_mode(value, on):
     extra = {"metrics_token": "t" * 32} if value == "token" else {}
     assert Settings(metrics=value, **extra).metrics_on is on
+
+
+def test_every_secret_typed_setting_is_scrubbed_and_hidden_from_repr():
+    secret_fields = [name for name, f in Settings.model_fields.items() if f.annotation is SecretStr]
+    assert {"medusa_api_key", "erpnext_api_secret", "webhook_secret", "metrics_token"} <= set(secret_fields)
+    values = {name: f"{name}-{'s' * 40}" for name in secret_fields if name not in ("storefront_keys", "encryption_key")}
+    settings = Settings(**values)
+    assert set(values.values()) <= set(settings.secrets())
+    assert not any(value in repr(settings) or value in str(settings.model_dump()) for value in values.values())

@@ -12,16 +12,16 @@ import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, computed_field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -43,7 +43,6 @@ SUPPORTED_DRIVERS = {
     "mariadb": {"pymysql"},
 }
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_T = TypeVar("_T")
 
 
 class SettingsError(ValueError):
@@ -209,14 +208,6 @@ def parse_time_zone(value: str) -> ZoneInfo:
         raise SettingsError(f"{value!r} is not an IANA time zone name") from exc
 
 
-def _parse(setting: str, parse: Callable[[str], _T], value: str) -> _T:
-    """``parse(value)``, its error naming the setting."""
-    try:
-        return parse(value)
-    except SettingsError as exc:
-        raise SettingsError(str(exc), setting) from None
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
@@ -245,7 +236,7 @@ class Settings(BaseSettings):
     #: ``GET /metrics`` (Prometheus): off (the default: it reveals traffic), open, or token (needs metrics_token).
     metrics: Literal["off", "open", "token"] = "off"
     #: The bearer token ``/metrics`` asks for when metrics=token (at least 16 characters).
-    metrics_token: str = Field(default="", repr=False)
+    metrics_token: SecretStr = SecretStr("")
     #: An ``ERPNEXT_MEDUSA_*`` variable that is not a setting stops every command (it is most often a misspelt
     #: one); true makes it a warning instead.
     allow_unknown_variables: bool = False
@@ -253,9 +244,9 @@ class Settings(BaseSettings):
     # --- guest endpoints ---------------------------------------------------------------------------------
     guest_access: GuestAccess = "open"
     #: ``id:secret`` pairs, comma-separated (guest_access=key).
-    storefront_keys: str = Field(default="", repr=False)
+    storefront_keys: SecretStr = SecretStr("")
     #: The Medusa server's JWT secret (guest_access=medusa-token).
-    medusa_jwt_secret: str = Field(default="", repr=False)
+    medusa_jwt_secret: SecretStr = SecretStr("")
     #: Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR blocks.
     trusted_proxies: str = ""
     #: Guest calls per client address and method in one window; 0 turns the limit off.
@@ -283,7 +274,7 @@ class Settings(BaseSettings):
     #: The live site (backend=erpnext): its URL, and an API user's key and secret.
     erpnext_url: str = ""
     erpnext_api_key: str = Field(default="", repr=False)
-    erpnext_api_secret: str = Field(default="", repr=False)
+    erpnext_api_secret: SecretStr = SecretStr("")
     #: The Host header to send, for a bench that serves several sites on one address; empty: the URL's host.
     erpnext_host: str = ""
     #: Seconds one call to the site may take before it counts as failed (and, where safe, is tried again).
@@ -295,7 +286,7 @@ class Settings(BaseSettings):
     erpnext_full_sync_interval: int = Field(default=3_600, ge=60, le=604_800)
     #: The secret the site's Webhooks sign with; empty: derived from the API secret (``erpnext setup`` writes
     #: the same value into the Webhooks it creates).
-    erpnext_webhook_secret: str = Field(default="", repr=False)
+    erpnext_webhook_secret: SecretStr = SecretStr("")
     #: Seconds an ERPNext API key or login the site accepted is believed without asking the site again.
     erpnext_auth_cache_seconds: int = Field(default=60, ge=0, le=3_600)
     #: The site's name of the Medusa ID field on Customer and Lead (``custom_medusa_id`` when it was added in
@@ -308,7 +299,7 @@ class Settings(BaseSettings):
     #: The Medusa server's URL (http://localhost:9000); empty: a linked Customer's changes are not sent.
     medusa_url: str = ""
     #: A secret API key of a Medusa admin user (sk_..., Settings > Secret API Keys).
-    medusa_api_key: str = Field(default="", repr=False)
+    medusa_api_key: SecretStr = SecretStr("")
     #: The fields ERPNext owns and sends to Medusa (comma-separated, of first_name, last_name, email, phone,
     #: billing_address); the others are Medusa's own and are never sent.
     medusa_erpnext_fields: str = "first_name,last_name,email,phone,billing_address"
@@ -319,7 +310,7 @@ class Settings(BaseSettings):
 
     # --- ERPNext's users, logins and sessions -------------------------------------------------------------------
     #: The ERPNext site's ``encryption_key`` (site_config.json): decrypts the API secrets ERPNext keeps in __Auth.
-    encryption_key: str = Field(default="", repr=False)
+    encryption_key: SecretStr = SecretStr("")
     #: Frappe's session_expiry, ``hours:minutes``: a session unused this long ends.
     session_expiry: str = "170:00"
     #: Roles (comma-separated) an ERPNext user needs to call link_medusa_lead (Administrator always may).
@@ -333,7 +324,7 @@ class Settings(BaseSettings):
 
     # --- signup intake (POST /webhooks/medusa/customer) ---------------------------------------------------
     #: The secret the Medusa server signs its customer webhooks with (at least 32 bytes); unset: no webhook route.
-    webhook_secret: str = Field(default="", repr=False)
+    webhook_secret: SecretStr = SecretStr("")
     #: The ``source`` of Leads the intake creates (a Lead Source's name); unset leaves it empty.
     lead_source: str = Field(default="", max_length=140)
 
@@ -359,15 +350,6 @@ class Settings(BaseSettings):
     #: Audit rows older than this many days are deleted; unset keeps them forever.
     audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
-    _url: URL = PrivateAttr()
-    _read_url: URL | None = PrivateAttr()
-    _zone: ZoneInfo = PrivateAttr()
-    _storefront_keys: dict[str, str] = PrivateAttr()
-    _networks: tuple[Network, ...] = PrivateAttr()
-    _hosts: frozenset[str] | None = PrivateAttr()
-    _secrets: tuple[str, ...] = PrivateAttr()
-    _medusa_fields: frozenset[str] = PrivateAttr()
-
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -378,10 +360,10 @@ class Settings(BaseSettings):
 
     @field_validator("encryption_key")
     @classmethod
-    def _check_encryption_key(cls, value: str) -> str:
-        if value:
+    def _check_encryption_key(cls, value: SecretStr) -> SecretStr:
+        if key := value.get_secret_value():
             try:
-                raw = base64.urlsafe_b64decode(value.encode("ascii"))
+                raw = base64.urlsafe_b64decode(key.encode("ascii"))
             except (ValueError, UnicodeEncodeError):
                 raw = b""
             if len(raw) != 32:
@@ -402,138 +384,213 @@ class Settings(BaseSettings):
             raise SettingsError("use redis://host:port/db, rediss://... or unix:///path")
         return value
 
+    # Each structured value is checked by the function that parses it; the typed value is read from the
+    # properties below, which parse it again (once: they are cached).
+    @field_validator("database_url", "read_database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value:
+            parse_database_url(value)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_time_zone(cls, value: str) -> str:
+        parse_time_zone(value)
+        return value
+
+    @field_validator("storefront_keys")
+    @classmethod
+    def _check_storefront_keys(cls, value: SecretStr) -> SecretStr:
+        parse_storefront_keys(value.get_secret_value())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: str) -> str:
+        parse_hosts(value)
+        return value
+
+    @field_validator("erpnext_url", "public_url", "medusa_url")
+    @classmethod
+    def _check_http_url(cls, value: str) -> str:
+        if value and not _HTTP_URL.fullmatch(value):
+            raise SettingsError("not an http:// or https:// URL")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
+            raise SettingsError(
+                f"{variable('webhook_secret')} must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (the same value as "
+                "the Medusa server's), or unset to turn the webhook off"
+            )
+        return value
+
+    @field_validator("lead_source")
+    @classmethod
+    def _check_lead_source(cls, value: str) -> str:
+        if value != value.strip() or "\x00" in value:
+            raise SettingsError("a Lead Source name has no leading or trailing spaces and no NUL")
+        return value
+
+    @field_validator("medusa_erpnext_fields")
+    @classmethod
+    def _check_medusa_fields(cls, value: str) -> str:
+        unknown = [n for n in _names(value) if n not in MEDUSA_FIELDS]
+        if unknown:
+            raise SettingsError(f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(MEDUSA_FIELDS)}")
+        return value
+
     @model_validator(mode="after")
-    def _parse_values(self) -> Settings:
-        """Parse the structured values once, into the typed values the service reads; an error names its setting."""
-        self._url = _parse("database_url", parse_database_url, self.database_url)
-        self._read_url = None
-        if self.read_database_url:
-            self._read_url = _parse("read_database_url", parse_database_url, self.read_database_url)
-            _check_replica(self._url, self._read_url)
-        self._zone = _parse("time_zone", parse_time_zone, self.time_zone)
-        self._storefront_keys = _parse("storefront_keys", parse_storefront_keys, self.storefront_keys)
-        self._networks = _parse("trusted_proxies", parse_networks, self.trusted_proxies)
-        self._hosts = _parse("allowed_hosts", parse_hosts, self.allowed_hosts)
-        if self.guest_access == "key" and not self._storefront_keys:
+    def _parse_once(self) -> Settings:
+        """The typed values are built with the settings, so that nothing parses them while serving."""
+        for name in ("url", "read_url", "zone", "storefront_key_pairs", "trusted_networks", "host_names"):
+            getattr(self, name)
+        return self
+
+    @model_validator(mode="after")
+    def _replica_follows_primary(self) -> Settings:
+        """A read replica replicates the primary: PostgreSQL or MariaDB, the same backend."""
+        if self.read_url is not None:
+            _check_replica(self.url, self.read_url)
+        return self
+
+    @model_validator(mode="after")
+    def _check_guest_secrets(self) -> Settings:
+        """Each guest access mode has the secret it checks callers with."""
+        if self.guest_access == "key" and not self.storefront_key_map:
             raise SettingsError(
                 f"guest_access=key needs {variable('storefront_keys')} (id:secret,...)", "storefront_keys"
             )
-        if self.guest_access == "medusa-token" and len(self.medusa_jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+        if (
+            self.guest_access == "medusa-token"
+            and len(self.medusa_jwt_secret.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES
+        ):
             raise SettingsError(
                 f"guest_access=medusa-token needs {variable('medusa_jwt_secret')} (at least {MIN_JWT_SECRET_BYTES} "
                 "bytes, the Medusa server's JWT_SECRET)",
                 "medusa_jwt_secret",
             )
-        if self.webhook_secret and len(self.webhook_secret.encode()) < MIN_WEBHOOK_SECRET_BYTES:
-            raise SettingsError(
-                f"{variable('webhook_secret')} must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (the same value as "
-                "the Medusa server's), or unset to turn the webhook off",
-                "webhook_secret",
-            )
-        if self.lead_source != self.lead_source.strip() or "\x00" in self.lead_source:
-            raise SettingsError("a Lead Source name has no leading or trailing spaces and no NUL", "lead_source")
+        return self
+
+    @model_validator(mode="after")
+    def _check_site(self) -> Settings:
+        """backend=erpnext needs the site's URL and an API user's key and secret."""
         if self.backend == "erpnext":
-            _check_site(self)
-        for name in ("erpnext_url", "public_url"):
-            value = getattr(self, name)
-            if value and not _HTTP_URL.fullmatch(value):
-                raise SettingsError("not an http:// or https:// URL", name)
-        if self.metrics == "token" and len(self.metrics_token) < MIN_SECRET_LENGTH:
+            given = {
+                "erpnext_url": self.erpnext_url,
+                "erpnext_api_key": self.erpnext_api_key,
+                "erpnext_api_secret": self.erpnext_api_secret.get_secret_value(),
+            }
+            for name, value in given.items():
+                if not value:
+                    raise SettingsError(f"backend=erpnext needs {variable(name)}", name)
+        return self
+
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> Settings:
+        if self.metrics == "token" and len(self.metrics_token.get_secret_value()) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"metrics=token needs {variable('metrics_token')} (at least {MIN_SECRET_LENGTH} characters)",
                 "metrics_token",
             )
-        secrets = [*self._storefront_keys.values(), self.medusa_jwt_secret, self._url.password or ""]
-        if self._read_url is not None:
-            secrets.append(self._read_url.password or "")
-        secrets += [self.metrics_token, self.webhook_secret]
-        if self.redis_url:
-            secrets.append(make_url_password(self.redis_url) or "")
-        secrets += [self.encryption_key, self.erpnext_api_secret, self.erpnext_webhook_secret]
-        self._secrets = tuple(str(secret) for secret in secrets if secret)
         return self
 
     @model_validator(mode="after")
-    def _check_medusa(self) -> Settings:
-        """The outbox's settings: a URL, a key with it, known field names; the key is a secret to scrub."""
-        if self.medusa_url and not _HTTP_URL.fullmatch(self.medusa_url):
-            raise SettingsError("not an http:// or https:// URL", "medusa_url")
-        if self.medusa_url and not self.medusa_api_key:
+    def _check_medusa_key(self) -> Settings:
+        if self.medusa_url and not self.medusa_api_key.get_secret_value():
             raise SettingsError(f"{variable('medusa_url')} needs {variable('medusa_api_key')}", "medusa_api_key")
-        names = [v.strip() for v in self.medusa_erpnext_fields.split(",") if v.strip()]
-        unknown = [n for n in names if n not in MEDUSA_FIELDS]
-        if unknown:
-            raise SettingsError(
-                f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(MEDUSA_FIELDS)}",
-                "medusa_erpnext_fields",
-            )
-        self._medusa_fields = frozenset(names)
-        if self.medusa_api_key:
-            self._secrets = (*self._secrets, self.medusa_api_key)
         return self
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def metrics_on(self) -> bool:
         """Whether figures are counted and /metrics is served (``metrics`` is ``open`` or ``token``)."""
         return self.metrics != "off"
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def medusa_fields(self) -> frozenset[str]:
-        """The fields ERPNext owns (sent to Medusa)."""
-        return self._medusa_fields
+    def intake_on(self) -> bool:
+        """Whether the signed Medusa customer webhook is served (``webhook_secret`` is set)."""
+        return bool(self.webhook_secret.get_secret_value())
 
-    @property
-    def url(self) -> URL:
-        return self._url
-
-    @property
-    def read_url(self) -> URL | None:
-        """The read replica's URL, when one is set."""
-        return self._read_url
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return self._zone
-
-    @property
-    def storefront_key_map(self) -> dict[str, str]:
-        return dict(self._storefront_keys)
-
-    @property
-    def trusted_networks(self) -> tuple[Network, ...]:
-        return self._networks
-
-    @property
-    def host_names(self) -> frozenset[str] | None:
-        """The Host names answered (lower case, without a port); None: any."""
-        return self._hosts
-
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def hosts_set(self) -> bool:
         """Whether ``allowed_hosts`` was given (rather than left to the loopback names)."""
         return bool(self.allowed_hosts.strip())
 
+    @cached_property
+    def medusa_fields(self) -> frozenset[str]:
+        """The fields ERPNext owns (sent to Medusa)."""
+        return frozenset(_names(self.medusa_erpnext_fields))
+
+    @cached_property
+    def url(self) -> URL:
+        return parse_database_url(self.database_url)
+
+    @cached_property
+    def read_url(self) -> URL | None:
+        """The read replica's URL, when one is set."""
+        return parse_database_url(self.read_database_url) if self.read_database_url else None
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return parse_time_zone(self.time_zone)
+
+    @cached_property
+    def storefront_key_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The storefront keys, ``(id, secret)`` in the order given."""
+        return tuple(parse_storefront_keys(self.storefront_keys.get_secret_value()).items())
+
+    @property
+    def storefront_key_map(self) -> dict[str, str]:
+        """The storefront keys by id (a copy)."""
+        return dict(self.storefront_key_pairs)
+
+    @cached_property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @cached_property
+    def host_names(self) -> frozenset[str] | None:
+        """The Host names answered (lower case, without a port); None: any."""
+        return parse_hosts(self.allowed_hosts)
+
     @property
     def session_lifetime(self) -> timedelta:
         return parse_expiry(self.session_expiry)
 
-    @property
+    @cached_property
     def link_role_set(self) -> frozenset[str]:
-        return frozenset(role.strip() for role in self.link_roles.split(",") if role.strip())
+        return frozenset(_names(self.link_roles))
 
     def secrets(self) -> list[str]:
-        """Every secret the settings hold, so that log lines can be scrubbed of them."""
-        return list(self._secrets)
+        """Every secret the settings hold, so that log lines can be scrubbed of them: the value of each
+        secret-typed field (each storefront key's secret on its own too) and the passwords in the URLs."""
+        typed = [name for name, f in type(self).model_fields.items() if f.annotation is SecretStr]
+        found = [getattr(self, name).get_secret_value() for name in typed if name != "storefront_keys"]
+        found += [secret for _, secret in self.storefront_key_pairs]  # each on its own, not the id:secret list
+        found += [url.password or "" for url in (self.url, self.read_url) if url is not None]
+        if self.redis_url:
+            found.append(make_url_password(self.redis_url) or "")
+        return [str(secret) for secret in found if secret]
+
+
+def _names(value: str) -> list[str]:
+    """The entries of a comma-separated list, stripped, empty ones left out."""
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 _HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
-
-
-def _check_site(settings: Settings) -> None:
-    """backend=erpnext needs the site's URL and an API user's key and secret."""
-    for name in ("erpnext_url", "erpnext_api_key", "erpnext_api_secret"):
-        if not getattr(settings, name):
-            raise SettingsError(f"backend=erpnext needs {variable(name)}", name)
 
 
 _EXPIRY = re.compile(r"[0-9]{1,5}:[0-5][0-9](:[0-5][0-9])?")

@@ -67,9 +67,9 @@ class Site:
 def webhook_secret(settings: Settings) -> str:
     """The secret the site's Webhooks sign with: the one set, else one derived from the API secret (so that
     there is no further secret to keep; ``erpnext setup`` writes the same value into the Webhooks)."""
-    if settings.erpnext_webhook_secret:
-        return settings.erpnext_webhook_secret
-    key = settings.erpnext_api_secret.encode()
+    if settings.erpnext_webhook_secret.get_secret_value():
+        return settings.erpnext_webhook_secret.get_secret_value()
+    key = settings.erpnext_api_secret.get_secret_value().encode()
     return hmac.new(key, b"erpnext-medusa webhook " + settings.erpnext_api_key.encode(), hashlib.sha256).hexdigest()
 
 
@@ -111,12 +111,12 @@ class Services:
             client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
             sessions = RedisSessions(client, settings.redis_prefix)
             locks = RedisLoginLocks(client, settings.redis_prefix, datetime(2000, 1, 1))
-        own_accounts = SqlAccounts(engine, settings.encryption_key)
+        own_accounts = SqlAccounts(engine, settings.encryption_key.get_secret_value())
         if settings.backend == "erpnext":
             site_client = FrappeClient(
                 settings.erpnext_url,
                 settings.erpnext_api_key,
-                settings.erpnext_api_secret,
+                settings.erpnext_api_secret.get_secret_value(),
                 host=settings.erpnext_host or None,
                 timeout=settings.erpnext_timeout,
                 transport=site_transport,
@@ -130,7 +130,7 @@ class Services:
             if settings.medusa_url:
                 medusa = MedusaAdmin(
                     settings.medusa_url,
-                    settings.medusa_api_key,
+                    settings.medusa_api_key.get_secret_value(),
                     timeout=settings.medusa_timeout,
                     transport=medusa_transport,
                 )

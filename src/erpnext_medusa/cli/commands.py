@@ -293,7 +293,7 @@ def serve(
     for warning in (open_guest_warning(settings, host), default_hosts_warning(settings, host)):
         if warning:
             log.warning(warning)
-    if erpnext_users and not settings.encryption_key:
+    if erpnext_users and not settings.encryption_key.get_secret_value():
         log.warning(
             "This database has ERPNext users, but ERPNEXT_MEDUSA_ENCRYPTION_KEY is not set: ERPNext's API keys "
             "are not accepted (their secrets cannot be decrypted). Set it to the site's encryption_key."

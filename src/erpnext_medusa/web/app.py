@@ -220,7 +220,7 @@ async def _run_call(request: Request, call: frappe.Call) -> Response:
     except ServiceError as exc:
         if not outcome.stale_session:
             raise
-        if services.settings.metrics != "off":
+        if services.settings.metrics_on:
             observe.count_refusal(exc)
         body = frappe.error_body(exc, call.version)
         response = JSONResponse(_expired(body, call.version), status_code=exc.http_status)
@@ -281,7 +281,7 @@ async def _index(_request: Request) -> Response:
 
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    if request.app.state.services.settings.metrics != "off":
+    if request.app.state.services.settings.metrics_on:
         observe.count_refusal(exc)
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -334,7 +334,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         for task in tasks:
             task.cancel()
         services.close()
-        if config.metrics != "off":
+        if config.metrics_on:
             metrics.process_exited(os.getpid())
 
     app = FastAPI(
@@ -361,17 +361,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             config.search_concurrency,
             config.search_concurrency_per_client,
             config.pool_timeout,
-            metrics.SEARCHES_WAITING.inc if config.metrics != "off" else lambda _delta: None,
+            metrics.SEARCHES_WAITING.inc if config.metrics_on else lambda _delta: None,
         ),
         origins=Origins(config.allow_cors),
     )
     app.add_middleware(RequestContextMiddleware, settings=config)
-    if config.metrics != "off":
+    if config.metrics_on:
         services.store.observe(metrics.StoreMetrics())
         app.add_api_route("/metrics", observe.metrics_endpoint, methods=["GET"], include_in_schema=False)
-    if config.metrics != "off" or config.log_format == "json":
+    if config.metrics_on or config.log_format == "json":
         app.add_middleware(
-            observe.ObserveMiddleware, registry=METHODS, count=config.metrics != "off", log=config.log_format == "json"
+            observe.ObserveMiddleware, registry=METHODS, count=config.metrics_on, log=config.log_format == "json"
         )
     app.add_api_route("/healthz", observe.healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", observe.readyz, methods=["GET"], include_in_schema=False)
@@ -389,7 +389,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 openapi_extra=openapi.operation(method, config),
                 response_model=None,
             )
-    if config.webhook_secret:  # without the secret the route does not exist (404)
+    if config.intake_on:  # without the secret the route does not exist (404)
         app.add_api_route(
             webhooks.PATH,
             webhooks.customer_webhook,
@@ -410,7 +410,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     admin.install(app)
     hidden: dict[str, Any] = {"methods": _ALL_VERBS, "include_in_schema": False}
-    if config.webhook_secret:  # the webhook's path with another verb: 405, not the catch-all's 404
+    if config.intake_on:  # the webhook's path with another verb: 405, not the catch-all's 404
         not_post = [verb for verb in _ALL_VERBS if verb not in ("POST", "OPTIONS")]
         app.add_api_route(webhooks.PATH, _method_not_allowed, methods=not_post, include_in_schema=False)
     app.add_api_route("/api/method/{rest:path}", _method_endpoint, **hidden)

@@ -66,7 +66,7 @@ class RequestContextMiddleware:
         self.max_body_bytes = settings.max_body_bytes
         self.origins = Origins(settings.allow_cors)
         self.hosts = settings.host_names
-        self.count_refusals = settings.metrics != "off"
+        self.count_refusals = settings.metrics_on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

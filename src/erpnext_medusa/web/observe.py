@@ -124,7 +124,9 @@ async def metrics_endpoint(request: Request) -> Response:
     settings = request.app.state.services.settings
     if settings.metrics == "token":
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(_digest(token), _digest(settings.metrics_token)):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            _digest(token), _digest(settings.metrics_token.get_secret_value())
+        ):
             return JSONResponse({"exc_type": "AuthenticationError"}, status_code=401)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

@@ -35,7 +35,7 @@ async def deliver_periodically(services: Services) -> None:
     outbox, medusa = services.outbox, services.medusa
     assert outbox is not None and medusa is not None  # started only when Medusa's URL is set
     policy = services.delivery_policy()
-    counting = services.settings.metrics != "off"
+    counting = services.settings.metrics_on
     gauges_at = 0.0
     while True:
         try:

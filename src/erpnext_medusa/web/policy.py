@@ -42,7 +42,7 @@ class GuestPolicy:
     def __init__(self, settings: Settings) -> None:
         self.mode = settings.guest_access
         self._keys = [(key_id, _digest(secret)) for key_id, secret in settings.storefront_key_map.items()]
-        self._jwt_secret = settings.medusa_jwt_secret
+        self._jwt_secret = settings.medusa_jwt_secret.get_secret_value()
 
     def bearer_token(self, authorization: str | None) -> str | None:
         """In medusa-token mode, the JWT of an ``Authorization: Bearer`` header (which is then not an API key)."""

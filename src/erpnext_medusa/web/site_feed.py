@@ -56,7 +56,7 @@ async def erpnext_webhook(request: Request) -> Response:
         raise AuthenticationError("The webhook's signature does not match its body.", reason="webhook_signature")
     doctype, name = read_notice(body)
     outcome = await run_in_threadpool(site.feed.document_changed, doctype, name)
-    if services.settings.metrics != "off":
+    if services.settings.metrics_on:
         metrics.SITE_CHANGES.labels(source="webhook", outcome=outcome).inc()
     return frappe.message({"status": outcome})
 
@@ -71,14 +71,14 @@ async def reconcile_periodically(services: Services) -> None:
         await asyncio.sleep(services.settings.erpnext_sync_interval)
         try:
             reports = await run_in_threadpool(site.reconcile, services.now())
-            if services.settings.metrics != "off":
+            if services.settings.metrics_on:
                 for report in reports:
                     metrics.SITE_CHANGES.labels(source="pass", outcome="updated").inc(report.changed)
                     metrics.SITE_CHANGES.labels(source="pass", outcome="removed").inc(report.removed)
                 metrics.SITE_SYNC_FAILING.set(0)
         except ServiceError as exc:
             log.warning("reconciliation with the ERPNext site failed: %s", exc.message or type(exc).__name__)
-            if services.settings.metrics != "off":
+            if services.settings.metrics_on:
                 metrics.SITE_SYNC_FAILING.set(1)
         except Exception:
             log.exception("reconciliation with the ERPNext site failed")

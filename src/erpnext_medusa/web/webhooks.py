@@ -133,10 +133,12 @@ def _count(enabled: bool, outcome: str) -> None:
 async def customer_webhook(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
-    counting = settings.metrics != "off"
+    counting = settings.metrics_on
     body = await request.body()
     try:
-        verify_signature(settings.webhook_secret, request.headers.get(SIGNATURE_HEADER), body, time.time())
+        verify_signature(
+            settings.webhook_secret.get_secret_value(), request.headers.get(SIGNATURE_HEADER), body, time.time()
+        )
         event = read_event(body)
         origin = Origin(
             client=client_address(
