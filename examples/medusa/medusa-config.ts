@@ -1,5 +1,5 @@
 import { defineConfig, loadEnv } from "@medusajs/framework/utils"
-import { readErpnextSettings } from "./src/lib/erpnext"
+import { checkOptions, type ErpnextPluginOptions } from "@erpnext-medusa/medusa-plugin/options"
 
 // Reads .env (and .env.<NODE_ENV>) when present; variables already set in the environment win.
 loadEnv(process.env.NODE_ENV || "development", process.cwd())
@@ -15,9 +15,17 @@ function required(name: string): string {
   return value
 }
 
-// Refuse to start with a missing or malformed service setting rather than fail on the first event.
+// The plugin's options, from this project's environment (see README.md).
+const erpnextOptions: ErpnextPluginOptions = {
+  serviceUrl: process.env.ERPNEXT_MEDUSA_URL,
+  webhookSecret: process.env.ERPNEXT_MEDUSA_WEBHOOK_SECRET,
+  apiKey: process.env.ERPNEXT_MEDUSA_API_KEY || undefined,
+  timeoutMs: process.env.ERPNEXT_MEDUSA_TIMEOUT_MS ? Number(process.env.ERPNEXT_MEDUSA_TIMEOUT_MS) : undefined,
+}
+
+// Refuse to start with a missing or malformed option rather than fail on the first event.
 if (!building) {
-  readErpnextSettings()
+  checkOptions(erpnextOptions)
 }
 
 // The admin dashboard is off unless MEDUSA_ADMIN=on (it needs `medusa build` or `medusa develop` to be served).
@@ -35,4 +43,5 @@ export default defineConfig({
     },
   },
   admin: { disable: !adminOn },
+  plugins: [{ resolve: "@erpnext-medusa/medusa-plugin", options: erpnextOptions }],
 })

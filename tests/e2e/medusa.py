@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,13 @@ from sqlalchemy import create_engine, text
 
 from tests.helpers import ADMIN_URLS, TestDatabases, free_port
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "medusa"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "medusa"
+PLUGIN = REPO / "medusa-plugin"
 PACKAGE_FILES = ("package.json", "package-lock.json")
+# The plugin's tarball, where the host's package.json expects it (``file:../../medusa-plugin/<this>``).
+PLUGIN_NAME = "@erpnext-medusa/medusa-plugin"
+PLUGIN_TARBALL = "erpnext-medusa-medusa-plugin-0.1.0.tgz"
 CACHE = Path(os.environ.get("ERPNEXT_MEDUSA_TEST_NPM_CACHE", "~/.cache/erpnext-medusa")).expanduser()
 NODE_MAJOR = 20
 NPM_CI_TIMEOUT = 1200.0
@@ -58,42 +64,112 @@ def _npm(*args: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess[s
     return subprocess.run(["npm", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def install_key() -> str:
+def _digest(root: Path, names: Sequence[str | Path]) -> str:
+    """A short hash of these files under ``root``: their names (relative to it) and contents."""
     digest = hashlib.sha256()
-    for name in PACKAGE_FILES:
-        digest.update((EXAMPLE / name).read_bytes())
+    for name in names:
+        digest.update(f"{name}\0".encode())
+        digest.update((root / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def installed_node_modules() -> tuple[Path, bool]:
-    """The example's ``node_modules``, installed with ``npm ci`` unless the cache already holds it for these
-    package files; the folder and whether it was installed now. Fails (never skips) when npm cannot reach
-    its registry or the install fails."""
-    key = install_key()
-    target = CACHE / f"medusa-{key}"
+def _plugin_sources() -> list[Path]:
+    """The plugin's files that go into its build, relative to its folder (no node_modules, no build output)."""
+    skip = {"node_modules", ".medusa"}
+    return sorted(
+        p.relative_to(PLUGIN)
+        for p in PLUGIN.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(PLUGIN).parts) and p.suffix != ".tgz"
+    )
+
+
+@contextmanager
+def _cached(name: str) -> Iterator[tuple[Path, Path | None]]:
+    """A cache folder ``CACHE/<name>``: yields it and, when it is not complete yet, a fresh ``.partial`` folder
+    to fill (None when already done). Made under a lock so that concurrent runs wait for each other; the
+    partial folder becomes the cached one only when the block ends without an error."""
+    target = CACHE / name
     done = target / ".complete"
     if done.exists():
-        return target / "node_modules", False
+        yield target, None
+        return
     CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE / f"medusa-{key}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run installing the same files: wait for it
+    with (CACHE / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run making the same folder: wait for it
         if done.exists():
-            return target / "node_modules", False
-        ping = _npm("ping", cwd=CACHE, timeout=120)
-        if ping.returncode != 0:
-            pytest.fail(f"npm cannot reach its registry, so the Medusa example cannot be installed:\n{ping.stderr}")
-        work = CACHE / f"medusa-{key}.partial"
+            yield target, None
+            return
+        work = CACHE / f"{name}.partial"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
-        for name in PACKAGE_FILES:
-            shutil.copy2(EXAMPLE / name, work / name)
-        ci = _npm("ci", "--no-audit", "--loglevel=error", cwd=work, timeout=NPM_CI_TIMEOUT)
-        if ci.returncode != 0:
-            pytest.fail(f"npm ci failed for the Medusa example (exit {ci.returncode}):\n{_tail(ci.stderr)}")
-        (work / ".complete").write_text(f"npm ci of {EXAMPLE} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        yield target, work
+        (work / ".complete").write_text(f"made at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         shutil.rmtree(target, ignore_errors=True)
         work.rename(target)
-    return target / "node_modules", True
+
+
+def _npm_ci(folder: Path, what: str) -> None:
+    ping = _npm("ping", cwd=CACHE, timeout=120)
+    if ping.returncode != 0:
+        pytest.fail(f"npm cannot reach its registry, so {what} cannot be installed:\n{ping.stderr}")
+    ci = _npm("ci", "--no-audit", "--loglevel=error", cwd=folder, timeout=NPM_CI_TIMEOUT)
+    if ci.returncode != 0:
+        pytest.fail(f"npm ci failed for {what} (exit {ci.returncode}):\n{_tail(ci.stderr)}")
+
+
+def plugin_tarball() -> Path:
+    """The plugin built with ``medusa plugin:build`` and packed with ``npm pack``, cached by the hash of its
+    sources (its dependencies are installed with ``npm ci`` into a cache of their own, by its package files)."""
+    with _cached(f"plugin-deps-{_digest(PLUGIN, PACKAGE_FILES)}") as (deps, work):
+        if work is not None:
+            for name in PACKAGE_FILES:
+                shutil.copy2(PLUGIN / name, work / name)
+            _npm_ci(work, "the Medusa plugin's build dependencies")
+    sources = _plugin_sources()
+    with _cached(f"plugin-build-{_digest(PLUGIN, sources)}") as (build, work):
+        if work is not None:
+            for rel in sources:
+                (work / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(PLUGIN / rel, work / rel)
+            (work / "node_modules").symlink_to(deps / "node_modules", target_is_directory=True)
+            built = subprocess.run(
+                [str(work / "node_modules" / ".bin" / "medusa"), "plugin:build"],
+                cwd=work,
+                env={**os.environ, "MEDUSA_DISABLE_TELEMETRY": "true"},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert built.returncode == 0, f"medusa plugin:build failed:\n{_tail(built.stdout + built.stderr)}"
+            packed = _npm("pack", "--loglevel=error", cwd=work, timeout=300)
+            assert packed.returncode == 0, f"npm pack failed:\n{_tail(packed.stderr)}"
+            assert (work / PLUGIN_TARBALL).is_file(), f"npm pack made no {PLUGIN_TARBALL}: {packed.stdout}"
+    return build / PLUGIN_TARBALL
+
+
+def installed_node_modules() -> tuple[Path, bool]:
+    """The example host's ``node_modules``: its package files installed with ``npm ci``, the plugin's tarball
+    among them (in a folder laid out as the repository, so that the ``file:`` path resolves), unless the cache
+    already holds it for these package files and this tarball; the folder and whether it was installed now.
+    Fails (never skips) when npm cannot reach its registry or the install fails."""
+    tarball = plugin_tarball()
+    key = _digest(EXAMPLE, PACKAGE_FILES) + _digest(tarball.parent, (PLUGIN_TARBALL,))[:8]
+    installed_now = False
+    with _cached(f"medusa-{key}") as (target, work):
+        if work is not None:
+            host = work / "examples" / "medusa"
+            host.mkdir(parents=True)
+            shutil.copy2(EXAMPLE / "package.json", host / "package.json")
+            # The lock holds the committed tarball's integrity; this one is built from the current sources.
+            lock = json.loads((EXAMPLE / "package-lock.json").read_text())
+            lock["packages"][f"node_modules/{PLUGIN_NAME}"].pop("integrity", None)
+            (host / "package-lock.json").write_text(json.dumps(lock, indent=2))
+            (work / "medusa-plugin").mkdir()
+            shutil.copy2(tarball, work / "medusa-plugin" / PLUGIN_TARBALL)
+            _npm_ci(host, "the Medusa example")
+            installed_now = True
+    return target / "examples" / "medusa" / "node_modules", installed_now
 
 
 def project_copy(into: Path, node_modules: Path) -> Path:

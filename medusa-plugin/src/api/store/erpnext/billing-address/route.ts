@@ -6,7 +6,7 @@
  * actor_id. That is why no customer_id is sent: this route cannot pick someone else's address.
  */
 import type { AuthenticatedMedusaRequest, MedusaResponse } from "@medusajs/framework/http"
-import { postJson, readErpnextSettings } from "../../../../lib/erpnext"
+import { callService, settingsFrom } from "../../../../lib/options"
 
 const METHOD_PATH = "/api/method/medusa_integration.api.update_address"
 const ADDRESS_FIELDS = ["address_line1", "address_line2", "city", "state", "country", "pincode"]
@@ -20,7 +20,7 @@ export async function POST(req: AuthenticatedMedusaRequest, res: MedusaResponse)
 
   let answer: Response
   try {
-    answer = await postJson(readErpnextSettings(), METHOD_PATH, JSON.stringify(parsed), {
+    answer = await callService(settingsFrom(req.scope), METHOD_PATH, JSON.stringify(parsed), {
       Authorization: req.headers.authorization ?? "",
     })
   } catch {

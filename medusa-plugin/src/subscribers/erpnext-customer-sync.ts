@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto"
 import type { SubscriberArgs, SubscriberConfig } from "@medusajs/framework"
 import type { Logger } from "@medusajs/framework/types"
 import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
-import { postJson, readErpnextSettings, SIGNATURE_HEADER, signBody } from "../lib/erpnext"
+import { callService, type ErpnextSettings, settingsFrom, SIGNATURE_HEADER, signBody } from "../lib/options"
 
 const WEBHOOK_PATH = "/webhooks/medusa/customer"
 const CUSTOMER_FIELDS = ["id", "email", "first_name", "last_name", "phone", "company_name", "metadata"]
@@ -21,6 +21,7 @@ export default async function erpnextCustomerSync({
   container,
 }: SubscriberArgs<{ id: string }>) {
   const logger = container.resolve<Logger>(ContainerRegistrationKeys.LOGGER)
+  const settings = settingsFrom(container)
   const query = container.resolve(ContainerRegistrationKeys.QUERY)
 
   // The event carries only the id; read the fields the service maps onto a Lead.
@@ -40,21 +41,20 @@ export default async function erpnextCustomerSync({
     type: name,
     data: Object.fromEntries(CUSTOMER_FIELDS.map((field) => [field, customer[field] ?? null])),
   })
-  await deliver(body, `${name} ${data.id}`, logger)
+  await deliver(settings, body, `${name} ${data.id}`, logger)
 }
 
 export const config: SubscriberConfig = {
   event: ["customer.created", "customer.updated"],
 }
 
-async function deliver(body: string, label: string, logger: Logger): Promise<void> {
-  const settings = readErpnextSettings()
+async function deliver(settings: ErpnextSettings, body: string, label: string, logger: Logger): Promise<void> {
   let failure = ""
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     let waitMs = BASE_DELAY_MS * 2 ** (attempt - 1)
     try {
       // A fresh timestamp (and so a fresh signature) per attempt: a retry is not a replay.
-      const res = await postJson(settings, WEBHOOK_PATH, body, {
+      const res = await callService(settings, WEBHOOK_PATH, body, {
         [SIGNATURE_HEADER]: signBody(settings.webhookSecret, body),
       })
       if (res.ok) {
