@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from erpnext_medusa.domain.errors import ValidationFailedError
@@ -35,3 +35,8 @@ def parse_moment(text: str, now: datetime, zone: ZoneInfo, *, ago: bool) -> date
     if moment.tzinfo is not None:
         moment = moment.astimezone(zone).replace(tzinfo=None)
     return moment
+
+
+def utc(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A naive timestamp in the site's zone as an aware UTC one."""
+    return moment.replace(tzinfo=zone).astimezone(UTC)

@@ -140,6 +140,10 @@ class Store(Protocol):
         """Customers sharing an e-mail (case-folded) or a phone (its last digits), and Leads sharing an e-mail:
         at most ``limit`` groups of each, the largest first."""
 
+    def linked_customer(self, medusa_id: str) -> str | None:
+        """The name of the Customer that carries ``medusa_id``, if any, from the quickest place that knows it
+        (on a live site, the service's mirror of it)."""
+
     def write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one transaction: commit once at the end, roll back whole on any error, and run it
         again from the start when the database reports a deadlock, a serialisation failure, or a unique key

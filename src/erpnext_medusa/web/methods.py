@@ -26,8 +26,9 @@ from erpnext_medusa.domain.errors import (
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
 from erpnext_medusa.web import limits
-from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments
-from erpnext_medusa.web.registry import Context, Method, Registry, Reply, Schema
+from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments, text_arg
+from erpnext_medusa.web.medusa_status import MEDUSA_CUSTOMER
+from erpnext_medusa.web.registry import Context, Method, Registry, Reply, query_parameter
 from erpnext_medusa.web.sessions import expired_cookies, login_cookies
 
 NO_MATCH_MESSAGE = "No relevant customers found"
@@ -40,15 +41,6 @@ _LARGEST = 2**31 - 1
 
 
 # --- reading arguments ---------------------------------------------------------------------------------------
-
-
-def _text_arg(args: dict[str, Any], key: str) -> str | None:
-    value = args.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise ValidationFailedError(f"{key} must be text")
 
 
 def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
@@ -121,7 +113,7 @@ def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
     args = arguments(ctx.call)
     rows = fetch_unlinked_customers(
         ctx.services.store,
-        _text_arg(args, "name"),
+        text_arg(args, "name"),
         limit=_int_arg(args, "limit", "limit_page_length"),
         offset=_int_arg(args, "limit_start"),
         limits=limits.search_limits(ctx.services.settings),
@@ -183,18 +175,14 @@ def link_lead(ctx: Context) -> dict[str, str]:
     args = arguments(ctx.call)
     link_medusa_lead(
         ctx.services.store,
-        limits.check_name("Customer", _text_arg(args, "customer")) or "",
-        limits.check_name("Lead", _text_arg(args, "lead")) or "",
+        limits.check_name("Customer", text_arg(args, "customer")) or "",
+        limits.check_name("Lead", text_arg(args, "lead")) or "",
         ctx.stamp(),
     )
     return {"status": "success"}
 
 
 # --- the registry --------------------------------------------------------------------------------------------
-
-
-def _query(name: str, description: str, schema: Schema) -> Schema:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 _NAME = {"type": "string", "maxLength": NAME_LENGTH}
@@ -287,10 +275,10 @@ METHODS = Registry(
         guest_endpoint=True,
         costly=True,
         parameters=(
-            _query("name", "Typeahead words.", {"type": "string", "maxLength": NAME_LENGTH}),
-            _query("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", _PAGING),
-            _query("limit_page_length", "Alias of limit.", _PAGING),
-            _query("limit_start", "Rows to skip.", _PAGING),
+            query_parameter("name", "Typeahead words.", {"type": "string", "maxLength": NAME_LENGTH}),
+            query_parameter("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", _PAGING),
+            query_parameter("limit_page_length", "Alias of limit.", _PAGING),
+            query_parameter("limit_start", "Rows to skip.", _PAGING),
         ),
         result={"oneOf": [{"type": "array", "items": _CUSTOMER}, {"type": "string", "const": NO_MATCH_MESSAGE}]},
         errors=(403, 417, 429),
@@ -335,7 +323,7 @@ METHODS = Registry(
             "service's own pages or carry the session's CSRF token, else 403)."
         ),
         writes=True,
-        parameters=(_query("customer", "Customer name", _NAME), _query("lead", "Lead name", _NAME)),
+        parameters=(query_parameter("customer", "Customer name", _NAME), query_parameter("lead", "Lead name", _NAME)),
         request_body={
             "required": False,
             "content": {
@@ -346,4 +334,5 @@ METHODS = Registry(
         result={"type": "object", "properties": {"status": {"type": "string", "const": "success"}}},
         errors=(403, 404, 417),
     ),
+    MEDUSA_CUSTOMER,
 )

@@ -287,6 +287,10 @@ class SiteStore:
     def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
         return self.mirror.duplicate_groups(limit)
 
+    def linked_customer(self, medusa_id: str) -> str | None:
+        # The mirror answers without a call to the site (a link made on the desk reaches it with the next pass).
+        return self.mirror.customer_with_medusa_id(medusa_id)
+
     def column_lengths(self, doctype: str) -> Mapping[str, int]:
         # The site checks its own columns (Customize Form may have changed them) and says so in its refusal;
         # the DocType's standard lengths, which the domain applies without this, are the only bound needed here.

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.domain import outbound as o
+from erpnext_medusa.domain.medusa_status import SHOWN_STATES, LastSync
 from erpnext_medusa.store.sql.engine import write_retrying
 from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.tables import outbound, outbox
@@ -203,6 +204,25 @@ class Outbox:
             query = query.where(e.customer == customer)
         with self.engine.connect() as conn:
             return [_event(r) for r in conn.execute(query).mappings()]
+
+    @translated
+    def last_sync(self, customer: str) -> LastSync | None:
+        """The Customer's newest event that is not superseded (a superseded one's content went out in a newer
+        one): its state, and when it was delivered, else last tried, else recorded."""
+        e = outbox.c
+        query = (
+            select(e.state, e.attempts, e.last_error, e.delivered_at, e.last_attempt_at, e.created_at)
+            .where(e.customer == customer, e.state != o.SUPERSEDED)
+            .order_by(e.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        state, attempts, error, delivered_at, tried_at, created_at = row
+        at = delivered_at or tried_at or created_at
+        return LastSync(SHOWN_STATES[state], at, int(attempts), None if state == o.DELIVERED else error)
 
     @translated
     def get(self, event_id: int) -> Event | None:

@@ -168,7 +168,7 @@ class SqlStore:
             finally:
                 conn.rollback()
 
-    def _holder(self, medusa_id: str) -> str | None:
+    def linked_customer(self, medusa_id: str) -> str | None:
         return self.read(lambda tx: tx.customer_with_medusa_id(medusa_id))
 
     @translated
@@ -190,7 +190,7 @@ class SqlStore:
                     return result
             except MedusaIdTaken as taken:
                 # The transaction is rolled back; the holder is read afresh, outside any old snapshot.
-                holder = self._holder(taken.medusa_id)
+                holder = self.linked_customer(taken.medusa_id)
                 if holder is not None:
                     raise MedusaIdLinkedElsewhereError(holder) from None
                 if last:
