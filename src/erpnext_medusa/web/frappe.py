@@ -139,16 +139,6 @@ async def read_call(request: Request, method: str, version: str = V1) -> Call:
     )
 
 
-def text_arg(args: Mapping[str, Any], key: str) -> str | None:
-    """The argument ``key`` as text (a number counts as its digits), None when absent; else a ValidationError."""
-    value = args.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise ValidationFailedError(f"{key} must be text")
-
-
 def envelope(value: Any, version: str = V1) -> dict[str, Any]:
     """A successful answer's body: ``{"message": value}`` (v1) or ``{"data": value}`` (v2); ``{}`` when the
     method returns nothing."""

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.medusa_status import BILLING_FIELDS, SHOWN_STATES, LastSync, medusa_customer_status
 from erpnext_medusa.domain.moments import utc
-from erpnext_medusa.web.frappe import arguments, text_arg
-from erpnext_medusa.web.registry import Context, Method, query_parameter
+from erpnext_medusa.web.arguments import Arguments, Text, name_field, parse, query_parameters
+from erpnext_medusa.web.frappe import arguments
+from erpnext_medusa.web.registry import Context, Method
+
+
+class StatusArguments(Arguments):
+    medusa_id: Text = name_field("The Medusa customer's id (cus_...).")
 
 
 def _last_sync(ctx: Context, last: LastSync) -> dict[str, Any]:
@@ -20,7 +24,7 @@ def _last_sync(ctx: Context, last: LastSync) -> dict[str, Any]:
 def medusa_customer(ctx: Context) -> dict[str, Any]:
     # The standalone shape sends nothing to Medusa: its outbox stays empty, so no last sync is shown there.
     history = ctx.services.outbox if ctx.services.site is not None else None
-    status = medusa_customer_status(ctx.services.store, text_arg(arguments(ctx.call), "medusa_id"), history)
+    status = medusa_customer_status(ctx.services.store, parse(StatusArguments, arguments(ctx.call)).medusa_id, history)
     if status.customer is None:
         return {"linked": False}
     address = status.billing_address
@@ -63,11 +67,7 @@ MEDUSA_CUSTOMER = Method(
         "or blank `medusa_id`, or one over {name_length} characters, is 417. An API key or a session; guests "
         "are refused (403)."
     ),
-    parameters=(
-        query_parameter(
-            "medusa_id", "The Medusa customer's id (cus_...).", {"type": "string", "maxLength": NAME_LENGTH}, True
-        ),
-    ),
+    parameters=query_parameters(StatusArguments, required=("medusa_id",)),
     result={
         "oneOf": [
             {"type": "object", "properties": {"linked": {"const": False}}, "required": ["linked"]},

@@ -7,9 +7,10 @@ into ``{"message": ...}``. The wire's strings live here, and so does the one doc
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from erpnext_medusa.domain.accounts import check_user_name, log_in, log_out
 from erpnext_medusa.domain.addresses import REQUIRED_FIELDS, named_customer, update_billing_address
@@ -26,43 +27,99 @@ from erpnext_medusa.domain.errors import (
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import ADDRESS_FIELDS, ADDRESS_LABELS
 from erpnext_medusa.web import limits
-from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments, text_arg
+from erpnext_medusa.web.arguments import (
+    LARGEST,
+    Arguments,
+    Text,
+    TextOnly,
+    WholeNumber,
+    name_field,
+    parse,
+    query_parameters,
+    request_body,
+)
+from erpnext_medusa.web.frappe import NOT_JSON, Call, arguments
 from erpnext_medusa.web.medusa_status import MEDUSA_CUSTOMER
-from erpnext_medusa.web.registry import Context, Method, Registry, Reply, query_parameter
+from erpnext_medusa.web.registry import Context, Method, Registry, Reply
 from erpnext_medusa.web.sessions import expired_cookies, login_cookies
 
 NO_MATCH_MESSAGE = "No relevant customers found"
 SUCCESS_MESSAGE = "Address updated successfully"
 NOT_AN_OBJECT = "Request body must be a JSON object."
 
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-#: Larger paging numbers are refused rather than passed to the database (they overflow its integers).
-_LARGEST = 2**31 - 1
+# --- the arguments -------------------------------------------------------------------------------------------
 
 
-# --- reading arguments ---------------------------------------------------------------------------------------
+def _paging(description: str) -> Any:
+    return Field(default=None, description=description, json_schema_extra={"minimum": 0, "maximum": LARGEST})
 
 
-def _int_arg(args: dict[str, Any], *keys: str) -> int | None:
-    """The first of ``keys`` present, as a whole number (blank means absent). One rule for every encoding: a
-    JSON number or a string of digits, in a query, a form or a JSON body alike; true, false and 1.5 are not."""
-    for key in keys:
-        value = args.get(key)
-        if value is None or value == "":
-            continue
-        if isinstance(value, bool):
-            raise ValidationFailedError(f"{key} must be a whole number")
-        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
-            digits = value.strip().lstrip("+-")
-            if len(digits.lstrip("0")) > len(str(_LARGEST)):  # before int(): Python refuses 4,300+ digits
-                raise ValidationFailedError(f"{key} is too large")
-            value = int(value.strip())
-        if not isinstance(value, int):
-            raise ValidationFailedError(f"{key} must be a whole number")
-        if abs(value) > _LARGEST:
-            raise ValidationFailedError(f"{key} is too large")
+class FetchArguments(Arguments):
+    name: Text = Field(default=None, description="Typeahead words.", json_schema_extra={"maxLength": NAME_LENGTH})
+    limit: WholeNumber = _paging("Page size (alias limit_page_length); 0 or absent: all, up to the cap.")
+    limit_page_length: WholeNumber = _paging("Alias of limit.")
+    limit_start: WholeNumber = _paging("Rows to skip.")
+
+    @field_validator("limit_page_length", mode="before")
+    @classmethod
+    def _only_without_limit(cls, value: Any, info: ValidationInfo) -> Any:
+        """The alias is read (and judged) only when ``limit`` is absent or blank."""
+        return None if info.data.get("limit") is not None else value
+
+    @property
+    def page_size(self) -> int | None:
+        return self.limit if self.limit is not None else self.limit_page_length
+
+
+class LinkArguments(Arguments):
+    customer: Text = name_field("Customer name")
+    lead: Text = name_field("Lead name")
+
+    @field_validator("customer", "lead")
+    @classmethod
+    def _a_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return limits.check_name(str(info.field_name).capitalize(), value)
+
+
+class LoginArguments(Arguments):
+    usr: TextOnly = None
+    pwd: TextOnly = None
+
+
+def _customer_id(value: Any, info: ValidationInfo) -> str | None:
+    """The Customer named (numbers taken as text, other types as none), its errors before the fields'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return named_customer(value if isinstance(value, str) else "", optional=bool((info.context or {}).get("optional")))
+
+
+def _address_text(value: Any, info: ValidationInfo) -> str | None:
+    if value is None or isinstance(value, str):
         return value
-    return None
+    if isinstance(value, int) and not isinstance(value, bool):  # postal codes often arrive as numbers
+        return str(value)
+    raise ValidationFailedError(f"{ADDRESS_LABELS[str(info.field_name)]} must be text.")
+
+
+AddressText = Annotated[str | None, BeforeValidator(_address_text)]
+
+
+def _address_field(name: str) -> Any:
+    return Field(default=None, json_schema_extra={"maxLength": field_length("Address", name)})
+
+
+class AddressArguments(Arguments):
+    """update_address's body: only the fields sent change (null clears one)."""
+
+    customer_id: Annotated[str | None, BeforeValidator(_customer_id)] = Field(
+        default=None, validate_default=True, json_schema_extra={"maxLength": NAME_LENGTH}
+    )
+    address_line1: AddressText = _address_field("address_line1")
+    address_line2: AddressText = _address_field("address_line2")
+    city: AddressText = _address_field("city")
+    state: AddressText = _address_field("state")
+    country: AddressText = _address_field("country")
+    pincode: AddressText = _address_field("pincode")
 
 
 @dataclass(frozen=True)
@@ -74,14 +131,6 @@ class AddressUpdate:
     changes: dict[str, str | None]
 
 
-def _address_text(field: str, value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):  # postal codes often arrive as numbers
-        return str(value)
-    raise ValidationFailedError(f"{ADDRESS_LABELS[field]} must be text.")
-
-
 def read_address_update(call: Call, *, customer_optional: bool = False) -> AddressUpdate:
     """The body of update_address, which is JSON whatever its content type. ``customer_optional``: the caller is
     a Medusa customer, whose token names their Customer, so the body may leave customer_id out (absent, null or
@@ -89,13 +138,9 @@ def read_address_update(call: Call, *, customer_optional: bool = False) -> Addre
     body = call.json_body
     if body is NOT_JSON or not isinstance(body, dict):
         raise ValidationFailedError(NOT_AN_OBJECT)
-    customer_id = body.get("customer_id")
-    if isinstance(customer_id, int) and not isinstance(customer_id, bool):
-        customer_id = str(customer_id)
-    if not isinstance(customer_id, str):
-        customer_id = ""
-    named = named_customer(customer_id, optional=customer_optional)  # its errors come before the fields'
-    return AddressUpdate(named, {f: _address_text(f, body[f]) for f in ADDRESS_FIELDS if f in body})
+    read = parse(AddressArguments, body, optional=customer_optional)
+    sent = read.model_fields_set
+    return AddressUpdate(read.customer_id, {f: getattr(read, f) for f in ADDRESS_FIELDS if f in sent})
 
 
 # --- handlers ------------------------------------------------------------------------------------------------
@@ -110,12 +155,12 @@ def get_logged_user(ctx: Context) -> str:
 
 
 def fetch_all_customers(ctx: Context) -> list[dict[str, Any]] | str:
-    args = arguments(ctx.call)
+    args = parse(FetchArguments, arguments(ctx.call))
     rows = fetch_unlinked_customers(
         ctx.services.store,
-        text_arg(args, "name"),
-        limit=_int_arg(args, "limit", "limit_page_length"),
-        offset=_int_arg(args, "limit_start"),
+        args.name,
+        limit=args.page_size,
+        offset=args.limit_start,
         limits=limits.search_limits(ctx.services.settings),
     )
     return [asdict(row) for row in rows] or NO_MATCH_MESSAGE
@@ -143,10 +188,8 @@ def login(ctx: Context) -> Reply:
     cookies on success."""
     if ctx.call.query_keys & {"usr", "pwd"}:
         raise ValidationFailedError(CREDENTIALS_IN_URL)
-    args = ctx.call.args or {}
-    usr, pwd = args.get("usr"), args.get("pwd")
-    usr = usr if isinstance(usr, str) else None
-    pwd = pwd if isinstance(pwd, str) else None
+    credentials = parse(LoginArguments, ctx.call.args or {})
+    usr, pwd = credentials.usr, credentials.pwd
     if usr:
         check_user_name(usr)
         ctx.count_login(usr)
@@ -172,11 +215,11 @@ def logout(ctx: Context) -> Reply:
 
 def link_lead(ctx: Context) -> dict[str, str]:
     require_link_role(ctx.services.accounts, ctx.user, ctx.services.settings.link_role_set)
-    args = arguments(ctx.call)
+    args = parse(LinkArguments, arguments(ctx.call))
     link_medusa_lead(
         ctx.services.store,
-        limits.check_name("Customer", text_arg(args, "customer")) or "",
-        limits.check_name("Lead", text_arg(args, "lead")) or "",
+        args.customer or "",
+        args.lead or "",
         ctx.stamp(),
     )
     return {"status": "success"}
@@ -185,7 +228,6 @@ def link_lead(ctx: Context) -> dict[str, str]:
 # --- the registry --------------------------------------------------------------------------------------------
 
 
-_NAME = {"type": "string", "maxLength": NAME_LENGTH}
 _CUSTOMER = {
     "type": "object",
     "properties": {
@@ -196,15 +238,7 @@ _CUSTOMER = {
     },
     "required": ["name", "customer_name", "email_id", "mobile_no"],
 }
-_PAGING = {"type": "integer", "minimum": 0, "maximum": _LARGEST}
-_ADDRESS_BODY = {
-    "type": "object",
-    "properties": {
-        "customer_id": _NAME,
-        **{f: {"type": ["string", "null"], "maxLength": field_length("Address", f)} for f in ADDRESS_FIELDS},
-    },
-}
-_LINK_ARGS = {"type": "object", "properties": {"customer": _NAME, "lead": _NAME}}
+_FORM_OR_JSON = ("application/json", "application/x-www-form-urlencoded")
 
 METHODS = Registry(
     Method(
@@ -230,15 +264,7 @@ METHODS = Registry(
         allow_guest=True,
         verbs=("POST",),
         post_only=True,
-        request_body={
-            "required": True,
-            "content": {
-                media: {
-                    "schema": {"type": "object", "properties": {"usr": {"type": "string"}, "pwd": {"type": "string"}}}
-                }
-                for media in ("application/json", "application/x-www-form-urlencoded")
-            },
-        },
+        request_body=request_body(LoginArguments, *_FORM_OR_JSON),
         result={"type": "string"},
         errors=(401, 429),
     ),
@@ -274,12 +300,7 @@ METHODS = Registry(
         allow_guest=True,
         guest_endpoint=True,
         costly=True,
-        parameters=(
-            query_parameter("name", "Typeahead words.", {"type": "string", "maxLength": NAME_LENGTH}),
-            query_parameter("limit", "Page size (alias limit_page_length); 0 or absent: all, up to the cap.", _PAGING),
-            query_parameter("limit_page_length", "Alias of limit.", _PAGING),
-            query_parameter("limit_start", "Rows to skip.", _PAGING),
-        ),
+        parameters=query_parameters(FetchArguments),
         result={"oneOf": [{"type": "array", "items": _CUSTOMER}, {"type": "string", "const": NO_MATCH_MESSAGE}]},
         errors=(403, 417, 429),
     ),
@@ -302,7 +323,7 @@ METHODS = Registry(
         medusa_token=True,
         verbs=("POST",),
         writes=True,
-        request_body={"required": True, "content": {"application/json": {"schema": _ADDRESS_BODY}}},
+        request_body=request_body(AddressArguments, "application/json"),
         result={
             "oneOf": [
                 {"type": "string", "const": SUCCESS_MESSAGE},
@@ -323,14 +344,8 @@ METHODS = Registry(
             "service's own pages or carry the session's CSRF token, else 403)."
         ),
         writes=True,
-        parameters=(query_parameter("customer", "Customer name", _NAME), query_parameter("lead", "Lead name", _NAME)),
-        request_body={
-            "required": False,
-            "content": {
-                "application/json": {"schema": _LINK_ARGS},
-                "application/x-www-form-urlencoded": {"schema": _LINK_ARGS},
-            },
-        },
+        parameters=query_parameters(LinkArguments),
+        request_body=request_body(LinkArguments, *_FORM_OR_JSON, required=False),
         result={"type": "object", "properties": {"status": {"type": "string", "const": "success"}}},
         errors=(403, 404, 417),
     ),

@@ -46,11 +46,6 @@ class Reply:
 Schema = dict[str, Any]
 
 
-def query_parameter(name: str, description: str, schema: Schema, required: bool = False) -> Schema:
-    """A query parameter of an OpenAPI operation."""
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
-
-
 @dataclass(frozen=True)
 class Method:
     #: Frappe's dotted path, as in ``/api/method/<path>``.

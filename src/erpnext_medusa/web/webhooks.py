@@ -14,13 +14,15 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from erpnext_medusa import logs, metrics
+from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import AuthenticationError, ServiceError, ValidationFailedError
 from erpnext_medusa.domain.intake import (
     EVENT_TYPES,
@@ -34,6 +36,7 @@ from erpnext_medusa.domain.intake import (
 from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe
+from erpnext_medusa.web.arguments import Complete, parse, request_body
 from erpnext_medusa.web.auth import GUEST
 from erpnext_medusa.web.client import client_address
 from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID
@@ -88,15 +91,70 @@ def verify_signature(secret: str, header: str | None, body: bytes, now: float) -
 # --- the body --------------------------------------------------------------------------------------------------
 
 
-def _text(obj: dict[str, Any], key: str, label: str, *, required: bool = False) -> str | None:
-    value = obj.get(key)
+def _text(value: Any, info: ValidationInfo) -> str | None:
+    """Text or null (a required field's null is its absence)."""
+    label = _label(info)
     if value is None:
-        if required:
+        if info.field_name == "id":
             raise ValidationFailedError(f"{label} is required.")
         return None
     if not isinstance(value, str):
-        raise ValidationFailedError(f"{label} must be text{'' if required else ' or null'}.")
+        raise ValidationFailedError(f"{label} must be text{'' if info.field_name == 'id' else ' or null'}.")
     return value
+
+
+def _label(info: ValidationInfo) -> str:
+    return f"{(info.context or {}).get('prefix', '')}{info.field_name}"
+
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+Name = Annotated[str, BeforeValidator(_text), Field(json_schema_extra={"maxLength": NAME_LENGTH})]
+
+
+class CustomerBody(Complete):
+    """The Medusa customer the event is about."""
+
+    # Checked in this order: the metadata, the contact fields, then the id.
+    metadata: dict[str, Any] | None = None
+    email: Text = None
+    first_name: Text = None
+    last_name: Text = None
+    phone: Text = None
+    company_name: Text = None
+    id: Name
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _object_or_null(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict):
+            raise ValidationFailedError("data.metadata must be an object or null.")
+        return value
+
+
+class EventBody(Complete):
+    """A Medusa customer event, as the Medusa project's subscriber sends it."""
+
+    id: Name
+    type: str = Field(json_schema_extra={"enum": list(EVENT_TYPES)})
+    data: CustomerBody
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _event_type(cls, value: Any) -> Any:
+        if value is None:
+            raise ValidationFailedError("type is required.")
+        if not isinstance(value, str):
+            raise ValidationFailedError("type must be text.")
+        if value not in EVENT_TYPES:
+            raise ValidationFailedError(f"type must be one of {', '.join(EVENT_TYPES)}.")
+        return value
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _customer(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationFailedError("data must be an object: the Medusa customer.")
+        return parse(CustomerBody, value, prefix="data.")
 
 
 def read_event(body: bytes) -> CustomerEvent:
@@ -107,19 +165,10 @@ def read_event(body: bytes) -> CustomerEvent:
         raise ValidationFailedError("The body must be a JSON object.") from None
     if not isinstance(data, dict):
         raise ValidationFailedError("The body must be a JSON object.")
-    event_id = _text(data, "id", "id", required=True) or ""
-    kind = _text(data, "type", "type", required=True) or ""
-    if kind not in EVENT_TYPES:
-        raise ValidationFailedError(f"type must be one of {', '.join(EVENT_TYPES)}.")
-    customer = data.get("data")
-    if not isinstance(customer, dict):
-        raise ValidationFailedError("data must be an object: the Medusa customer.")
-    metadata = customer.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise ValidationFailedError("data.metadata must be an object or null.")
-    fields = {key: _text(customer, key, f"data.{key}") for key in _CUSTOMER_TEXT}
-    medusa_id = _text(customer, "id", "data.id", required=True) or ""
-    return CustomerEvent(id=event_id, type=kind, customer=MedusaCustomer(id=medusa_id, **fields))
+    event = parse(EventBody, data)
+    customer = event.data
+    fields = {key: getattr(customer, key) for key in _CUSTOMER_TEXT}
+    return CustomerEvent(id=event.id, type=event.type, customer=MedusaCustomer(id=customer.id, **fields))
 
 
 # --- the route -------------------------------------------------------------------------------------------------
@@ -189,30 +238,7 @@ OPENAPI: dict[str, Any] = {
             "schema": {"type": "string"},
         }
     ],
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string", "maxLength": 140},
-                        "type": {"type": "string", "enum": list(EVENT_TYPES)},
-                        "data": {
-                            "type": "object",
-                            "properties": {
-                                "id": {"type": "string", "maxLength": 140},
-                                **{key: {"type": ["string", "null"]} for key in _CUSTOMER_TEXT},
-                                "metadata": {"type": ["object", "null"]},
-                            },
-                            "required": ["id"],
-                        },
-                    },
-                    "required": ["id", "type", "data"],
-                }
-            }
-        },
-    },
+    "requestBody": request_body(EventBody, "application/json"),
     "responses": {
         "200": {"description": '{"message": {"lead": "<Lead name>", "created": true|false}}'},
         "401": {"description": "AuthenticationError: unsigned, badly signed, or signed too long ago or ahead"},
