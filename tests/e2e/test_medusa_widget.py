@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from erpnext_medusa.domain import outbound as o
@@ -53,6 +54,7 @@ def customer_widget(page: Page, base: str, customer: str, shot: Path, *texts: st
     return widget.inner_text()
 
 
+@pytest.mark.slow
 def test_the_customer_widget_in_medusas_admin(tmp_path: Path):
     assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (.ci/run does)"
     screenshots = Path(KEEP_SCREENSHOTS) if KEEP_SCREENSHOTS else tmp_path / "screenshots"
