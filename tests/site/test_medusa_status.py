@@ -59,7 +59,10 @@ def test_an_id_no_customer_carries_is_answered_from_the_mirror(dubai: World):
 def test_a_linked_customer_shows_the_address_update_address_changes(dubai: World):
     address = linked(dubai, MedusaAdmin())
     dubai.desk("PUT", "Address", address, {"city": "Bath", "address_line2": "Flat 2"})
+    asked = len(dubai.site.requests)
     shown = status(dubai)
+    # found in the mirror; from the site: the Customer, the list of its Addresses, and its one Address
+    assert [r.method for r in dubai.site.requests[asked:]] == ["GET"] * 3
     assert shown == {
         "linked": True,
         "customer": "Ada Lovelace",

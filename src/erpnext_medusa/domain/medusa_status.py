@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Protocol
 
 from erpnext_medusa.domain import outbound as o
-from erpnext_medusa.domain.addresses import choose_address
+from erpnext_medusa.domain.backoffice import view_customer
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
+from erpnext_medusa.domain.errors import DoesNotExistError
 from erpnext_medusa.domain.models import Address, Customer
-from erpnext_medusa.domain.ports import Store, Transaction
+from erpnext_medusa.domain.ports import Store
 from erpnext_medusa.domain.text import check_length, required_name
 
 #: The address fields shown, with the Address's name.
@@ -44,10 +45,6 @@ class MedusaCustomerStatus:
     billing_address: Address | None = None
     last_sync: LastSync | None = None
 
-    @property
-    def linked(self) -> bool:
-        return self.customer is not None
-
 
 def check_medusa_id(medusa_id: str | None) -> str:
     """The Medusa customer id asked about, or a ValidationError: required, storable, at most 140 characters."""
@@ -55,22 +52,20 @@ def check_medusa_id(medusa_id: str | None) -> str:
 
 
 def medusa_customer_status(store: Store, medusa_id: str | None, history: SyncHistory | None) -> MedusaCustomerStatus:
-    """The Customer linked to ``medusa_id`` (found by :meth:`Store.linked_customer`), its billing address and,
-    with ``history``, its last sync; an unlinked status when no Customer carries the id."""
+    """The Customer linked to ``medusa_id`` (found by :meth:`Store.linked_customer`), its billing address (as
+    :func:`~erpnext_medusa.domain.addresses.choose_address` picks it) and, with ``history``, its last sync; an
+    unlinked status (no customer) when no Customer carries the id."""
     wanted = check_medusa_id(medusa_id)
     name = store.linked_customer(wanted)
     if name is None:
         return MedusaCustomerStatus(None)
-
-    def work(tx: Transaction) -> tuple[Customer | None, list[Address]]:
-        customer = tx.get_customer(name)
-        return customer, [] if customer is None else tx.customer_addresses(customer.name)
-
-    customer, addresses = store.read(work)
-    if customer is None or customer.medusa_id != wanted:  # unlinked or removed since it was looked up
+    try:
+        view = view_customer(store, name)  # the Customer and its billing address, as the admin pages show them
+    except DoesNotExistError:  # removed since it was looked up
         return MedusaCustomerStatus(None)
+    if view.customer.medusa_id != wanted:  # unlinked since it was looked up
+        return MedusaCustomerStatus(None)
+    billing = next((a for a in view.addresses if a.name == view.billing), None)
     return MedusaCustomerStatus(
-        customer,
-        choose_address(customer, addresses),
-        None if history is None else history.last_sync(customer.name),
+        view.customer, billing, None if history is None else history.last_sync(view.customer.name)
     )

@@ -60,8 +60,8 @@ MEDUSA_CUSTOMER = Method(
         "none) and `last_sync`: the latest change sent to Medusa for it (pending, delivered, failed or dead, "
         "when in UTC, the deliveries tried and Medusa's last refusal), null when none was sent (always so in "
         "the standalone shape). On a live site the Customer is found in the service's mirror of it. A missing "
-        "or blank `medusa_id`, or one over 140 characters, is 417. An API key or a session; guests are refused "
-        "(403)."
+        "or blank `medusa_id`, or one over {name_length} characters, is 417. An API key or a session; guests "
+        "are refused (403)."
     ),
     parameters=(
         query_parameter(
