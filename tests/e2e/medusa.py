@@ -172,6 +172,43 @@ def installed_node_modules() -> tuple[Path, bool]:
     return target / "examples" / "medusa" / "node_modules", installed_now
 
 
+def _example_sources() -> list[Path]:
+    """The example's files that go into ``medusa build``, relative to its folder."""
+    skip = {"node_modules", ".medusa", ".env", "scripts", "README.md"}
+    return sorted(
+        p.relative_to(EXAMPLE)
+        for p in EXAMPLE.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(EXAMPLE).parts)
+    )
+
+
+def admin_build(node_modules: Path) -> Path:
+    """``medusa build`` of the example with its admin dashboard on (``MEDUSA_ADMIN=on``): the ``.medusa/server``
+    folder it makes (the compiled configuration and the dashboard in ``public/admin``, the plugin's widget in
+    it), cached by the hash of the example's sources and the installed ``node_modules`` (which holds the
+    plugin's tarball). The build needs no database and no secrets (see medusa-config.ts)."""
+    key = f"{node_modules.parents[2].name}-{_digest(EXAMPLE, _example_sources())}"
+    with _cached(f"admin-build-{key}") as (build, work):
+        if work is not None:
+            project = project_copy(work, node_modules)
+            env = {**os.environ, "MEDUSA_ADMIN": "on", "MEDUSA_DISABLE_TELEMETRY": "true"}
+            medusa_cli(project, env, "build", timeout=900)
+            server = project / ".medusa" / "server"
+            assert (server / "public" / "admin" / "index.html").is_file(), "medusa build made no admin dashboard"
+            shutil.move(server, work / "server")
+            shutil.rmtree(project)
+    return build / "server"
+
+
+def built_copy(into: Path, build: Path, node_modules: Path) -> Path:
+    """A copy of a ``medusa build`` output using the installed ``node_modules``: ``medusa start`` from there
+    serves the built dashboard at ``/app``."""
+    server = into / "server"
+    shutil.copytree(build, server)
+    (server / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    return server
+
+
 def project_copy(into: Path, node_modules: Path) -> Path:
     """A copy of the example project (sources and configuration) using the installed ``node_modules``."""
     project = into / "medusa"
