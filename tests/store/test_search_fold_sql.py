@@ -21,12 +21,12 @@ from erpnext_medusa.store.sql import migrations
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.grams import name_grams
 from erpnext_medusa.store.sql.migrate import upgrade
-from tests.helpers import BACKENDS
 from tests.store.test_search_index import INSERT
 
 MIGRATIONS = Path(migrations.__file__).parent
 
-pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not among the test backends")
+# PostgreSQL's own fold: these run on PostgreSQL alone (and fail, as every database test does, when it is down).
+pytestmark = pytest.mark.parametrize("databases", ["postgresql"], indirect=True)
 
 TRICKY = st.sampled_from(
     list("ÉéÅåßẞİıIiΣσςﬁ²ＡａＺｚ") + list("أإآٱاةهىيؤئـًٌٍَُِّْٰ٠١٢۰۱۲") + ["e\u0301", "ᏸ", "ꭰ", "Ꭰ", "ǰ", "ΐ"]
@@ -36,8 +36,7 @@ ANY = st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_character
 
 @pytest.fixture
 def postgresql(services: Services, backend: str) -> Services:
-    if backend != "postgresql":
-        pytest.skip("erpnext_medusa_fold is PostgreSQL's (SQLite folds in the service)")
+    assert backend == "postgresql"
     return services
 
 
@@ -65,8 +64,7 @@ def test_generated_strings_fold_as_the_service_folds_them(postgresql: Services, 
 
 def test_revision_0012_folds_the_existing_names_and_its_downgrade_restores_lower(databases) -> None:
     """Customers written before 0012 are found by their fold after it; the downgrade puts 0007's lower() back."""
-    if databases.backend != "postgresql":
-        pytest.skip("0012 changes PostgreSQL only")
+    assert databases.backend == "postgresql"
     engine = make_engine(databases.new())
     ranges = 'SELECT gram FROM "erpnext_medusa_gram_range" ORDER BY gram'
     index = "SELECT indexdef FROM pg_indexes WHERE indexname = 'customer_medusa_search_grams'"

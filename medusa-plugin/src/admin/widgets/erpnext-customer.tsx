@@ -15,6 +15,16 @@ type Erpnext =
 
 const ADDRESS_ORDER = ["address_line1", "address_line2", "city", "state", "pincode", "country"]
 
+/** An ISO-8601 moment as "2026-12-07 11:42 UTC". */
+function shownTime(iso: string): string {
+  const moment = new Date(iso)
+  return Number.isNaN(moment.getTime()) ? iso : `${moment.toISOString().slice(0, 16).replace("T", " ")} UTC`
+}
+
+function attempts(count: number): string {
+  return count === 1 ? "1 attempt" : `${count} attempts`
+}
+
 function ErpnextCustomerWidget({ data }: DetailWidgetProps<HttpTypes.AdminCustomer>) {
   const [erpnext, setErpnext] = useState<Erpnext | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -59,7 +69,7 @@ function ErpnextCustomerWidget({ data }: DetailWidgetProps<HttpTypes.AdminCustom
             <Text size="small">
               Last sync:{" "}
               {erpnext.last_sync
-                ? `${erpnext.last_sync.state} at ${erpnext.last_sync.at} (${erpnext.last_sync.attempts} attempts)` +
+                ? `${erpnext.last_sync.state} at ${shownTime(erpnext.last_sync.at)} (${attempts(erpnext.last_sync.attempts)})` +
                   (erpnext.last_sync.error ? `: ${erpnext.last_sync.error}` : "")
                 : "none"}
             </Text>
