@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import Request
+from fastapi import Depends, FastAPI, Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -145,6 +145,31 @@ def visitor(request: Request) -> Visitor | None:
     token = issue_csrf_token(services, sid)
     allowed = may_link(services.accounts, record.user, services.settings.link_role_set)
     return Visitor(sid, replace(record, csrf_token=token), token, allowed)
+
+
+class SignInRequired(Exception):
+    """A page was asked for without a live session of a system user: its answer is the sign-in page."""
+
+
+def signed_in(request: Request) -> Visitor:
+    """The page's visitor; without one the page does not run and the browser is sent to the sign-in page."""
+    who = visitor(request)
+    if who is None:
+        raise SignInRequired
+    return who
+
+
+#: The signed-in visitor, as a page's parameter (``who: SignedIn``).
+SignedIn = Annotated[Visitor, Depends(signed_in)]
+
+
+async def _to_login(_request: Request, _exc: Exception) -> Response:
+    return to_login()
+
+
+def send_to_login(app: FastAPI) -> None:
+    """Answer :class:`SignInRequired` on any page of ``app`` with the redirect to the sign-in page."""
+    app.add_exception_handler(SignInRequired, _to_login)
 
 
 def check_form_token(who: Visitor, sent: str | None) -> None:
