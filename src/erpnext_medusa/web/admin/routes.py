@@ -50,10 +50,8 @@ from erpnext_medusa.web.admin.pages import (
     SignedIn,
     Visitor,
     check_form_token,
-    client_of,
     redirect,
     render,
-    secure,
     send_to_login,
     services_of,
     set_flash,
@@ -62,6 +60,7 @@ from erpnext_medusa.web.admin.pages import (
     visitor,
     whole,
 )
+from erpnext_medusa.web.client import client_of, over_https
 from erpnext_medusa.web.ratelimit import login_counter
 from erpnext_medusa.web.sessions import expired_cookies, login_cookies
 
@@ -109,7 +108,7 @@ def login_submit(request: Request, usr: FormText = "", pwd: FormText = "") -> Re
         refusal = "Only system users may use these pages."
         return render(request, "login.html", None, 403, usr=usr[:NAME_LENGTH], flash=("error", refusal))
     response = redirect(PREFIX)
-    for cookie in login_cookies(opened, services.settings.session_lifetime, secure(request)):
+    for cookie in login_cookies(opened, services.settings.session_lifetime, over_https(request)):
         response.headers.append("set-cookie", cookie)
     return response
 
@@ -122,7 +121,7 @@ def logout_submit(request: Request, who: SignedIn, csrf_token: FormText = "") ->
         return render(request, "error.html", who, exc.http_status, message=exc.message)
     log_out(services_of(request).sessions, who.sid)
     response = to_login()
-    for cookie in expired_cookies(secure(request)):
+    for cookie in expired_cookies(over_https(request)):
         response.headers.append("set-cookie", cookie)
     return response
 
