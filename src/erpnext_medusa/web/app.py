@@ -28,12 +28,12 @@ from erpnext_medusa.domain.errors import (
     ValidationFailedError,
 )
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe, observe, openapi, outbox_worker, site_feed, webhooks
+from erpnext_medusa.web import frappe, middleware, observe, openapi, outbox_worker, site_feed, webhooks
 from erpnext_medusa.web.admin import routes as admin
 from erpnext_medusa.web.auth import GUEST, user_for
 from erpnext_medusa.web.client import client_of, over_https, write_origin
 from erpnext_medusa.web.methods import METHODS
-from erpnext_medusa.web.middleware import RequestContextMiddleware, cross_site_refusal
+from erpnext_medusa.web.middleware import cross_site_refusal
 from erpnext_medusa.web.origins import Origins, Provenance, provenance
 from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPass, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, login_counter, make_limiter
@@ -362,7 +362,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ),
         origins=Origins(config.allow_cors),
     )
-    app.add_middleware(RequestContextMiddleware, settings=config)
+    middleware.install(app, config)
     if config.metrics_on:
         services.store.observe(metrics.StoreMetrics())
         app.add_api_route("/metrics", observe.metrics_endpoint, methods=["GET"], include_in_schema=False)
