@@ -71,12 +71,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class RequestIds:
-    """Tags the request with an id of the server's (and the sane one the client sent) and answers it in
-    ``X-Request-Id``."""
+class _Layer:
+    """A middleware of :data:`LAYERS` around ``app``; a layer that needs settings reads them in its own
+    ``__init__``."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+
+
+class RequestIds(_Layer):
+    """Tags the request with an id of the server's (and the sane one the client sent) and answers it in
+    ``X-Request-Id``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,11 +100,8 @@ class RequestIds:
         await self.app(scope, receive, send_with_id)
 
 
-class CacheControl:
+class CacheControl(_Layer):
     """Frappe's default ``Cache-Control`` on every response that does not set its own."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,11 +118,11 @@ class CacheControl:
         await self.app(scope, receive, send_with_cache_control)
 
 
-class Cors:
+class Cors(_Layer):
     """The CORS headers on every response to an origin in ``ERPNEXT_MEDUSA_ALLOW_CORS`` (a preflight's too)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app, settings)
         self.origins = Origins(settings.allow_cors)
         self.enabled = self.origins.any or bool(self.origins.listed)
 
@@ -157,11 +159,11 @@ async def _refuse(refusal: ServiceError, count: bool, scope: Scope, receive: Rec
     await frappe.error(refusal, version=frappe.api_version(scope["path"]))(scope, receive, send)
 
 
-class AllowedHosts:
+class AllowedHosts(_Layer):
     """421 for a Host header that names a host not in ``ERPNEXT_MEDUSA_ALLOWED_HOSTS``."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app, settings)
         self.hosts = settings.host_names
         self.count_refusals = settings.metrics_on
 
@@ -179,12 +181,12 @@ class AllowedHosts:
         )
 
 
-class CrossSite:
+class CrossSite(_Layer):
     """``OPTIONS`` is an empty 200 before routing; an unsafe request a browser marks as another site's is 403
     unless its origin is allowed."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app, settings)
         self.origins = Origins(settings.allow_cors)
         self.count_refusals = settings.metrics_on
 
@@ -199,12 +201,12 @@ class CrossSite:
         await self.app(scope, receive, send)
 
 
-class BodyLimit:
+class BodyLimit(_Layer):
     """413 for a body or a query string over ``ERPNEXT_MEDUSA_MAX_BODY_BYTES``: at once when ``Content-Length``
     says so, else as soon as the bytes received pass it."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app, settings)
         self.limit = settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -233,13 +235,10 @@ class BodyLimit:
         return RequestTooLargeError(f"The request is too large: at most {self.limit} bytes are accepted.")
 
 
-class ServerError:
+class ServerError(_Layer):
     """An unexpected error: logged, and answered with a Frappe-shaped 500 naming the request id while the
     response has not begun (after that the server closes the connection); a client that went away gets
     nothing."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
