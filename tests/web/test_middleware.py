@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.logs import REQUEST_ID
-from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware
+from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, wrap
 from erpnext_medusa.web.origins import Origins
 from tests.helpers import assert_frappe_error
 
@@ -50,7 +50,7 @@ def _app(calls: Calls) -> Router:
 
 
 def _client(calls: Calls, allow_cors: str = SHOP) -> TestClient:
-    app = RequestContextMiddleware(_app(calls), Settings(allow_cors=allow_cors, allowed_hosts="api.shop.example"))
+    app = wrap(_app(calls), Settings(allow_cors=allow_cors, allowed_hosts="api.shop.example"))
     return TestClient(app, base_url="http://api.shop.example")
 
 

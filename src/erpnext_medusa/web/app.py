@@ -27,14 +27,13 @@ from erpnext_medusa.domain.errors import (
     TooManyRequestsError,
     ValidationFailedError,
 )
-from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
-from erpnext_medusa.web import frappe, observe, openapi, outbox_worker, site_feed, webhooks
+from erpnext_medusa.web import frappe, middleware, observe, openapi, outbox_worker, site_feed, webhooks
 from erpnext_medusa.web.admin import routes as admin
 from erpnext_medusa.web.auth import GUEST, user_for
-from erpnext_medusa.web.client import client_address, is_https
+from erpnext_medusa.web.client import client_of, over_https, write_origin
 from erpnext_medusa.web.methods import METHODS
-from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID, RequestContextMiddleware, cross_site_refusal
+from erpnext_medusa.web.middleware import cross_site_refusal
 from erpnext_medusa.web.origins import Origins, Provenance, provenance
 from erpnext_medusa.web.policy import STOREFRONT_KEY_HEADER, GuestPass, GuestPolicy
 from erpnext_medusa.web.ratelimit import RateLimiter, login_counter, make_limiter
@@ -169,12 +168,12 @@ def _dispatch(services: Services, guard: Guard, call: frappe.Call, incoming: Inc
         raise NotPermittedError("Not permitted")
     if session is not None and method.writes and call.verb not in _UNSAFE:
         _check_session_write(session, incoming.provenance, incoming.csrf_header or call.csrf_token)
-    origin = Origin(client=incoming.client, request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get())
+    origin = write_origin(incoming.client)
     owner = None
     if method.guest_endpoint and user == GUEST:
         admitted = _limit_guest(guard, method, incoming, bearer)
         owner = admitted.medusa_actor
-        origin = replace(origin, storefront_key=admitted.storefront_key, medusa_actor=admitted.medusa_actor)
+        origin = write_origin(incoming.client, storefront_key=admitted.storefront_key, medusa_actor=owner)
     context = Context(
         services=services,
         user=user,
@@ -197,15 +196,13 @@ async def _run(request: Request, method: str, version: str) -> Response:
 
 async def _run_call(request: Request, call: frappe.Call) -> Response:
     services: Services = request.app.state.services
-    peer = request.client.host if request.client else None
-    networks = services.settings.trusted_networks
     incoming = Incoming(
         authorization=request.headers.get("authorization"),
         storefront_key=request.headers.get(STOREFRONT_KEY_HEADER),
-        client=client_address(peer, request.headers.get("x-forwarded-for"), networks),
+        client=client_of(request),
         sid_cookie=request.cookies.get(SID_COOKIE),
         csrf_header=request.headers.get(CSRF_HEADER),
-        secure=is_https(request.url.scheme, peer, request.headers.get("x-forwarded-proto"), networks),
+        secure=over_https(request),
         provenance=provenance(request.headers, request.app.state.guard.origins),
     )
     guard: Guard = request.app.state.guard
@@ -365,7 +362,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ),
         origins=Origins(config.allow_cors),
     )
-    app.add_middleware(RequestContextMiddleware, settings=config)
+    middleware.install(app, config)
     if config.metrics_on:
         services.store.observe(metrics.StoreMetrics())
         app.add_api_route("/metrics", observe.metrics_endpoint, methods=["GET"], include_in_schema=False)

@@ -1,5 +1,6 @@
-"""The client's address: the connection's peer, or, when the peer is a trusted proxy, the address that
-proxy reported in ``X-Forwarded-For``.
+"""Who a request comes from, in one place for every route: the client's address (the connection's peer, or,
+when the peer is a trusted proxy, the address that proxy reported in ``X-Forwarded-For``), whether it came
+over https, and the :class:`Origin` a write is stamped with (that address and the request's ids).
 
 ``X-Forwarded-For`` is read from the right: each proxy appends the address it received the request from, so
 the entries a trusted proxy wrote are the rightmost ones. The first address from the right that is not a
@@ -10,6 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+
+from starlette.requests import HTTPConnection
+
+from erpnext_medusa.domain.models import Origin
+from erpnext_medusa.logs import REQUEST_ID
+from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Longest client label we keep (an IPv6 address is at most 45 characters).
@@ -50,3 +57,35 @@ def is_https(scheme: str, peer: str | None, forwarded_proto: str | None, proxies
     if not forwarded_proto or not _trusted(_ip(peer or ""), proxies):
         return False
     return forwarded_proto.split(",")[0].strip().lower() == "https"
+
+
+def _peer(request: HTTPConnection) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _proxies(request: HTTPConnection) -> Sequence[Network]:
+    """``ERPNEXT_MEDUSA_TRUSTED_PROXIES`` of the application serving ``request``."""
+    networks: Sequence[Network] = request.app.state.services.settings.trusted_networks
+    return networks
+
+
+def client_of(request: HTTPConnection) -> str:
+    """The address a request is counted and audited under."""
+    return client_address(_peer(request), request.headers.get("x-forwarded-for"), _proxies(request))
+
+
+def over_https(request: HTTPConnection) -> bool:
+    """Whether the request reached us over https (its cookies are then ``Secure``)."""
+    return is_https(request.url.scheme, _peer(request), request.headers.get("x-forwarded-proto"), _proxies(request))
+
+
+def write_origin(client: str, *, storefront_key: str | None = None, medusa_actor: str | None = None) -> Origin:
+    """Where a write of the current request comes from: the client's address (:func:`client_of`), what a guest
+    presented, and the request's ids (the server's, and the sane one the client sent)."""
+    return Origin(
+        client=client,
+        storefront_key=storefront_key,
+        medusa_actor=medusa_actor,
+        request_id=REQUEST_ID.get(),
+        client_request_id=CLIENT_REQUEST_ID.get(),
+    )

@@ -1,5 +1,6 @@
-"""Per-request context, before any route runs: request ids, size limits, browsers' cross-site requests, and
-the last word on errors.
+"""Per-request context, before any route runs: one small ASGI middleware per concern, in :data:`LAYERS`
+(outermost first): request ids, Cache-Control, CORS headers, allowed Host names, browsers' preflights and
+cross-site writes, size limits, and the last word on errors.
 
 - Every response carries ``X-Request-Id``: an id the server assigns, which log lines and audit rows are tagged
   with. A sane id the client sent (1-64 of ``A-Z a-z 0-9 . _ -``) is kept beside it (audit rows record both),
@@ -26,6 +27,7 @@ import re
 import secrets
 from contextvars import ContextVar
 
+from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -60,64 +62,162 @@ def cross_site_refusal() -> NotPermittedError:
     return NotPermittedError("Requests from another site are not allowed.", reason="cross_site")
 
 
-class RequestContextMiddleware:
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first request header called ``name`` (lower case, as servers pass them), as ``Headers.get`` reads it
+    but without building one: each layer reads only the header it needs."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class _Layer:
+    """A middleware of :data:`LAYERS` around ``app``; a layer that needs settings reads them in its own
+    ``__init__``."""
+
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_body_bytes = settings.max_body_bytes
-        self.origins = Origins(settings.allow_cors)
-        self.hosts = settings.host_names
-        self.count_refusals = settings.metrics_on
+
+
+class RequestIds(_Layer):
+    """Tags the request with an id of the server's (and the sane one the client sent) and answers it in
+    ``X-Request-Id``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
         rid = secrets.token_hex(16)
         # Each request runs in its own task, so the ids stay with it (and reach the threads it uses).
         REQUEST_ID.set(rid)
-        CLIENT_REQUEST_ID.set(client_request_id(headers.get("x-request-id")))
-        origin = headers.get("origin")
-        allowed = self.origins.allows(origin)
-        started = False
+        CLIENT_REQUEST_ID.set(client_request_id(_header(scope, b"x-request-id")))
 
-        async def send_with_context(message: Message) -> None:
-            nonlocal started
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                started = True
-                out = MutableHeaders(scope=message)
-                out[REQUEST_ID_HEADER] = rid
-                if "cache-control" not in out:  # Frappe's default on every response
-                    out["Cache-Control"] = CACHE_CONTROL
-                if allowed and origin is not None:
-                    out["Access-Control-Allow-Origin"] = origin
-                    out["Access-Control-Allow-Credentials"] = "true"
-                    out.append("Vary", "Origin")
-                    if scope["method"] == "OPTIONS":
-                        if "access-control-request-method" in headers:
-                            out["Access-Control-Allow-Methods"] = headers["access-control-request-method"]
-                        if "access-control-request-headers" in headers:
-                            out["Access-Control-Allow-Headers"] = headers["access-control-request-headers"]
-                        out["Access-Control-Max-Age"] = "86400"
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
             await send(message)
 
-        if self.hosts is not None and host_name(headers.get("host")) not in self.hosts:
-            await self.refuse(self.misdirected(), scope, receive, send_with_context)
-            return
-        if scope["method"] == "OPTIONS":
-            await Response(status_code=200)(scope, receive, send_with_context)
-            return
-        if scope["method"] in _UNSAFE and provenance(headers, self.origins) is Provenance.FOREIGN:
-            await self.refuse(cross_site_refusal(), scope, receive, send_with_context)
-            return
-        limit = self.max_body_bytes
-        declared = headers.get("content-length", "")
-        if (declared.isdigit() and int(declared) > limit) or len(scope.get("query_string", b"")) > limit:
-            await frappe.error(self.too_large(), version=frappe.api_version(scope["path"]))(
-                scope, receive, send_with_context
-            )
+        await self.app(scope, receive, send_with_id)
+
+
+class CacheControl(_Layer):
+    """Frappe's default ``Cache-Control`` on every response that does not set its own."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
 
+        async def send_with_cache_control(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                if "cache-control" not in out:
+                    out["Cache-Control"] = CACHE_CONTROL
+            await send(message)
+
+        await self.app(scope, receive, send_with_cache_control)
+
+
+class Cors(_Layer):
+    """The CORS headers on every response to an origin in ``ERPNEXT_MEDUSA_ALLOW_CORS`` (a preflight's too)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        super().__init__(app, settings)
+        self.origins = Origins(settings.allow_cors)
+        self.enabled = self.origins.any or bool(self.origins.listed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin") if self.enabled else None
+        if origin is None or not self.origins.allows(origin):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["Access-Control-Allow-Origin"] = origin
+                out["Access-Control-Allow-Credentials"] = "true"
+                out.append("Vary", "Origin")
+                if scope["method"] == "OPTIONS":
+                    headers = Headers(scope=scope)
+                    if "access-control-request-method" in headers:
+                        out["Access-Control-Allow-Methods"] = headers["access-control-request-method"]
+                    if "access-control-request-headers" in headers:
+                        out["Access-Control-Allow-Headers"] = headers["access-control-request-headers"]
+                    out["Access-Control-Max-Age"] = "86400"
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+async def _refuse(refusal: ServiceError, count: bool, scope: Scope, receive: Receive, send: Send) -> None:
+    if count:
+        count_refusal(refusal)
+    await frappe.error(refusal, version=frappe.api_version(scope["path"]))(scope, receive, send)
+
+
+class AllowedHosts(_Layer):
+    """421 for a Host header that names a host not in ``ERPNEXT_MEDUSA_ALLOWED_HOSTS``."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        super().__init__(app, settings)
+        self.hosts = settings.host_names
+        self.count_refusals = settings.metrics_on
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hosts = self.hosts
+        if scope["type"] == "http" and hosts is not None and host_name(_header(scope, b"host")) not in hosts:
+            await _refuse(self.misdirected(), self.count_refusals, scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def misdirected() -> MisdirectedRequestError:
+        return MisdirectedRequestError(
+            "This service does not answer for that host name (ERPNEXT_MEDUSA_ALLOWED_HOSTS).", reason="host"
+        )
+
+
+class CrossSite(_Layer):
+    """``OPTIONS`` is an empty 200 before routing; an unsafe request a browser marks as another site's is 403
+    unless its origin is allowed."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        super().__init__(app, settings)
+        self.origins = Origins(settings.allow_cors)
+        self.count_refusals = settings.metrics_on
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["method"] == "OPTIONS":
+                await Response(status_code=200)(scope, receive, send)
+                return
+            if scope["method"] in _UNSAFE and provenance(Headers(scope=scope), self.origins) is Provenance.FOREIGN:
+                await _refuse(cross_site_refusal(), self.count_refusals, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit(_Layer):
+    """413 for a body or a query string over ``ERPNEXT_MEDUSA_MAX_BODY_BYTES``: at once when ``Content-Length``
+    says so, else as soon as the bytes received pass it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        super().__init__(app, settings)
+        self.limit = settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        declared = _header(scope, b"content-length") or ""
+        if (declared.isdigit() and int(declared) > limit) or len(scope.get("query_string", b"")) > limit:
+            await frappe.error(self.too_large(), version=frappe.api_version(scope["path"]))(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive() -> Message:
@@ -129,28 +229,63 @@ class RequestContextMiddleware:
                     raise self.too_large()
             return message
 
+        await self.app(scope, limited_receive, send)
+
+    def too_large(self) -> RequestTooLargeError:
+        return RequestTooLargeError(f"The request is too large: at most {self.limit} bytes are accepted.")
+
+
+class ServerError(_Layer):
+    """An unexpected error: logged, and answered with a Frappe-shaped 500 naming the request id while the
+    response has not begun (after that the server closes the connection); a client that went away gets
+    nothing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send_with_context)
+            await self.app(scope, receive, send_noting_start)
         except ClientDisconnect:
             return  # the client went away (or was cut off for sending too slowly): there is no one to answer
         except Exception:
             log.exception("unhandled error")
-            if started:  # too late to answer: the server closes the connection
+            if started:
                 raise
             failure = ServiceError("Something went wrong. The error was logged on the server.")
-            version = frappe.api_version(scope["path"])
-            await frappe.error(failure, {REQUEST_ID_HEADER: rid}, version)(scope, receive, send_with_context)
+            headers = {REQUEST_ID_HEADER: REQUEST_ID.get() or ""}
+            await frappe.error(failure, headers, frappe.api_version(scope["path"]))(scope, receive, send)
 
-    async def refuse(self, refusal: ServiceError, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.count_refusals:
-            count_refusal(refusal)
-        await frappe.error(refusal, version=frappe.api_version(scope["path"]))(scope, receive, send)
 
-    @staticmethod
-    def misdirected() -> MisdirectedRequestError:
-        return MisdirectedRequestError(
-            "This service does not answer for that host name (ERPNEXT_MEDUSA_ALLOWED_HOSTS).", reason="host"
-        )
+#: The request's middleware, outermost first (every response, refusals included, carries the request id, the
+#: Cache-Control default and the CORS headers).
+LAYERS = (
+    RequestIds,
+    CacheControl,
+    Cors,
+    AllowedHosts,
+    CrossSite,
+    BodyLimit,
+    ServerError,
+)
 
-    def too_large(self) -> RequestTooLargeError:
-        return RequestTooLargeError(f"The request is too large: at most {self.max_body_bytes} bytes are accepted.")
+
+def wrap(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """``app`` behind :data:`LAYERS`."""
+    for layer in reversed(LAYERS):
+        app = layer(app, settings)
+    return app
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Put :data:`LAYERS` in front of ``app``'s routes (middleware added later runs outside them)."""
+    for layer in reversed(LAYERS):
+        app.add_middleware(layer, settings=settings)

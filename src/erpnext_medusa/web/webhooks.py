@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from erpnext_medusa import logs, metrics
+from erpnext_medusa import metrics
 from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import AuthenticationError, ServiceError, ValidationFailedError
 from erpnext_medusa.domain.intake import (
@@ -33,13 +33,11 @@ from erpnext_medusa.domain.intake import (
     receive_customer_event,
     receive_or_keep,
 )
-from erpnext_medusa.domain.models import Origin
 from erpnext_medusa.services import Services
 from erpnext_medusa.web import frappe
 from erpnext_medusa.web.arguments import Complete, parse, request_body
 from erpnext_medusa.web.auth import GUEST
-from erpnext_medusa.web.client import client_address
-from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID
+from erpnext_medusa.web.client import client_of, write_origin
 
 PATH = "/webhooks/medusa/customer"
 SIGNATURE_HEADER = "X-ERPNext-Medusa-Signature"
@@ -189,17 +187,7 @@ async def customer_webhook(request: Request) -> Response:
             settings.webhook_secret.get_secret_value(), request.headers.get(SIGNATURE_HEADER), body, time.time()
         )
         event = read_event(body)
-        origin = Origin(
-            client=client_address(
-                request.client.host if request.client else None,
-                request.headers.get("x-forwarded-for"),
-                settings.trusted_networks,
-            ),
-            medusa_actor=event.customer.id,
-            request_id=logs.REQUEST_ID.get(),
-            client_request_id=CLIENT_REQUEST_ID.get(),
-        )
-        stamp = services.stamp(GUEST, origin)
+        stamp = services.stamp(GUEST, write_origin(client_of(request), medusa_actor=event.customer.id))
         source = settings.lead_source or None
         if services.site is None:
             result: IntakeResult | Kept = await run_in_threadpool(

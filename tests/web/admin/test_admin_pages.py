@@ -9,10 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from starlette.routing import Route
 
 from erpnext_medusa.domain.addresses import update_billing_address
+from erpnext_medusa.domain.backoffice import audit_trail
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import Stamp
+from erpnext_medusa.web.admin import intake, outbox
+from erpnext_medusa.web.admin import routes as admin
 from tests.helpers import address, customer, execute, lead, rows, seed
 
 USER = "boss@example.com"
@@ -63,6 +67,28 @@ def test_pages_redirect_to_sign_in_without_a_session(client, path):
 def test_posts_redirect_to_sign_in_without_a_session(client, path):
     r = client.post(path, data={"lead": "L", "csrf_token": "x"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+
+
+def test_every_page_of_a_visitor_sends_a_browser_without_a_session_to_sign_in(client, services):
+    """Each route of the admin routers but the sign-in page, read from the routers (a page added later is
+    covered): without a session it answers the redirect, with the pages' headers, and changes
+    nothing."""
+    seed(services, customer("Acme"), lead("L", medusa_id="cus_1"))
+    checked = []
+    for route in [*admin.router.routes, *intake.router.routes, *outbox.router.routes]:
+        if not isinstance(route, Route) or route.path == "/admin/login":
+            continue
+        path = route.path.replace("{name:path}", "Acme").replace("{event_id:path}", "e1").replace("{event_id:int}", "1")
+        for verb in sorted(route.methods or ()):
+            if verb == "HEAD":
+                continue
+            r = client.request(verb, path, data={"csrf_token": "x"}, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/admin/login", (verb, path, r.text)
+            assert r.headers["x-frame-options"] == "DENY", (verb, path)
+            checked.append((verb, route.path))
+    assert ("GET", "/admin") in checked and ("POST", "/admin/logout") in checked and len(checked) >= 15, checked
+    assert audit_trail(services.audit, limit=10) == []
+    assert rows(services, 'SELECT medusa_id FROM "tabCustomer" WHERE name = :n', n="Acme") == [{"medusa_id": None}]
 
 
 def test_sign_in_form_and_the_session_it_opens(client, services):

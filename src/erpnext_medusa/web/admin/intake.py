@@ -15,13 +15,13 @@ from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.domain.intake import Kept, retry_kept
 from erpnext_medusa.web.admin.pages import (
     PREFIX,
+    SignedIn,
+    Visitor,
     check_form_token,
     redirect,
     render,
     services_of,
     set_flash,
-    to_login,
-    visitor,
 )
 
 router = APIRouter(prefix=f"{PREFIX}/intake", include_in_schema=False)
@@ -33,29 +33,23 @@ STALE_RETRY = timedelta(minutes=10)
 
 
 @router.get("")
-def intake_page(request: Request) -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def intake_page(request: Request, who: SignedIn) -> Response:
     site = services_of(request).site
     rows = [] if site is None else site.mirror.intake_failures(("failed", "retrying"), limit=PAGE)
     return render(request, "intake.html", who, rows=rows, live=site is not None)
 
 
 @router.post("/{event_id:path}/retry")
-async def intake_retry(request: Request, event_id: str, csrf_token: FormText = "") -> Response:
-    return await _act(request, event_id, csrf_token, retry=True)
+async def intake_retry(request: Request, who: SignedIn, event_id: str, csrf_token: FormText = "") -> Response:
+    return await _act(request, who, event_id, csrf_token, retry=True)
 
 
 @router.post("/{event_id:path}/dismiss")
-async def intake_dismiss(request: Request, event_id: str, csrf_token: FormText = "") -> Response:
-    return await _act(request, event_id, csrf_token, retry=False)
+async def intake_dismiss(request: Request, who: SignedIn, event_id: str, csrf_token: FormText = "") -> Response:
+    return await _act(request, who, event_id, csrf_token, retry=False)
 
 
-async def _act(request: Request, event_id: str, csrf_token: str, *, retry: bool) -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+async def _act(request: Request, who: Visitor, event_id: str, csrf_token: str, *, retry: bool) -> Response:
     services = services_of(request)
     back = redirect(f"{PREFIX}/intake")
     try:

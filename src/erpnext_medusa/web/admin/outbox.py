@@ -13,13 +13,13 @@ from erpnext_medusa.domain import outbound as o
 from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.web.admin.pages import (
     PREFIX,
+    SignedIn,
+    Visitor,
     check_form_token,
     redirect,
     render,
     services_of,
     set_flash,
-    to_login,
-    visitor,
 )
 
 router = APIRouter(prefix=f"{PREFIX}/outbox", include_in_schema=False)
@@ -29,10 +29,7 @@ PAGE = 200
 
 
 @router.get("")
-def outbox_page(request: Request, state: str = "") -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def outbox_page(request: Request, who: SignedIn, state: str = "") -> Response:
     services = services_of(request)
     box = services.outbox
     assert box is not None
@@ -52,19 +49,16 @@ def outbox_page(request: Request, state: str = "") -> Response:
 
 
 @router.post("/{event_id:int}/retry")
-async def outbox_retry(request: Request, event_id: int, csrf_token: FormText = "") -> Response:
-    return await _again(request, event_id, csrf_token, o.RETRYABLE)
+async def outbox_retry(request: Request, who: SignedIn, event_id: int, csrf_token: FormText = "") -> Response:
+    return await _again(request, who, event_id, csrf_token, o.RETRYABLE)
 
 
 @router.post("/{event_id:int}/replay")
-async def outbox_replay(request: Request, event_id: int, csrf_token: FormText = "") -> Response:
-    return await _again(request, event_id, csrf_token, o.REPLAYABLE)
+async def outbox_replay(request: Request, who: SignedIn, event_id: int, csrf_token: FormText = "") -> Response:
+    return await _again(request, who, event_id, csrf_token, o.REPLAYABLE)
 
 
-async def _again(request: Request, event_id: int, csrf_token: str, states: tuple[str, ...]) -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+async def _again(request: Request, who: Visitor, event_id: int, csrf_token: str, states: tuple[str, ...]) -> Response:
     box = services_of(request).outbox
     assert box is not None
     back = redirect(f"{PREFIX}/outbox")

@@ -8,21 +8,19 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import Request
+from fastapi import Depends, FastAPI, Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from erpnext_medusa import logs
 from erpnext_medusa.domain.accounts import GUEST, SessionRecord, check_csrf, resume
 from erpnext_medusa.domain.backoffice import may_link
 from erpnext_medusa.domain.errors import ValidationFailedError
-from erpnext_medusa.domain.models import Origin, Stamp
+from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.services import Services
-from erpnext_medusa.web.client import client_address, is_https
-from erpnext_medusa.web.middleware import CLIENT_REQUEST_ID
+from erpnext_medusa.web.client import client_of, over_https, write_origin
 from erpnext_medusa.web.sessions import SID_COOKIE, issue_csrf_token
 
 PREFIX = "/admin"
@@ -105,18 +103,6 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def secure(request: Request) -> bool:
-    peer = request.client.host if request.client else None
-    networks = services_of(request).settings.trusted_networks
-    return is_https(request.url.scheme, peer, request.headers.get("x-forwarded-proto"), networks)
-
-
-def client_of(request: Request) -> str:
-    peer = request.client.host if request.client else None
-    networks = services_of(request).settings.trusted_networks
-    return client_address(peer, request.headers.get("x-forwarded-for"), networks)
-
-
 @dataclass(frozen=True)
 class Visitor:
     """The signed-in user of a page: their session, its CSRF token, and whether they may link."""
@@ -147,6 +133,31 @@ def visitor(request: Request) -> Visitor | None:
     return Visitor(sid, replace(record, csrf_token=token), token, allowed)
 
 
+class SignInRequired(Exception):
+    """A page was asked for without a live session of a system user: its answer is the sign-in page."""
+
+
+def signed_in(request: Request) -> Visitor:
+    """The page's visitor; without one the page does not run and the browser is sent to the sign-in page."""
+    who = visitor(request)
+    if who is None:
+        raise SignInRequired
+    return who
+
+
+#: The signed-in visitor, as a page's parameter (``who: SignedIn``).
+SignedIn = Annotated[Visitor, Depends(signed_in)]
+
+
+async def _to_login(_request: Request, _exc: Exception) -> Response:
+    return to_login()
+
+
+def send_to_login(app: FastAPI) -> None:
+    """Answer :class:`SignInRequired` on any page of ``app`` with the redirect to the sign-in page."""
+    app.add_exception_handler(SignInRequired, _to_login)
+
+
 def check_form_token(who: Visitor, sent: str | None) -> None:
     """Every admin form is posted with the session's token: the API's own rule, applied to a session that is
     sure to hold one."""
@@ -154,10 +165,7 @@ def check_form_token(who: Visitor, sent: str | None) -> None:
 
 
 def stamp(request: Request, who: Visitor) -> Stamp:
-    origin = Origin(
-        client=client_of(request), request_id=logs.REQUEST_ID.get(), client_request_id=CLIENT_REQUEST_ID.get()
-    )
-    return services_of(request).stamp(who.user, origin)
+    return services_of(request).stamp(who.user, write_origin(client_of(request)))
 
 
 def whole(value: str | None, label: str) -> int:
@@ -188,7 +196,7 @@ def set_flash(response: Response, kind: str, text: str, request: Request) -> Res
     """A message for the next page (``success`` or ``error``), shown once."""
     value = _quoted(f"{kind}:{text}")
     response.set_cookie(
-        FLASH_COOKIE, value, max_age=120, path=PREFIX, httponly=True, samesite="lax", secure=secure(request)
+        FLASH_COOKIE, value, max_age=120, path=PREFIX, httponly=True, samesite="lax", secure=over_https(request)
     )
     return response
 
@@ -213,5 +221,5 @@ def render(
     )
     response = with_headers(HTMLResponse(html, status_code=status))
     if request.cookies.get(FLASH_COOKIE):
-        response.delete_cookie(FLASH_COOKIE, path=PREFIX, httponly=True, samesite="lax", secure=secure(request))
+        response.delete_cookie(FLASH_COOKIE, path=PREFIX, httponly=True, samesite="lax", secure=over_https(request))
     return response

@@ -4,7 +4,8 @@ Lead to a Customer, and the audit trail.
 They are thin like the API: the sessions, logins, lock-outs, login rate limits, CSRF tokens and link roles are
 the API's own, and each page calls the domain operation the API calls (``fetch_unlinked_customers``,
 ``link_medusa_lead``) or a read of :mod:`erpnext_medusa.domain.backoffice`. Every POST carries the session's
-CSRF token; every page but the sign-in redirects there without a session.
+CSRF token; every page but the sign-in takes its visitor as a dependency (``SignedIn``), which sends a browser
+without a session to the sign-in page before the page runs.
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ from erpnext_medusa.web.admin.pages import (
     PAGE_SIZE,
     PREFIX,
     STATIC,
+    SignedIn,
+    Visitor,
     check_form_token,
-    client_of,
     redirect,
     render,
-    secure,
+    send_to_login,
     services_of,
     set_flash,
     stamp,
@@ -58,6 +60,7 @@ from erpnext_medusa.web.admin.pages import (
     visitor,
     whole,
 )
+from erpnext_medusa.web.client import client_of, over_https
 from erpnext_medusa.web.ratelimit import login_counter
 from erpnext_medusa.web.sessions import expired_cookies, login_cookies
 
@@ -105,23 +108,20 @@ def login_submit(request: Request, usr: FormText = "", pwd: FormText = "") -> Re
         refusal = "Only system users may use these pages."
         return render(request, "login.html", None, 403, usr=usr[:NAME_LENGTH], flash=("error", refusal))
     response = redirect(PREFIX)
-    for cookie in login_cookies(opened, services.settings.session_lifetime, secure(request)):
+    for cookie in login_cookies(opened, services.settings.session_lifetime, over_https(request)):
         response.headers.append("set-cookie", cookie)
     return response
 
 
 @router.post("/logout")
-def logout_submit(request: Request, csrf_token: FormText = "") -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def logout_submit(request: Request, who: SignedIn, csrf_token: FormText = "") -> Response:
     try:
         check_form_token(who, csrf_token)
     except ServiceError as exc:
         return render(request, "error.html", who, exc.http_status, message=exc.message)
     log_out(services_of(request).sessions, who.sid)
     response = to_login()
-    for cookie in expired_cookies(secure(request)):
+    for cookie in expired_cookies(over_https(request)):
         response.headers.append("set-cookie", cookie)
     return response
 
@@ -130,12 +130,9 @@ def logout_submit(request: Request, csrf_token: FormText = "") -> Response:
 
 
 @router.get("")
-def customers_page(request: Request, q: str = "", start: str = "") -> Response:
+def customers_page(request: Request, who: SignedIn, q: str = "", start: str = "") -> Response:
     """Enabled Customers not linked to Medusa, by the typeahead of ``fetch_all_customers`` (same meaning, same
     index, same cap), a page at a time."""
-    who = visitor(request)
-    if who is None:
-        return to_login()
     services = services_of(request)
     bounds = limits.search_limits(services.settings)
     cap = bounds.cap
@@ -159,11 +156,8 @@ def customers_page(request: Request, q: str = "", start: str = "") -> Response:
 
 
 @router.get("/customers/{name:path}/link")
-def link_confirm_page(request: Request, name: str, lead: str = "") -> Response:
+def link_confirm_page(request: Request, who: SignedIn, name: str, lead: str = "") -> Response:
     """The confirmation: the Lead's name, e-mail, phone, Medusa id and signup date, and why it was suggested."""
-    who = visitor(request)
-    if who is None:
-        return to_login()
     try:
         preview = preview_link(services_of(request).store, name, lead[:NAME_LENGTH])
     except ServiceError as exc:
@@ -176,13 +170,12 @@ def link_confirm_page(request: Request, name: str, lead: str = "") -> Response:
     )  # fmt: skip
 
 
-def _change_link(request: Request, name: str, csrf_token: str, change: Callable[[Services, Stamp], str]) -> Response:
+def _change_link(
+    request: Request, who: Visitor, name: str, csrf_token: str, change: Callable[[Services, Stamp], str]
+) -> Response:
     """A link or an unlink from the customer's page: the session's token, then the API's role rule, then
     ``change`` (its message on success); the outcome (a refusal's exact message) is shown on the customer's
     page."""
-    who = visitor(request)
-    if who is None:
-        return to_login()
     services = services_of(request)
     try:
         check_form_token(who, csrf_token)
@@ -198,20 +191,17 @@ def _change_link(request: Request, name: str, csrf_token: str, change: Callable[
 
 
 @router.post("/customers/{name:path}/link")
-def link_submit(request: Request, name: str, lead: FormText = "", csrf_token: FormText = "") -> Response:
+def link_submit(request: Request, who: SignedIn, name: str, lead: FormText = "", csrf_token: FormText = "") -> Response:
     def change(services: Services, at: Stamp) -> str:
         customer, chosen = limits.check_name("Customer", name) or "", limits.check_name("Lead", lead) or ""
         link_medusa_lead(services.store, customer, chosen, at)
         return f"Linked Lead {lead} to Customer {name}."
 
-    return _change_link(request, name, csrf_token, change)
+    return _change_link(request, who, name, csrf_token, change)
 
 
 @router.get("/customers/{name:path}/unlink")
-def unlink_confirm_page(request: Request, name: str) -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def unlink_confirm_page(request: Request, who: SignedIn, name: str) -> Response:
     services = services_of(request)
     try:
         view = view_customer(services.store, name[: NAME_LENGTH + 1])
@@ -225,21 +215,20 @@ def unlink_confirm_page(request: Request, name: str) -> Response:
 
 
 @router.post("/customers/{name:path}/unlink")
-def unlink_submit(request: Request, name: str, medusa_id: FormText = "", csrf_token: FormText = "") -> Response:
+def unlink_submit(
+    request: Request, who: SignedIn, name: str, medusa_id: FormText = "", csrf_token: FormText = ""
+) -> Response:
     def change(services: Services, at: Stamp) -> str:
         customer, wanted = limits.check_name("Customer", name) or "", limits.check_name("Medusa ID", medusa_id) or ""
         lead = unlink_medusa_lead(services.store, customer, wanted, at)
         freed = f"; Lead {lead} may be linked again" if lead else ""
         return f"Unlinked Medusa ID {medusa_id} from Customer {name}{freed}."
 
-    return _change_link(request, name, csrf_token, change)
+    return _change_link(request, who, name, csrf_token, change)
 
 
 @router.get("/customers/{name:path}")
-def customer_page(request: Request, name: str, lead_q: str = "") -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def customer_page(request: Request, who: SignedIn, name: str, lead_q: str = "") -> Response:
     services = services_of(request)
     try:
         view = view_customer(services.store, name[: NAME_LENGTH + 1])
@@ -260,19 +249,13 @@ def customer_page(request: Request, name: str, lead_q: str = "") -> Response:
 
 
 @router.get("/duplicates")
-def duplicates_page(request: Request) -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def duplicates_page(request: Request, who: SignedIn) -> Response:
     return render(request, "duplicates.html", who, groups=find_duplicates(services_of(request).store))
 
 
 @router.get("/suggestions")
-def suggestions_page(request: Request) -> Response:
+def suggestions_page(request: Request, who: SignedIn) -> Response:
     """Customers with exactly one strong match among the unlinked Medusa Leads, to review one by one."""
-    who = visitor(request)
-    if who is None:
-        return to_login()
     return render(request, "suggestions.html", who, rows=suggested_links(services_of(request).store))
 
 
@@ -280,10 +263,7 @@ def suggestions_page(request: Request) -> Response:
 
 
 @router.get("/leads")
-def leads_page(request: Request, q: str = "", start: str = "") -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def leads_page(request: Request, who: SignedIn, q: str = "", start: str = "") -> Response:
     try:
         offset = whole(start, "start")
         if offset > MAX_LEAD_OFFSET:
@@ -301,10 +281,7 @@ def leads_page(request: Request, q: str = "", start: str = "") -> Response:
 
 
 @router.get("/leads/{name:path}")
-def lead_page(request: Request, name: str) -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def lead_page(request: Request, who: SignedIn, name: str) -> Response:
     try:
         found = medusa_lead(services_of(request).store, name[: NAME_LENGTH + 1])
         if found is None:
@@ -325,10 +302,7 @@ def parse_since(value: str) -> datetime | None:
 
 
 @router.get("/audit")
-def audit_page(request: Request, customer: str = "", since: str = "") -> Response:
-    who = visitor(request)
-    if who is None:
-        return to_login()
+def audit_page(request: Request, who: SignedIn, customer: str = "", since: str = "") -> Response:
     try:
         after = parse_since(since)
         rows = audit_trail(services_of(request).audit, customer_part=customer, since=after, limit=AUDIT_PAGE)
@@ -340,6 +314,7 @@ def audit_page(request: Request, customer: str = "", since: str = "") -> Respons
 def install(app: FastAPI) -> None:
     """Add the pages and their stylesheet to ``app`` (before any catch-all route)."""
     assert AUDIT_PAGE <= MAX_AUDIT_ROWS
+    send_to_login(app)
     app.include_router(router)
     app.include_router(intake.router)
     app.include_router(outbox.router)
