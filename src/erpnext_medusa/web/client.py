@@ -76,7 +76,8 @@ def client_of(request: HTTPConnection) -> str:
 
 def over_https(request: HTTPConnection) -> bool:
     """Whether the request reached us over https (its cookies are then ``Secure``)."""
-    return is_https(request.url.scheme, _peer(request), request.headers.get("x-forwarded-proto"), _proxies(request))
+    scheme = request.scope.get("scheme", "http")  # not request.url: building the whole URL costs more than the rest
+    return is_https(scheme, _peer(request), request.headers.get("x-forwarded-proto"), _proxies(request))
 
 
 def write_origin(client: str, *, storefront_key: str | None = None, medusa_actor: str | None = None) -> Origin:

@@ -1,0 +1,37 @@
+"""web/client.py: whether a request came over https, read from the connection or from a trusted proxy."""
+
+from __future__ import annotations
+
+import ipaddress
+from types import SimpleNamespace
+
+import pytest
+from starlette.requests import Request
+
+from erpnext_medusa.web.client import over_https
+
+PROXY = ipaddress.ip_network("10.0.0.0/8")
+
+
+def _request(scheme: str, peer: str, proto: str | None) -> Request:
+    headers = [(b"host", b"shop.example")] + ([(b"x-forwarded-proto", proto.encode())] if proto else [])
+    settings = SimpleNamespace(trusted_networks=(PROXY,))
+    app = SimpleNamespace(state=SimpleNamespace(services=SimpleNamespace(settings=settings)))
+    scope = {"type": "http", "scheme": scheme, "path": "/", "query_string": b"", "headers": headers,
+             "client": (peer, 4000), "server": ("shop.example", 443), "app": app}  # fmt: skip
+    return Request(scope)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "peer", "proto", "expected"),
+    [
+        ("https", "203.0.113.9", None, True),  # TLS ends at the service itself
+        ("http", "203.0.113.9", None, False),
+        ("http", "10.1.2.3", "https", True),  # a trusted proxy ended TLS
+        ("http", "10.1.2.3", "HTTPS, http", True),  # the first hop's scheme counts
+        ("http", "10.1.2.3", "http", False),
+        ("http", "203.0.113.9", "https", False),  # anyone else's word is not taken
+    ],
+)
+def test_over_https(scheme, peer, proto, expected):
+    assert over_https(_request(scheme, peer, proto)) is expected
