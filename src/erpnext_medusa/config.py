@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, computed_field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -206,6 +214,15 @@ def parse_time_zone(value: str) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"{value!r} is not an IANA time zone name") from exc
+
+
+#: The settings written as text with a structure of their own, each with the parser that checks it.
+_STRUCTURED: dict[str, Callable[[str], object]] = {
+    "time_zone": parse_time_zone,
+    "storefront_keys": parse_storefront_keys,
+    "trusted_proxies": parse_networks,
+    "allowed_hosts": parse_hosts,
+}
 
 
 class Settings(BaseSettings):
@@ -393,28 +410,10 @@ class Settings(BaseSettings):
             parse_database_url(value)
         return value
 
-    @field_validator("time_zone")
+    @field_validator(*_STRUCTURED)
     @classmethod
-    def _check_time_zone(cls, value: str) -> str:
-        parse_time_zone(value)
-        return value
-
-    @field_validator("storefront_keys")
-    @classmethod
-    def _check_storefront_keys(cls, value: SecretStr) -> SecretStr:
-        parse_storefront_keys(value.get_secret_value())
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _check_trusted_proxies(cls, value: str) -> str:
-        parse_networks(value)
-        return value
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _check_allowed_hosts(cls, value: str) -> str:
-        parse_hosts(value)
+    def _check_structured(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        _STRUCTURED[str(info.field_name)](value.get_secret_value() if isinstance(value, SecretStr) else value)
         return value
 
     @field_validator("erpnext_url", "public_url", "medusa_url")

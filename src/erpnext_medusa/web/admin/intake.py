@@ -4,9 +4,8 @@ fields, say), each with the site's reason, to retry once the site or the data is
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -15,6 +14,7 @@ from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.domain.intake import Kept, retry_kept
 from erpnext_medusa.web.admin.pages import (
     PREFIX,
+    FormText,
     SignedIn,
     Visitor,
     check_form_token,
@@ -25,7 +25,6 @@ from erpnext_medusa.web.admin.pages import (
 )
 
 router = APIRouter(prefix=f"{PREFIX}/intake", include_in_schema=False)
-FormText = Annotated[str, Form()]
 #: Kept events one page lists (the most recently attempted first).
 PAGE = 200
 #: A retry that began this long ago and never ended (its process stopped) may be taken again.

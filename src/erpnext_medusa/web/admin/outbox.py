@@ -3,9 +3,7 @@ Medusa's last answer; failed and dead events can be retried, delivered ones repl
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -13,6 +11,7 @@ from erpnext_medusa.domain import outbound as o
 from erpnext_medusa.domain.errors import ServiceError
 from erpnext_medusa.web.admin.pages import (
     PREFIX,
+    FormText,
     SignedIn,
     Visitor,
     check_form_token,
@@ -23,7 +22,6 @@ from erpnext_medusa.web.admin.pages import (
 )
 
 router = APIRouter(prefix=f"{PREFIX}/outbox", include_in_schema=False)
-FormText = Annotated[str, Form()]
 #: Events one page lists.
 PAGE = 200
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Form, Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -147,6 +147,8 @@ def signed_in(request: Request) -> Visitor:
 
 #: The signed-in visitor, as a page's parameter (``who: SignedIn``).
 SignedIn = Annotated[Visitor, Depends(signed_in)]
+#: A text field of a submitted form.
+FormText = Annotated[str, Form()]
 
 
 async def _to_login(_request: Request, _exc: Exception) -> Response:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
@@ -47,6 +46,7 @@ from erpnext_medusa.web.admin.pages import (
     PAGE_SIZE,
     PREFIX,
     STATIC,
+    FormText,
     SignedIn,
     Visitor,
     check_form_token,
@@ -72,7 +72,6 @@ AUDIT_PAGE = 200
 MAX_LEAD_OFFSET = 10_000
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-FormText = Annotated[str, Form()]
 
 
 def customer_path(name: str) -> str:
