@@ -248,6 +248,7 @@ METHODS = Registry(
         allow_guest=True,
         result={"type": "string", "const": "pong"},
         aliases=("frappe.ping",),
+        blocking=False,
     ),
     Method(
         "login",
@@ -286,6 +287,7 @@ METHODS = Registry(
         "The user of the session or API key.",
         result={"type": "string"},
         errors=(403,),
+        blocking=False,
     ),
     Method(
         "medusa_integration.api.fetch_all_customers",

@@ -67,6 +67,9 @@ class Verdict:
 
 
 class RateLimiter(Protocol):
+    #: Counts in this process, without I/O (so it may be asked on the event loop, without a thread hop).
+    local: bool
+
     def hit(self, key: str) -> Verdict:
         """Count one call under ``key`` and say whether it is within the limit."""
 
@@ -75,6 +78,8 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
+    local = True
+
     def __init__(self, limit: int, window: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit, self.window, self._clock = limit, window, clock
         self._calls: dict[str, deque[float]] = {}  # key -> times of the admitted calls, oldest first
@@ -102,6 +107,8 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
+    local = False
+
     def __init__(self, client: redis.Redis, prefix: str, limit: int, window: int) -> None:
         self.limit, self.window, self.prefix = limit, window, prefix
         self._client = client

@@ -78,6 +78,9 @@ class Method:
     errors: tuple[int, ...] = ()
     #: Other names that reach the same method (Frappe's ``frappe.ping`` for ``ping``).
     aliases: tuple[str, ...] = ()
+    #: The handler may wait on storage or the network, so it runs in a worker thread; False for a handler that
+    #: only computes (``ping``), which then runs on the event loop without a thread hop.
+    blocking: bool = True
 
 
 class Registry:
