@@ -9,7 +9,9 @@ batch. Three requests, each on its own batch:
 - ``ping``: the request path alone (routing, middleware, the dispatcher, the envelope);
 - ``search (stub store)``: a guest's ``fetch_all_customers`` against a search port that returns a fixed page
   of 20 customers without touching storage, so the figure is the web layer's and the domain's cost;
-- ``search (SQLite)``: the same request against a real SQLite database of a few hundred customers.
+- ``search (SQLite)``: the same request against a real SQLite database of a few hundred customers;
+- ``API key (SQLite)``: ``frappe.auth.get_logged_user`` with an API key checked against SQLite (the path of a
+  caller with a credential: the key's check waits on the database).
 
 The figures are medians of ``--repeat`` runs, in microseconds of CPU per request, with each search's ratio to
 ``ping``. Guest rate limits are off (``rate_limit`` 0: the figure is the path, not the limiter); the guest
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from erpnext_medusa.config import Settings
+from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.domain.importing import import_documents
 from erpnext_medusa.domain.models import CustomerSummary, Stamp
 from erpnext_medusa.services import Services
@@ -37,6 +40,7 @@ from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
 
 PING = "/api/method/ping"
+WHO = "/api/method/frappe.auth.get_logged_user"
 SEARCH = "/api/method/medusa_integration.api.fetch_all_customers?name=al%20sa&limit=20"
 _PAGE = [
     CustomerSummary(name=f"CUST-{i:05d}", customer_name=f"Ali Saleh {i}", mobile_no=None, email_id=None)
@@ -57,8 +61,8 @@ class StubSearch:
         return getattr(self._store, name)
 
 
-async def _drive(app: Any, target: str, count: int) -> float:
-    """CPU seconds per request over ``count`` GETs of ``target``; every answer must be 200."""
+async def _drive(app: Any, target: str, count: int, headers: Sequence[tuple[bytes, bytes]] = ()) -> float:
+    """CPU seconds per request over ``count`` GETs of ``target`` (with ``headers``); every answer must be 200."""
     path, _, query = target.partition("?")
     scope = {
         "type": "http",
@@ -70,7 +74,7 @@ async def _drive(app: Any, target: str, count: int) -> float:
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"accept", b"application/json")],
+        "headers": [(b"host", b"testserver"), (b"accept", b"application/json"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
@@ -118,16 +122,19 @@ def main() -> None:
         services = Services.from_settings(settings)
         upgrade(services.store.engine)
         import_documents(services.store, _customers(500), Stamp(user="Administrator", at=services.now()))
+        key = create_api_key(services.keys, "Administrator", services.now())
+        token = [(b"authorization", f"token {key.api_key}:{key.api_secret}".encode())]
         stubbed = replace(services, store=StubSearch(services.store))  # type: ignore[arg-type]
         apps = {
-            "ping": (create_app(services=services), PING),
-            "search (stub store)": (create_app(services=stubbed), SEARCH),
-            "search (SQLite)": (create_app(services=services), SEARCH),
+            "ping": (create_app(services=services), PING, []),
+            "search (stub store)": (create_app(services=stubbed), SEARCH, []),
+            "search (SQLite)": (create_app(services=services), SEARCH, []),
+            "API key (SQLite)": (create_app(services=services), WHO, token),
         }
         figures: dict[str, list[float]] = {label: [] for label in apps}
         for _ in range(args.repeat):  # interleaved, so that a busy moment of the machine spreads over all kinds
-            for label, (app, target) in apps.items():
-                figures[label].append(asyncio.run(_drive(app, target, args.requests)))
+            for label, (app, target, headers) in apps.items():
+                figures[label].append(asyncio.run(_drive(app, target, args.requests, headers)))
         services.close()
     ping = statistics.median(figures["ping"])
     shape = "metrics on, JSON access lines" if args.observed else "metrics off, text logs"

@@ -34,15 +34,17 @@ _ALL_VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 AUDIT_PRUNE_EVERY = 3600.0
 
 
-async def _answer(request: Request, call: pipeline.TheCall, reply: pipeline.TheReply) -> Response:
-    """Every call's endpoint: the pipeline's reply in Frappe's envelope, with the reply's cookies (or, when the
+async def _answer(request: Request, admitted: pipeline.TheAdmitted) -> Response:
+    """Every call's endpoint: the handler's reply in Frappe's envelope, with the reply's cookies (or, when the
     sid named no live session, ``session_expired`` and the cookies cleared)."""
-    body = {**frappe.envelope(reply.value, call.version), **reply.extra}
+    reply = await pipeline.reply(request, admitted)
+    version = admitted.caller.call.version
+    body = {**frappe.envelope(reply.value, version), **reply.extra}
     if not pipeline.session_expired(request):
         response = JSONResponse(body)
         _add_cookies(response, reply.cookies)
         return response
-    return _expire_session(request, JSONResponse(_expired(body, call.version)))
+    return _expire_session(request, JSONResponse(_expired(body, version)))
 
 
 def _expired(body: dict[str, Any], version: str) -> dict[str, Any]:

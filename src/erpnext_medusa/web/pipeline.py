@@ -1,25 +1,29 @@
 """The way to a whitelisted method: a chain of small FastAPI dependencies, each with one job, in Frappe's order
 of checks. Every ``/api/method`` route (and the ``/api/v1``, ``/api/v2`` and ``cmd`` forms) takes the same
-chain; each link takes the ones before it, so FastAPI runs them in this order (each once per request):
+chain, and each link takes the one before it, so FastAPI runs them in this order:
 
-1. :func:`the_call`: the call, read once (the method's name and the envelope come from the route).
-2. :func:`the_session`: the session a sid names (a cookie, or the ``sid`` argument); a sid naming none is
-   stale: the answer, even an error, then says ``session_expired`` and clears the cookies.
-3. :func:`the_checked_session`: the session's CSRF token on unsafe verbs (403 CSRFTokenError).
-4. :func:`the_user`: the session's user, else the API key's (401; 429 past the failed-authentication budget),
-   else Guest. A session wins over an Authorization header.
-5. :func:`the_method`: the registry's entry, looked up once: unknown (417), not whitelisted for a guest (403),
-   a verb it does not take (403).
-6. :func:`the_proven_method`: a session's write by a safe verb shows where it comes from (403).
-7. :func:`the_guest_pass`: the guest access policy and the rate limits, for guests of guest endpoints (403,
+1. :func:`the_call`: the call, read once (the method's name and the envelope come from the route); not a call:
+   the index on ``GET /``, else 404.
+2. :func:`the_session`: the client's address, and the live session a sid names (a cookie, or the ``sid``
+   argument). A sid that names none is stale: the answer, even an error, then says ``session_expired`` and
+   clears the cookies.
+3. :func:`the_csrf_check`: a session's CSRF token on unsafe verbs (403 CSRFTokenError).
+4. :func:`the_user`: the session's user (a session wins over an Authorization header), else the API key's
+   (401; 429 past the failed-authentication budget), else Guest.
+5. :func:`the_method`: the registry's entry, looked up once, and its rules in Frappe's order: no such method
+   (417), not whitelisted for a guest (403), a verb it does not take (403), a session's write by a safe verb
+   that does not show where it comes from (403).
+6. :func:`the_guest_pass`: the guest access policy and the rate limits, for guests of guest endpoints (403,
    401, 429).
-8. :func:`the_slot`: the search bound, for guests' costly calls (429, 503).
-9. :func:`the_reply`: the handler.
+7. :func:`the_slot`: the search bound, for guests' costly calls (429, 503, when the handler starts).
 
-The links are coroutines, so plain checks cost no thread hop. What waits on storage or the network hops to a
-worker thread only when there is something to wait for: a sid to resume, an Authorization header to check,
-rate limits counted in Redis, and the handler unless the registry marks it ``blocking=False`` (``ping``). A
-guest's search thus makes one hop, a guest's ping none.
+Then the endpoint runs the handler (:func:`reply`). The links are coroutines, so plain checks cost no thread
+hop; what waits on storage or the network hops to a worker thread only when there is something to wait for: a
+sid to resume, an Authorization header to check, rate limits counted in Redis, and the handler unless the
+registry marks it ``blocking=False`` (``ping``). A guest's search makes one hop, as before; a guest's ping none.
+
+The chain is a line (each link takes only the one before it and the request) because FastAPI solves every
+dependency's own dependencies again wherever it is named, before looking at its cache.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ V1_PREFIXES = ("/api/method/", "/api/v1/method/")
 #: The v2 route: its one path parameter is the method's name.
 V2_ROUTE = "/api/v2/method/{name}"
 _UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+_NO_SLOT = nullcontext()
 T = TypeVar("T")
 
 
@@ -87,6 +92,28 @@ class IndexWanted(Exception):
     """``GET /`` (or ``HEAD /``) without ``cmd``: not a call, the index answers it."""
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls: the call, the client's address, the live session and its sid (if any), the user."""
+
+    call: frappe.Call
+    client: str
+    session: SessionRecord | None = None
+    sid: str | None = None
+    user: str = GUEST
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A call let through to its method: what let a guest in (None for other calls), and the bound the handler
+    runs under."""
+
+    caller: Caller
+    method: Method
+    guest_pass: GuestPass | None = None
+    slot: AbstractAsyncContextManager[None] = _NO_SLOT
+
+
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
@@ -95,10 +122,6 @@ def _services(request: Request) -> Services:
 def _guard(request: Request) -> Guard:
     guard: Guard = request.app.state.guard
     return guard
-
-
-def _sid(request: Request, call: frappe.Call) -> str | None:
-    return call.sid or request.cookies.get(SID_COOKIE)
 
 
 def _csrf_token(request: Request, call: frappe.Call) -> str | None:
@@ -121,7 +144,7 @@ async def _maybe_in_thread(blocking: bool, work: Callable[..., T], *args: Any) -
 async def the_call(request: Request) -> frappe.Call:
     """The call, read once. ``/api/method/<m>/anything`` calls ``<m>`` (Frappe keeps the first segment);
     elsewhere, outside ``/api/``, a ``cmd`` argument names the method (Frappe's legacy RPC: ``POST /`` with
-    ``cmd=login``); without one, ``GET /`` is the index and any other path is a 404."""
+    ``cmd=login``)."""
     path: str = request.scope["path"]
     if "name" in request.path_params:  # the v2 route
         return await frappe.read_call(request, request.path_params["name"], frappe.V2)
@@ -136,48 +159,34 @@ async def the_call(request: Request) -> frappe.Call:
     raise StarletteHTTPException(404)
 
 
-TheCall = Annotated[frappe.Call, Depends(the_call)]
-
-
 # --- 2, 3, 4. who calls ----------------------------------------------------------------------------------------
 
 
-async def the_client(request: Request) -> str:
-    """The address the call is counted and audited under (:func:`client_of`), worked out once."""
+async def the_session(request: Request, call: Annotated[frappe.Call, Depends(the_call)]) -> Caller:
+    """The client's address (for the access line too), and the live session the request's sid names, checked
+    in a worker thread (no sid, no hop)."""
     client = client_of(request)
     facts = logs.REQUEST_FACTS.get()
-    if facts is not None:  # for the access line (the same dict the request's middleware holds)
+    if facts is not None:  # the same dict the request's middleware holds
         facts["client"] = client
-    return client
-
-
-TheClient = Annotated[str, Depends(the_client)]
-
-
-async def the_session(request: Request, call: TheCall, _client: TheClient) -> SessionRecord | None:
-    """The live session the request's sid names (None without a sid). The sid is checked in a worker thread."""
-    sid = _sid(request, call)
+    sid = call.sid or request.cookies.get(SID_COOKIE)
     if not sid or sid == GUEST:
-        return None
+        return Caller(call, client)
     services = _services(request)
-    session = await run_in_threadpool(
-        resume, services.sessions, sid, services.now(), services.settings.session_lifetime
-    )
+    lifetime = services.settings.session_lifetime
+    session = await run_in_threadpool(resume, services.sessions, sid, services.now(), lifetime)
     if session is None:
         request.state.session_expired = True
-    return session
+        return Caller(call, client)
+    return Caller(call, client, session, sid)
 
 
-async def the_checked_session(
-    request: Request, call: TheCall, session: Annotated[SessionRecord | None, Depends(the_session)]
-) -> SessionRecord | None:
-    """The session, its CSRF token checked for unsafe verbs (Frappe's rule: only a session holding a token)."""
-    if session is not None:
-        check_csrf(session, call.verb in _UNSAFE, _csrf_token(request, call))
-    return session
-
-
-TheSession = Annotated[SessionRecord | None, Depends(the_checked_session)]
+async def the_csrf_check(request: Request, caller: Annotated[Caller, Depends(the_session)]) -> Caller:
+    """Frappe's CSRF rule: a session that holds a token must be sent it with every unsafe verb."""
+    if caller.session is not None:
+        call = caller.call
+        check_csrf(caller.session, call.verb in _UNSAFE, _csrf_token(request, call))
+    return caller
 
 
 def _authenticate(services: Services, guard: Guard, authorization: str, client: str) -> str:
@@ -197,41 +206,22 @@ def _authenticate(services: Services, guard: Guard, authorization: str, client: 
         raise
 
 
-async def the_user(request: Request, client: TheClient, session: TheSession) -> str:
-    """Who calls: the session's user (as in Frappe, a session wins over an Authorization header), else the API
-    key's, else Guest. A Medusa customer's token (medusa-token mode) is a guest's, not an API key. Only a
-    header to check costs a thread hop: a guest's call touches no database here."""
-    if session is not None:
-        return session.user
+async def the_user(request: Request, caller: Annotated[Caller, Depends(the_csrf_check)]) -> Caller:
+    """Who calls: the session's user, else the API key's, else Guest. A Medusa customer's token (medusa-token
+    mode) is a guest's, not an API key. Only a header to check costs a thread hop: a guest's call touches no
+    database here."""
+    if caller.session is not None:
+        return replace(caller, user=caller.session.user)
     guard = _guard(request)
     authorization = request.headers.get("authorization")
     if not authorization or guard.policy.bearer_token(authorization) is not None:
-        return GUEST
-    return await run_in_threadpool(_authenticate, _services(request), guard, authorization, client)
+        return caller
+    services = _services(request)
+    user = await run_in_threadpool(_authenticate, services, guard, authorization, caller.client)
+    return replace(caller, user=user)
 
 
-TheUser = Annotated[str, Depends(the_user)]
-
-
-# --- 5, 6. what is called --------------------------------------------------------------------------------------
-
-
-async def the_method(call: TheCall, user: TheUser) -> Method:
-    """The registry's entry for the call, looked up once; refused in Frappe's order: no such method, then a
-    guest calling a method that is not whitelisted for guests, then a verb the method does not take."""
-    method = METHODS.get(call.method)
-    if method is None:
-        raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
-    facts = logs.REQUEST_FACTS.get()
-    if facts is not None:
-        facts["user"] = user
-    if not method.allow_guest and user == GUEST:
-        refusal = frappe.not_whitelisted(call.method)
-        refusal.reason = "not_whitelisted"
-        raise refusal
-    if call.verb not in frappe.ALLOWED_VERBS or (method.post_only and call.verb != "POST"):
-        raise NotPermittedError("Not permitted")
-    return method
+# --- 5. what is called -----------------------------------------------------------------------------------------
 
 
 def _check_session_write(session: SessionRecord, came_from: Provenance, token: str | None) -> None:
@@ -249,21 +239,31 @@ def _check_session_write(session: SessionRecord, came_from: Provenance, token: s
     )
 
 
-async def the_proven_method(
-    request: Request, call: TheCall, session: TheSession, method: Annotated[Method, Depends(the_method)]
-) -> Method:
-    """The method, once a session's write by a safe verb has shown where it comes from (unsafe verbs are held
-    by the CSRF check and the cross-site guard)."""
-    if session is not None and method.writes and call.verb not in _UNSAFE:
+async def the_method(request: Request, caller: Annotated[Caller, Depends(the_user)]) -> Admitted:
+    """The registry's entry for the call, looked up once, and its rules in Frappe's order: no such method, then
+    a guest calling a method not whitelisted for guests, then a verb the method does not take; then a session's
+    write by a safe verb must show where it comes from (unsafe verbs are held by the CSRF check and the
+    cross-site guard)."""
+    call, user = caller.call, caller.user
+    method = METHODS.get(call.method)
+    if method is None:
+        raise ValidationFailedError(f"Failed to get method for command {call.method} with: no such method")
+    facts = logs.REQUEST_FACTS.get()
+    if facts is not None:
+        facts["user"] = user
+    if not method.allow_guest and user == GUEST:
+        refusal = frappe.not_whitelisted(call.method)
+        refusal.reason = "not_whitelisted"
+        raise refusal
+    if call.verb not in frappe.ALLOWED_VERBS or (method.post_only and call.verb != "POST"):
+        raise NotPermittedError("Not permitted")
+    if caller.session is not None and method.writes and call.verb not in _UNSAFE:
         came_from = provenance(request.headers, _guard(request).origins)
-        _check_session_write(session, came_from, _csrf_token(request, call))
-    return method
+        _check_session_write(caller.session, came_from, _csrf_token(request, call))
+    return Admitted(caller, method)
 
 
-TheMethod = Annotated[Method, Depends(the_proven_method)]
-
-
-# --- 7, 8. guests ----------------------------------------------------------------------------------------------
+# --- 6, 7. guests ----------------------------------------------------------------------------------------------
 
 
 def _admit(guard: Guard, method: Method, storefront_key: str | None, bearer: str | None, client: str) -> GuestPass:
@@ -283,61 +283,49 @@ def _admit(guard: Guard, method: Method, storefront_key: str | None, bearer: str
     return guard.policy.admit(method, storefront_key, bearer)
 
 
-async def the_guest_pass(request: Request, client: TheClient, user: TheUser, method: TheMethod) -> GuestPass | None:
-    """What let a guest of a guest endpoint in (None for other calls, which the policy does not hold)."""
-    if not (method.guest_endpoint and user == GUEST):
-        return None
+async def the_guest_pass(request: Request, admitted: Annotated[Admitted, Depends(the_method)]) -> Admitted:
+    """For a guest of a guest endpoint, what let them in (the policy and the rate limits); other calls pass."""
+    method, caller = admitted.method, admitted.caller
+    if not (method.guest_endpoint and caller.user == GUEST):
+        return admitted
     guard = _guard(request)
     bearer = guard.policy.bearer_token(request.headers.get("authorization"))
     key = request.headers.get(STOREFRONT_KEY_HEADER)
-    return await _maybe_in_thread(not guard.guests_counted_here, _admit, guard, method, key, bearer, client)
+    blocking = not guard.guests_counted_here
+    guest_pass = await _maybe_in_thread(blocking, _admit, guard, method, key, bearer, caller.client)
+    return replace(admitted, guest_pass=guest_pass)
 
 
-TheGuestPass = Annotated[GuestPass | None, Depends(the_guest_pass)]
+async def the_slot(request: Request, admitted: Annotated[Admitted, Depends(the_guest_pass)]) -> Admitted:
+    """For a guest's costly call, a search slot to run the handler under (taken as the handler starts: 429
+    past the client's share, 503 when none frees up in time)."""
+    if admitted.method.costly and admitted.caller.user == GUEST:
+        return replace(admitted, slot=_guard(request).slots.hold(admitted.caller.client))
+    return admitted
 
 
-async def the_slot(
-    request: Request, client: TheClient, user: TheUser, method: TheMethod, _admitted: TheGuestPass
-) -> AbstractAsyncContextManager[None]:
-    """What the handler runs under: a search slot for a guest's costly call (taken as the handler starts; 429
-    past the client's share, 503 when none frees up in time), else nothing."""
-    if method.costly and user == GUEST:
-        return _guard(request).slots.hold(client)
-    return nullcontext()
+TheAdmitted = Annotated[Admitted, Depends(the_slot)]
 
 
-# --- 9. the handler --------------------------------------------------------------------------------------------
+# --- the handler -----------------------------------------------------------------------------------------------
 
 
-async def the_reply(
-    request: Request,
-    call: TheCall,
-    client: TheClient,
-    session: TheSession,
-    user: TheUser,
-    method: TheMethod,
-    admitted: TheGuestPass,
-    slot: Annotated[AbstractAsyncContextManager[None], Depends(the_slot)],
-) -> Reply:
-    """Run the handler with who calls and from where (in a worker thread unless it waits on nothing)."""
-    origin = write_origin(client)
-    owner = None
-    if admitted is not None:
-        owner = admitted.medusa_actor
-        origin = write_origin(client, storefront_key=admitted.storefront_key, medusa_actor=owner)
+async def reply(request: Request, admitted: Admitted) -> Reply:
+    """Run the handler with who calls and from where, under its slot (in a worker thread unless it waits on
+    nothing)."""
+    caller, guest_pass = admitted.caller, admitted.guest_pass
+    owner = guest_pass.medusa_actor if guest_pass is not None else None
+    key = guest_pass.storefront_key if guest_pass is not None else None
     context = Context(
         services=_services(request),
-        user=user,
-        call=call,
-        origin=origin,
+        user=caller.user,
+        call=caller.call,
+        origin=write_origin(caller.client, storefront_key=key, medusa_actor=owner),
         owner_medusa_id=owner,
-        sid=_sid(request, call) if session is not None else None,
+        sid=caller.sid,
         secure=over_https(request),
-        count_login=login_counter(_guard(request).logins, client),
+        count_login=login_counter(_guard(request).logins, caller.client),
     )
-    async with slot:
-        result = await _maybe_in_thread(method.blocking, method.handler, context)
+    async with admitted.slot:
+        result = await _maybe_in_thread(admitted.method.blocking, admitted.method.handler, context)
     return result if isinstance(result, Reply) else Reply(result)
-
-
-TheReply = Annotated[Reply, Depends(the_reply)]

@@ -45,6 +45,9 @@ class SearchSlots:
                 del self._held[client]
 
     async def _acquire(self) -> None:
+        if not self._free.locked():  # a slot is free: taken at once, without wait_for's task
+            await self._free.acquire()
+            return
         self._waiting(1)
         try:
             await asyncio.wait_for(self._free.acquire(), self.wait)
