@@ -10,7 +10,7 @@ from erpnext_medusa.domain.doctypes import NAME_LENGTH
 from erpnext_medusa.domain.errors import DoesNotExistError, MedusaIdLinkedElsewhereError, ValidationFailedError
 from erpnext_medusa.domain.models import Customer, Stamp
 from erpnext_medusa.domain.ports import Store, Transaction
-from erpnext_medusa.domain.text import required_name
+from erpnext_medusa.domain.text import check_length, required_name
 
 #: ERPNext's message for a Lead with nothing to call it by.
 LEAD_NAME_REQUIRED = "a Lead requires either a person's name or an organization's name"
@@ -39,6 +39,12 @@ def lead_titles(fields: Mapping[str, Any], limit: int = NAME_LENGTH) -> tuple[st
     return name, str(fields.get("company_name") or name)
 
 
+def link_name(label: str, value: str) -> str:
+    """A name a link (or an unlink) is given: Customer and Lead names are varchar(140) in ERPNext, so a longer
+    one cannot exist (a ValidationError naming the argument, before any query)."""
+    return check_length(label, value, NAME_LENGTH)
+
+
 def _linked_to_another_id(customer: Customer) -> ValidationFailedError:
     return ValidationFailedError(
         f"Customer {customer.name} is already linked to a different Medusa ID: {customer.medusa_id}"
@@ -48,10 +54,12 @@ def _linked_to_another_id(customer: Customer) -> ValidationFailedError:
 def link_medusa_lead(store: Store, customer: str, lead: str, stamp: Stamp) -> None:
     """Copy the Lead's medusa_id onto the Customer and set the Lead as its lead_name.
 
-    Checks, in order: the Customer exists; the Lead exists; the Lead has a medusa_id; no other Customer
-    carries that id; the Customer carries no other id. Linking the same pair again changes nothing. The
-    database's unique index on medusa_id decides between concurrent requests: exactly one wins.
+    Checks, in order: neither name is too long; neither is blank; the Customer exists; the Lead exists; the
+    Lead has a medusa_id; no other Customer carries that id; the Customer carries no other id. Linking the same
+    pair again changes nothing. The database's unique index on medusa_id decides between concurrent requests:
+    exactly one wins.
     """
+    customer, lead = link_name("Customer", customer), link_name("Lead", lead)
     customer = required_name("Customer", customer)
     lead = required_name("Lead", lead)
 
@@ -89,6 +97,7 @@ def unlink_medusa_lead(store: Store, customer: str, medusa_id: str, stamp: Stamp
     """Undo a link: clear the Customer's medusa_id and lead_name, so that the Lead may be linked again (to this
     Customer or another). ``medusa_id`` is the id the user saw and confirmed: a Customer that carries none, or
     another one by now, is refused and left as it is. Returns the Lead the Customer named."""
+    customer, medusa_id = link_name("Customer", customer), link_name("Medusa ID", medusa_id)
     customer = required_name("Customer", customer)
     medusa_id = required_name("Medusa ID", medusa_id)
 

@@ -192,8 +192,7 @@ def _change_link(
 @router.post("/customers/{name:path}/link")
 def link_submit(request: Request, who: SignedIn, name: str, lead: FormText = "", csrf_token: FormText = "") -> Response:
     def change(services: Services, at: Stamp) -> str:
-        customer, chosen = limits.check_name("Customer", name) or "", limits.check_name("Lead", lead) or ""
-        link_medusa_lead(services.store, customer, chosen, at)
+        link_medusa_lead(services.store, name, lead, at)
         return f"Linked Lead {lead} to Customer {name}."
 
     return _change_link(request, who, name, csrf_token, change)
@@ -218,8 +217,7 @@ def unlink_submit(
     request: Request, who: SignedIn, name: str, medusa_id: FormText = "", csrf_token: FormText = ""
 ) -> Response:
     def change(services: Services, at: Stamp) -> str:
-        customer, wanted = limits.check_name("Customer", name) or "", limits.check_name("Medusa ID", medusa_id) or ""
-        lead = unlink_medusa_lead(services.store, customer, wanted, at)
+        lead = unlink_medusa_lead(services.store, name, medusa_id, at)
         freed = f"; Lead {lead} may be linked again" if lead else ""
         return f"Unlinked Medusa ID {medusa_id} from Customer {name}{freed}."
 
