@@ -65,7 +65,7 @@ class ObserveMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        facts: dict[str, str] = {}  # filled in by the dispatcher, whichever thread it runs in
+        facts: dict[str, str] = {}  # filled in by the pipeline (web/pipeline.py), whichever thread it runs in
         logs.REQUEST_FACTS.set(facts)
 
         async def send_status(message: Message) -> None:

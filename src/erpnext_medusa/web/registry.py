@@ -67,7 +67,7 @@ class Method:
     verbs: tuple[str, ...] = ("GET", "POST")
     #: It changes something (a document, a session). Called by GET (or HEAD) in a session, it must prove that a
     #: page of the service or an allowed origin sent it: the browser says so, or the session's CSRF token
-    #: comes with it (see ``web/app.py``). Unsafe verbs are held by the CSRF check and the cross-site guard.
+    #: comes with it (see ``web/pipeline.py``). Unsafe verbs are held by the CSRF check and the cross-site guard.
     writes: bool = False
     #: Only POST reaches it (Frappe's ``methods=["POST"]``: another verb is 403 "Not permitted").
     post_only: bool = False
