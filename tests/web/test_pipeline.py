@@ -16,6 +16,7 @@ from erpnext_medusa.web.app import create_app
 from erpnext_medusa.web.methods import METHODS
 from erpnext_medusa.web.ratelimit import RedisRateLimiter, connect
 from erpnext_medusa.web.sessions import issue_csrf_token
+from erpnext_medusa.web.slots import SearchSlots
 from tests.helpers import BARE_AUTHENTICATIONERROR, assert_frappe_error, customer, seed
 
 ME = "pipeline@example.com"
@@ -90,6 +91,16 @@ def test_a_stale_sid_keeps_retry_after_on_a_rate_limit(client_with):
     r = c.get(SEARCH, headers=STALE)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     _assert_session_expired(r)
+
+
+def test_the_search_bound_holds_guests_and_sessions_not_api_keys(services, auth_header):
+    app = create_app(services=services)
+    app.state.guard = replace(app.state.guard, slots=SearchSlots(total=1, per_client=0, wait=0.1))  # no share
+    with TestClient(app) as c:
+        assert c.get(SEARCH, params={"name": "acme"}, headers=auth_header).status_code == 200
+        assert c.get(SEARCH, params={"name": "acme"}).status_code == 429
+        _log_in(services, c)
+        assert c.get(SEARCH, params={"name": "acme"}).status_code == 429
 
 
 # --- one lookup, few hops --------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ chain, and each link takes the one before it, so FastAPI runs them in this order
    that does not show where it comes from (403).
 6. :func:`the_guest_pass`: the guest access policy and the rate limits, for guests of guest endpoints (403,
    401, 429).
-7. :func:`the_slot`: the search bound, for guests' costly calls (429, 503, when the handler starts).
+7. :func:`the_slot`: the search bound, for costly calls without an API key (429, 503, as the handler
+   starts).
 
 Then the endpoint runs the handler (:func:`reply`). The links are coroutines, so plain checks cost no thread
 hop; what waits on storage or the network hops to a worker thread only when there is something to wait for: a
@@ -101,6 +102,11 @@ class Caller:
     session: SessionRecord | None = None
     sid: str | None = None
     user: str = GUEST
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether an API key says who calls (a trusted client: the search bound does not hold it)."""
+        return self.session is None and self.user != GUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,9 +303,9 @@ async def the_guest_pass(request: Request, admitted: Annotated[Admitted, Depends
 
 
 async def the_slot(request: Request, admitted: Annotated[Admitted, Depends(the_guest_pass)]) -> Admitted:
-    """For a guest's costly call, a search slot to run the handler under (taken as the handler starts: 429
-    past the client's share, 503 when none frees up in time)."""
-    if admitted.method.costly and admitted.caller.user == GUEST:
+    """For a costly call without an API key (a guest's, or a session's), a search slot to run the handler under
+    (taken as the handler starts: 429 past the client's share, 503 when none frees up in time)."""
+    if admitted.method.costly and not admitted.caller.has_api_key:
         return replace(admitted, slot=_guard(request).slots.hold(admitted.caller.client))
     return admitted
 
