@@ -71,8 +71,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Guard:
     """What stands in front of the methods: the guest access policy, the rate limiters (guest calls per method
-    and address, storefront keys, failed authentications, logins) and the bound on costly guest calls running
-    at once."""
+    and address, storefront keys, failed authentications, logins) and the bound on costly calls (without an
+    API key) running at once."""
 
     policy: GuestPolicy
     limiter: RateLimiter | None
