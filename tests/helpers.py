@@ -44,6 +44,8 @@ ADMIN_URLS = {
 #: built for those tests answers for that name, set explicitly as a deployment sets its own.
 TEST_HOST = "testserver"
 BACKENDS = [b.strip() for b in os.environ.get("ERPNEXT_MEDUSA_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",")]
+#: The local Redis the tests share (each test under a key prefix of its own: the ``redis_prefix`` fixture).
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class TestDatabases:

@@ -62,7 +62,7 @@ def test_a_json_object_body_is_the_arguments_alone(content_type):
 
 
 def test_a_json_list_body_is_the_data_argument():
-    assert read(b'[1, 2]', JSON).args == {"data": [1, 2]}
+    assert read(b"[1, 2]", JSON).args == {"data": [1, 2]}
 
 
 @pytest.mark.parametrize("body", [b'"text"', b"42", b"null", b"true"])
@@ -180,7 +180,7 @@ def test_a_bare_authentication_error_has_no_messages_and_a_failed_login_says_why
         "exc": '["frappe.exceptions.AuthenticationError: Invalid token"]',
     }
     login = error_body(LoginFailedError("Invalid login credentials"))
-    assert list(login)[0] == "message" and login["message"] == "Invalid login credentials"
+    assert next(iter(login)) == "message" and login["message"] == "Invalid login credentials"
     assert "_server_messages" not in login
 
 

@@ -154,7 +154,8 @@ def test_a_post_only_entry_refuses_the_other_verbs(client, auth_header, method, 
 def test_the_key_policy_holds_every_guest_endpoint_and_no_other_entry(client_with, method):
     keyed = client_with(guest_access="key", storefront_keys="web:0123456789abcdef0123")
     r = keyed.post(f"/api/method/{method.path}", json={})
-    assert_frappe_error(r, 403, "PermissionError", "A storefront key is required: send it in the X-Storefront-Key header.")
+    message = "A storefront key is required: send it in the X-Storefront-Key header."
+    assert_frappe_error(r, 403, "PermissionError", message)
     for other in ENTRIES:
         if other.allow_guest and not other.guest_endpoint:
             answer = keyed.post(f"/api/method/{other.path}", json={})
