@@ -1,4 +1,5 @@
-"""The guest access policies (ERPNEXT_MEDUSA_GUEST_ACCESS): open, key and medusa-token."""
+"""web/policy.py: the guest access policies (ERPNEXT_MEDUSA_GUEST_ACCESS), open, key and medusa-token, through
+the real app."""
 
 from __future__ import annotations
 
