@@ -1,13 +1,11 @@
-"""web/registry.py: one entry per method, and every entry's flags consistent with one another, with the OpenAPI
-document and with what the app does with them (whitelist, POST only, the guest access policies)."""
+"""web/registry.py: one entry per method, and every entry's flags consistent with one another and with what the
+app does with them (whitelist, POST only, the guest access policies). The OpenAPI document each entry makes is
+checked in test_openapi.py."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from erpnext_medusa.config import Settings
 from erpnext_medusa.web.methods import METHODS
 from erpnext_medusa.web.registry import Method, Registry
 from tests.helpers import assert_frappe_error
@@ -79,57 +77,6 @@ def test_the_storefront_entries_are_the_two_guest_endpoints():
     assert [m.path for m in ENTRIES if m.costly] == ["medusa_integration.api.fetch_all_customers"]
     assert [m.path for m in ENTRIES if m.medusa_token] == ["medusa_integration.api.update_address"]
     assert [m.path for m in POST_ONLY] == ["login"]
-
-
-# --- the OpenAPI document ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def spec(client):
-    return client.get("/openapi.json").json()
-
-
-def test_the_document_lists_every_entry_with_its_verbs_and_nothing_else(spec):
-    listed = {p for p in spec["paths"] if p.startswith("/api/method/")}
-    assert listed == {f"/api/method/{m.path}" for m in ENTRIES}
-    for method in ENTRIES:
-        item = spec["paths"][f"/api/method/{method.path}"]
-        assert set(item) == {verb.lower() for verb in method.verbs}, method.path
-        for verb, operation in item.items():
-            assert operation["summary"] == method.summary
-            assert operation["operationId"] == f"{method.path.replace('.', '_')}_{verb}"
-
-
-@pytest.mark.parametrize("method", ENTRIES, ids=IDS)
-def test_each_operation_states_the_entrys_errors_and_who_may_call(spec, method):
-    for operation in spec["paths"][f"/api/method/{method.path}"].values():
-        codes = {int(code) for code in operation["responses"]}
-        assert set(method.errors) <= codes
-        if method.guest_endpoint:
-            assert {403, 429} <= codes
-        schemes = [set(requirement) for requirement in operation["security"]]
-        assert {"token"} in schemes and {"basic"} in schemes
-        assert (set() in schemes) == method.allow_guest  # an empty requirement: no credentials at all
-        assert ({"storefrontKey"} in schemes) == method.guest_endpoint
-        assert ({"medusaToken"} in schemes) == method.medusa_token
-        if method.parameters:
-            assert operation["parameters"] == list(method.parameters)
-        if method.request_body:
-            assert operation["requestBody"] == method.request_body
-
-
-def test_descriptions_name_the_settings_values_not_their_placeholders(spec, services):
-    placeholders = {"name_length", *Settings.model_fields}
-    described = 0
-    for method in ENTRIES:
-        for operation in spec["paths"][f"/api/method/{method.path}"].values():
-            if method.description:
-                described += 1
-                left = set(re.findall(r"\{(\w+)\}", operation["description"]))
-                assert not left & placeholders, (method.path, left)
-    assert described
-    fetch = spec["paths"]["/api/method/medusa_integration.api.fetch_all_customers"]["get"]
-    assert f"at most {services.settings.fetch_max_results} rows per call" in fetch["description"]
 
 
 # --- what the app does with the flags ------------------------------------------------------------------------
