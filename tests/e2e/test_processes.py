@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 from sqlalchemy.engine import URL
 
@@ -30,6 +29,7 @@ from tests.helpers import (
     customer,
     free_port,
     lead,
+    medusa_token,
     message_text,
     migrated_database,
     rows,
@@ -178,11 +178,6 @@ STOREFRONT_SECRET = "sf-secret-0123456789abcdef"
 JWT_SECRET = "medusa-jwt-secret-0123456789-abcdefghij"
 
 
-def _token(actor: str, secret: str = JWT_SECRET) -> str:
-    claims = {"actor_id": actor, "actor_type": "customer", "exp": int(time.time()) + 600}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 #: Per policy: its settings, and the headers that admit a guest (built when the test runs: a token minted at
 #: import time could expire before a long suite reaches the test).
 POLICIES = {
@@ -193,7 +188,7 @@ POLICIES = {
     ),
     "medusa-token": (
         {"guest_access": "medusa-token", "medusa_jwt_secret": JWT_SECRET},
-        lambda: {"Authorization": f"Bearer {_token('cus_ali')}"},
+        lambda: {"Authorization": f"Bearer {medusa_token('cus_ali', JWT_SECRET)}"},
     ),
 }
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,7 +23,6 @@ import sqlalchemy as sa
 
 from erpnext_medusa.domain.countries import default_countries
 from erpnext_medusa.store.sql import tables as live
-from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import VERSION_TABLE, pending, upgrade
 from erpnext_medusa.store.sql.store import SqlStore
 
@@ -200,21 +198,6 @@ def assert_same_schema(actual: dict[str, Any], expected: dict[str, Any], label: 
 
 # ---------------------------------------------------------------------------------------------------------
 # fixtures
-
-
-@pytest.fixture
-def new_engine(databases) -> Iterator[Any]:
-    """Engines on fresh throw-away databases of the current backend; disposed after the test."""
-    engines: list[sa.Engine] = []
-
-    def make() -> sa.Engine:
-        engine = make_engine(databases.new())
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.dispose()
 
 
 @pytest.fixture

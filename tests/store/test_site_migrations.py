@@ -7,16 +7,13 @@ Every test runs on SQLite, PostgreSQL and MariaDB (the ``databases`` fixture), e
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from erpnext_medusa.store.sql import site_tables
-from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import (
     SITE_VERSION_TABLE,
     VERSION_TABLE,
@@ -47,20 +44,6 @@ SHARED = ["erpnext_medusa_api_key", "erpnext_medusa_audit", "erpnext_medusa_inta
           "erpnext_medusa_login_failure", "erpnext_medusa_session", "erpnext_medusa_user",
           "erpnext_medusa_outbox", "erpnext_medusa_outbound"]  # fmt: skip
 VERSIONS = Path(site_tables.__file__).with_name("site_migrations") / "versions"
-
-
-@pytest.fixture
-def new_engine(databases) -> Iterator[Any]:
-    engines: list[sa.Engine] = []
-
-    def make() -> sa.Engine:
-        engine = make_engine(databases.new())
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.dispose()
 
 
 def _tables(engine: sa.Engine) -> list[str]:
