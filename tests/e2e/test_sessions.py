@@ -27,7 +27,7 @@ from playwright.sync_api import sync_playwright
 
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
-from tests.e2e.test_browser_cors import ARGS, CHROMIUM
+from tests.e2e.browser import ARGS, CHROMIUM
 from tests.helpers import (
     BACKENDS,
     REDIS_URL,

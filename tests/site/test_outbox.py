@@ -355,7 +355,7 @@ def test_an_older_snapshot_never_replaces_a_newer_one(sync: World, medusa: Medus
 
 
 def test_the_admin_page_lists_the_events_and_replays_a_dead_one(sync: World, medusa: MedusaAdmin):
-    from tests.web.admin.test_admin_pages import sign_in
+    from tests.web.admin.pages import sign_in
 
     address = linked(sync, medusa)
     kept = medusa.customers.pop(MEDUSA_ID)
