@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from erpnext_medusa.domain import outbound as o
 from erpnext_medusa.store.sql.outbox import Event, Outbox
 from tests.medusa_admin import KEY, MedusaAdmin
+from tests.medusa_webhook import HEADER, SECRET, event_body, signature
 from tests.site.world import World, world
-from tests.web.test_webhook import HEADER, SECRET, event_body, signature
 
 UPDATE = "/api/method/medusa_integration.api.update_address"
 MEDUSA_ID = "cus_01ADA"
