@@ -30,7 +30,7 @@ from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, LEAVE_REVISION, 
 from erpnext_medusa.web.app import create_app
 from tests.erpnext_ddl import create_erpnext_schema, create_frappe_framework_tables
 from tests.helpers import BACKENDS, TEST_HOST, TestDatabases
-from tests.store.test_migrations import execute, fetch, insert, seed_erpnext, snapshot_rows
+from tests.store.erpnext_db import execute, fetch, insert, seed_erpnext, snapshot_rows
 
 TODAY_HEAD = "0007"  # the head before the service left the site's tables
 BEFORE_LEAVING = "0008"  # the revision just before the one that leaves them

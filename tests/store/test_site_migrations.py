@@ -23,7 +23,7 @@ from erpnext_medusa.store.sql.migrate import (
     upgrade,
 )
 from tests.erpnext_ddl import create_erpnext_schema
-from tests.store.test_schema_history import _canonical, _default, _type_sql, catalog, reflected, snapshot
+from tests.store.schema import canonical_type, catalog, column_default, reflected, snapshot, type_sql
 
 SITE_TABLES = [
     "erpnext_medusa_api_key",
@@ -147,12 +147,12 @@ def test_every_live_column_and_index_exists_in_the_site_schema(new_engine):
         for column in table.columns:
             where = f"{table.name}.{column.name}"
             found = columns[column.name]
-            wanted = _type_sql(column.type, engine.dialect)
-            assert _canonical(_type_sql(found["type"], engine.dialect)) == _canonical(wanted), where
+            wanted = type_sql(column.type, engine.dialect)
+            assert canonical_type(type_sql(found["type"], engine.dialect)) == canonical_type(wanted), where
             assert found["nullable"] == column.nullable, where
             assert (column.name in primary_key) == column.primary_key, where
             if not (column.server_default is None and found.get("autoincrement") is True):
-                assert _default(found.get("default")) == _default(column.server_default), where
+                assert column_default(found.get("default")) == column_default(column.server_default), where
         indexes = {ix["name"]: ix for ix in inspector.get_indexes(table.name)}
         for index in table.indexes:
             assert indexes[index.name]["column_names"] == [c.name for c in index.columns], index.name
