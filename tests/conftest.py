@@ -9,12 +9,14 @@ create databases); when a server is unreachable the tests fail, they are never s
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete
 from sqlalchemy.engine import URL
@@ -28,7 +30,7 @@ from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import upgrade
 from erpnext_medusa.web.app import create_app
-from tests.helpers import BACKENDS, TEST_HOST, TestDatabases
+from tests.helpers import BACKENDS, REDIS_URL, TEST_HOST, TestDatabases
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -136,3 +138,16 @@ def client_with(services: Services) -> Iterator[Callable[..., TestClient]]:
 def auth_header(services: Services) -> dict[str, str]:
     key = create_api_key(services.keys, "admin@example.com", services.now())
     return {"Authorization": f"token {key.api_key}:{key.api_secret}"}
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the local Redis, whose keys are deleted after the test. Redis must be
+    running: the test fails, never skips, without it."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.ping()
+    prefix = f"em-test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+    client.close()

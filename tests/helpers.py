@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner, Result
@@ -44,6 +45,8 @@ ADMIN_URLS = {
 #: built for those tests answers for that name, set explicitly as a deployment sets its own.
 TEST_HOST = "testserver"
 BACKENDS = [b.strip() for b in os.environ.get("ERPNEXT_MEDUSA_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",")]
+#: The local Redis the tests share (each test under a key prefix of its own: the ``redis_prefix`` fixture).
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class TestDatabases:
@@ -234,6 +237,16 @@ def message_text(response: Any) -> str:
     """The text of an error answer's one message."""
     (message,) = server_messages(response.json())
     return str(message["message"])
+
+
+# --- Medusa customer tokens -----------------------------------------------------------------------------------
+
+
+def medusa_token(actor: str, secret: str, *, expires_in: int = 600, **claims: Any) -> str:
+    """A Medusa customer's JWT as Medusa signs one (HS256, ``actor_type`` customer, expiring in ``expires_in``
+    seconds); ``claims`` add to or replace those claims."""
+    payload = {"actor_id": actor, "actor_type": "customer", "exp": int(time.time()) + expires_in, **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 # --- ports and server processes ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from erpnext_medusa.domain.addresses import update_billing_address
 from erpnext_medusa.domain.models import Stamp
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
-from tests.e2e.test_browser_cors import ARGS, CHROMIUM
+from tests.e2e.browser import ARGS, CHROMIUM
 from tests.helpers import TestDatabases, address, customer, lead, rows, seed, server_env, start_server
 
 #: Where screenshots go when they should be kept (e.g. docs/screenshots); otherwise the test's tmp folder.

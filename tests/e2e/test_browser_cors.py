@@ -16,13 +16,9 @@ from playwright.sync_api import sync_playwright
 from erpnext_medusa.config import Settings
 from erpnext_medusa.services import Services
 from erpnext_medusa.store.sql.migrate import upgrade
+from tests.e2e.browser import ARGS, CHROMIUM
 from tests.helpers import TestDatabases, address, customer, free_port, rows, seed, server_env, start_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 SCRIPT = """async (api) => {
   const out = {};
   try {

@@ -46,7 +46,6 @@ from tests.helpers import (
     assert_frappe_error,
     customer,
     execute,
-    migrated_database,
     rows,
     seed,
     server_env,
@@ -60,13 +59,6 @@ UPDATED = {"message": "Address updated successfully"}
 #: SQLite and PostgreSQL; MariaDB joins where a finding concerns the database connection.
 DATABASES = [b for b in BACKENDS if b != "mariadb"]
 CONNECTION_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
-
-
-@pytest.fixture
-def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    """A new database on the backend the test is parametrised with, built by the real migrations."""
-    with migrated_database(request.param, tmp_path) as made:
-        yield made
 
 
 def _retry_after(response: httpx.Response) -> int:

@@ -35,14 +35,9 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import make_url
 
 from tests.e2e import medusa
+from tests.e2e.browser import ARGS, CHROMIUM
 from tests.e2e.medusa import Shopper
 from tests.helpers import message_text, query, server_env, start_server
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 #: An unlinked Customer of the demo data (src/erpnext_medusa/data/demo.json), with a Billing address of its own.
 CUSTOMER = "Acme Trading LLC"

@@ -19,8 +19,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from erpnext_medusa.domain import outbound as o
 from erpnext_medusa.domain.apikeys import create_api_key
 from tests.e2e import medusa
+from tests.e2e.browser import ARGS, CHROMIUM
 from tests.e2e.test_browser_admin import KEEP_SCREENSHOTS
-from tests.e2e.test_browser_cors import ARGS, CHROMIUM
 from tests.e2e.test_medusa_outbox import _admin, _link, _listening, _wait
 from tests.helpers import free_port
 from tests.site.world import world

@@ -11,26 +11,25 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
-import redis
 from sqlalchemy.engine import URL
 
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
 from tests.helpers import (
     BACKENDS,
+    REDIS_URL,
     address,
     customer,
     free_port,
     lead,
+    medusa_token,
     message_text,
     migrated_database,
     rows,
@@ -43,15 +42,7 @@ from tests.helpers import (
 LINK = "medusa_integration.utils.link_medusa_lead"
 UPDATE = "medusa_integration.api.update_address"
 FETCH = "medusa_integration.api.fetch_all_customers"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVER_BACKENDS = [b for b in BACKENDS if b != "sqlite"]
-
-
-@pytest.fixture
-def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    """A new, migrated database on the backend named by the test's parameter."""
-    with migrated_database(request.param, tmp_path) as made:
-        yield made
 
 
 @pytest.mark.slow
@@ -183,25 +174,8 @@ def sqlite_db(tmp_path: Path) -> Iterator[tuple[URL, Services]]:
         yield made
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the local Redis (which must be running: the test fails otherwise)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    client.ping()
-    prefix = f"em-test-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    for key in client.scan_iter(match=f"{prefix}:*"):
-        client.delete(key)
-    client.close()
-
-
 STOREFRONT_SECRET = "sf-secret-0123456789abcdef"
 JWT_SECRET = "medusa-jwt-secret-0123456789-abcdefghij"
-
-
-def _token(actor: str, secret: str = JWT_SECRET) -> str:
-    claims = {"actor_id": actor, "actor_type": "customer", "exp": int(time.time()) + 600}
-    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 #: Per policy: its settings, and the headers that admit a guest (built when the test runs: a token minted at
@@ -214,7 +188,7 @@ POLICIES = {
     ),
     "medusa-token": (
         {"guest_access": "medusa-token", "medusa_jwt_secret": JWT_SECRET},
-        lambda: {"Authorization": f"Bearer {_token('cus_ali')}"},
+        lambda: {"Authorization": f"Bearer {medusa_token('cus_ali', JWT_SECRET)}"},
     ),
 }
 

@@ -16,7 +16,6 @@ import socket
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -25,18 +24,17 @@ import httpx
 import pytest
 import redis
 from playwright.sync_api import sync_playwright
-from sqlalchemy.engine import URL
 
 from erpnext_medusa.domain.apikeys import create_api_key
 from erpnext_medusa.services import Services
-from tests.e2e.test_browser_cors import ARGS, CHROMIUM
+from tests.e2e.browser import ARGS, CHROMIUM
 from tests.helpers import (
     BACKENDS,
+    REDIS_URL,
     assert_frappe_error,
     customer,
     free_port,
     lead,
-    migrated_database,
     rows,
     seed,
     server_env,
@@ -50,16 +48,8 @@ WHO = "frappe.auth.get_logged_user"
 USER, PASSWORD = "clerk@example.com", "a long enough password"
 ATTACKER, ATTACKER_PASSWORD = "mallory@example.com", "the attacker's own password"
 VICTIM, LEAD = "Victim", "CRM-LEAD-2026-00002"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 #: SQLite and PostgreSQL; MariaDB joins where the finding concerns the database.
 DATABASES = [b for b in BACKENDS if b != "mariadb"]
-
-
-@pytest.fixture
-def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[URL, Services]]:
-    """A new database on the backend the test is parametrised with, built by the real migrations."""
-    with migrated_database(request.param, tmp_path) as made:
-        yield made
 
 
 def _users(services: Services) -> None:
@@ -310,17 +300,6 @@ def test_forty_hanging_heads_are_closed_within_the_deadline_while_ping_answers(f
 
 
 # --- 7. Redis keys built from user input -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.ping()  # Redis must be running: this test fails, never skips, without it
-    prefix = f"em-test-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    for key in client.scan_iter(match=f"{prefix}:*"):
-        client.delete(key)
-    client.close()
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from erpnext_medusa.store.site.signature import verify
-from tests.erpnext_site import Site, serve, transport
+from tests.erpnext_site import Site, address, serve, transport
 from tests.erpnext_site import wire_facts as facts
 
 SALES = ("Sales User",)
@@ -49,10 +49,6 @@ def like(expected: dict, actual: dict) -> None:
     for key, value in expected.items():
         if value is not None:
             assert actual[key] == value, key
-
-
-def address(title="ACME", **fields):
-    return {"address_title": title, "address_line1": "1 Main St", "city": "Berlin", "country": "Germany", **fields}
 
 
 # Authentication --------------------------------------------------------------------------------------------

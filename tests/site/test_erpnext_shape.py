@@ -238,7 +238,7 @@ def test_an_erpnext_api_key_is_decided_by_the_site(shape: World):
 
 
 def test_refused_signups_are_listed_in_admin_and_retried_there(site_engine):
-    from tests.web.admin.test_admin_pages import sign_in
+    from tests.web.admin.pages import sign_in
 
     with world(site_engine.url, webhook_secret=MEDUSA_SECRET) as shape:
         shape.site.require("Lead", "mobile_no")

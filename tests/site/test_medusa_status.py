@@ -13,9 +13,8 @@ from sqlalchemy import Engine
 
 from erpnext_medusa.domain import outbound as o
 from erpnext_medusa.domain.apikeys import create_api_key
-from erpnext_medusa.store.sql.outbox import Outbox
 from tests.medusa_admin import KEY, MedusaAdmin
-from tests.site.test_outbox import MEDUSA_ID, delivered, linked, wait_for
+from tests.site.linked import MEDUSA_ID, delivered, linked, outbox, wait_for
 from tests.site.world import World, world
 
 URL = "/api/method/erpnext_medusa.api.medusa_customer"
@@ -28,11 +27,6 @@ def status(w: World) -> dict:
     )
     assert r.status_code == 200, r.text
     return r.json()["message"]
-
-
-def outbox(w: World) -> Outbox:
-    assert w.services.outbox is not None
-    return w.services.outbox
 
 
 def shown_at(sync: dict) -> datetime:

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 
 from erpnext_medusa.domain import outbound as o
-from erpnext_medusa.store.sql.outbox import Event, Outbox
 from tests.medusa_admin import KEY, MedusaAdmin
+from tests.medusa_webhook import HEADER, SECRET, event_body, signature
+from tests.site.linked import MEDUSA_ID, delivered, events, linked, outbox, wait_for
 from tests.site.world import World, world
-from tests.web.test_webhook import HEADER, SECRET, event_body, signature
 
 UPDATE = "/api/method/medusa_integration.api.update_address"
-MEDUSA_ID = "cus_01ADA"
 
 
 @pytest.fixture
@@ -38,46 +36,6 @@ def sync(site_engine: Engine, medusa: MedusaAdmin) -> Iterator[World]:
         webhook_secret=SECRET,
     ) as w:
         yield w
-
-
-def outbox(w: World) -> Outbox:
-    assert w.services.outbox is not None
-    return w.services.outbox
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 8.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def linked(w: World, medusa: MedusaAdmin, *, primary: bool = True) -> str:
-    """A linked Customer with its billing address (its primary address unless told), mirrored (its first sight:
-    recorded, nothing sent)."""
-    w.site.insert("Customer", {"customer_name": "Ada Lovelace", "medusa_id": MEDUSA_ID, "email_id": "ada@example.com"})
-    address = w.site.insert(
-        "Address",
-        {"address_title": "Ada", "address_type": "Billing", "address_line1": "1 Old St", "city": "London",
-         "country": "United Kingdom", "pincode": "N1",
-         "links": [{"link_doctype": "Customer", "link_name": "Ada Lovelace"}]},
-    )  # fmt: skip
-    if primary:
-        w.site.sql_update("Customer", "Ada Lovelace", {"customer_primary_address": address["name"]})
-    medusa.add(MEDUSA_ID, email="ada@example.com", first_name="Ada", last_name="Lovelace")
-    w.reconcile(full=True)
-    return str(address["name"])
-
-
-def events(w: World, *states: str) -> list[Event]:
-    return outbox(w).events(states=states)
-
-
-def delivered(w: World) -> list[Event]:
-    return events(w, o.DELIVERED)
 
 
 def test_first_sight_of_a_linked_customer_is_recorded_and_nothing_is_sent(sync: World, medusa: MedusaAdmin):
@@ -355,7 +313,7 @@ def test_an_older_snapshot_never_replaces_a_newer_one(sync: World, medusa: Medus
 
 
 def test_the_admin_page_lists_the_events_and_replays_a_dead_one(sync: World, medusa: MedusaAdmin):
-    from tests.web.admin.test_admin_pages import sign_in
+    from tests.web.admin.pages import sign_in
 
     address = linked(sync, medusa)
     kept = medusa.customers.pop(MEDUSA_ID)

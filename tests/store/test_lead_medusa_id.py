@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import MigrationError, current_revision, pending, upgrade
-from tests.store.test_migrations import execute, fetch, index_names, insert
+from tests.store.erpnext_db import execute, fetch, index_names, insert
 
 UNIQUE = "lead_medusa_id_unique"
 

@@ -30,7 +30,7 @@ from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, LEAVE_REVISION, 
 from erpnext_medusa.web.app import create_app
 from tests.erpnext_ddl import create_erpnext_schema, create_frappe_framework_tables
 from tests.helpers import BACKENDS, TEST_HOST, TestDatabases
-from tests.store.test_migrations import execute, fetch, insert, seed_erpnext, snapshot_rows
+from tests.store.erpnext_db import execute, fetch, insert, seed_erpnext, snapshot_rows
 
 TODAY_HEAD = "0007"  # the head before the service left the site's tables
 BEFORE_LEAVING = "0008"  # the revision just before the one that leaves them
@@ -52,7 +52,7 @@ TS = datetime(2025, 8, 9, 10, 11, 12)
 
 
 @pytest.fixture(params=SITE_BACKENDS)
-def new_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], sa.Engine]]:
+def new_site_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], sa.Engine]]:
     """Engines on fresh databases of one site backend; disposed and dropped after the test."""
     dbs = TestDatabases(request.param, tmp_path)
     engines: list[sa.Engine] = []
@@ -181,8 +181,8 @@ def expected_removed(engine: sa.Engine) -> set[str]:
     )
 
 
-def test_upgrade_leaves_the_site_tables_as_erpnext_made_them(new_engine):
-    engine, ref = new_engine(), new_engine()
+def test_upgrade_leaves_the_site_tables_as_erpnext_made_them(new_site_engine):
+    engine, ref = new_site_engine(), new_site_engine()
     old_deployment(engine)
     reference(ref)
     want = definitions(ref)
@@ -214,8 +214,8 @@ def test_upgrade_leaves_the_site_tables_as_erpnext_made_them(new_engine):
     assert definitions(engine) == want and document_rows(engine) == rows
 
 
-def test_an_undeclared_medusa_id_column_is_kept_with_its_links_and_reported(new_engine):
-    engine = new_engine()
+def test_an_undeclared_medusa_id_column_is_kept_with_its_links_and_reported(new_site_engine):
+    engine = new_site_engine()
     old_deployment(engine, declared=("Customer",))
     report = upgrade(engine)
     lead = [k for k in report.kept if k.startswith("column tabLead.medusa_id")]
@@ -233,8 +233,8 @@ def _lengthen_customer_name(engine: sa.Engine) -> None:
         execute(engine, 'ALTER TABLE "tabCustomer" ALTER COLUMN customer_name TYPE varchar(400)')
 
 
-def test_a_long_customer_name_after_customize_form_is_accepted_once_left(new_engine):
-    engine = new_engine()
+def test_a_long_customer_name_after_customize_form_is_accepted_once_left(new_site_engine):
+    engine = new_site_engine()
     old_deployment(engine)
     long_name = "Ä" + "b" * 399
     if engine.dialect.name in MARIADB:  # what broke ERPNext's own inserts under today's head
@@ -249,8 +249,8 @@ def test_a_long_customer_name_after_customize_form_is_accepted_once_left(new_eng
     ]
 
 
-def test_a_site_that_never_had_the_service_is_refused_and_left_as_it_was(new_engine):
-    engine = new_engine()
+def test_a_site_that_never_had_the_service_is_refused_and_left_as_it_was(new_site_engine):
+    engine = new_site_engine()
     create_erpnext_schema(engine)
     create_frappe_framework_tables(engine)
     tables = set(sa.inspect(engine).get_table_names())
@@ -285,8 +285,8 @@ def test_a_standalone_database_keeps_its_search_index(databases: TestDatabases):
         engine.dispose()
 
 
-def test_the_standalone_store_refuses_a_site(new_engine):
-    engine = new_engine()
+def test_the_standalone_store_refuses_a_site(new_site_engine):
+    engine = new_site_engine()
     old_deployment(engine)
     upgrade(engine)
     url = engine.url.render_as_string(hide_password=False)
@@ -304,10 +304,10 @@ def test_the_standalone_store_refuses_a_site(new_engine):
         services.close()
 
 
-def test_a_run_that_stopped_half_way_runs_again(new_engine):
+def test_a_run_that_stopped_half_way_runs_again(new_site_engine):
     """MariaDB commits each DDL statement on its own: a run may stop with the triggers and tabCustomer's additions
     gone but not tabLead's, and the revision not yet recorded."""
-    engine, ref = new_engine(), new_engine()
+    engine, ref = new_site_engine(), new_site_engine()
     old_deployment(engine)
     reference(ref)
     q = "`" if engine.dialect.name in MARIADB else '"'

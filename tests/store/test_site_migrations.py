@@ -7,16 +7,13 @@ Every test runs on SQLite, PostgreSQL and MariaDB (the ``databases`` fixture), e
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from erpnext_medusa.store.sql import site_tables
-from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.migrate import (
     SITE_VERSION_TABLE,
     VERSION_TABLE,
@@ -26,7 +23,7 @@ from erpnext_medusa.store.sql.migrate import (
     upgrade,
 )
 from tests.erpnext_ddl import create_erpnext_schema
-from tests.store.test_schema_history import _canonical, _default, _type_sql, catalog, reflected, snapshot
+from tests.store.schema import canonical_type, catalog, column_default, reflected, snapshot, type_sql
 
 SITE_TABLES = [
     "erpnext_medusa_api_key",
@@ -47,20 +44,6 @@ SHARED = ["erpnext_medusa_api_key", "erpnext_medusa_audit", "erpnext_medusa_inta
           "erpnext_medusa_login_failure", "erpnext_medusa_session", "erpnext_medusa_user",
           "erpnext_medusa_outbox", "erpnext_medusa_outbound"]  # fmt: skip
 VERSIONS = Path(site_tables.__file__).with_name("site_migrations") / "versions"
-
-
-@pytest.fixture
-def new_engine(databases) -> Iterator[Any]:
-    engines: list[sa.Engine] = []
-
-    def make() -> sa.Engine:
-        engine = make_engine(databases.new())
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.dispose()
 
 
 def _tables(engine: sa.Engine) -> list[str]:
@@ -164,12 +147,12 @@ def test_every_live_column_and_index_exists_in_the_site_schema(new_engine):
         for column in table.columns:
             where = f"{table.name}.{column.name}"
             found = columns[column.name]
-            wanted = _type_sql(column.type, engine.dialect)
-            assert _canonical(_type_sql(found["type"], engine.dialect)) == _canonical(wanted), where
+            wanted = type_sql(column.type, engine.dialect)
+            assert canonical_type(type_sql(found["type"], engine.dialect)) == canonical_type(wanted), where
             assert found["nullable"] == column.nullable, where
             assert (column.name in primary_key) == column.primary_key, where
             if not (column.server_default is None and found.get("autoincrement") is True):
-                assert _default(found.get("default")) == _default(column.server_default), where
+                assert column_default(found.get("default")) == column_default(column.server_default), where
         indexes = {ix["name"]: ix for ix in inspector.get_indexes(table.name)}
         for index in table.indexes:
             assert indexes[index.name]["column_names"] == [c.name for c in index.columns], index.name

@@ -1,6 +1,6 @@
 """Pure tests of how update_address reads its body (erpnext_medusa.web.methods): JSON whatever the content
 type, the customer id and the address fields as text. The address rules themselves are tested in
-test_address_rules.py."""
+tests/domain/test_addresses.py, the reading of the call in test_frappe.py."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from erpnext_medusa.domain.errors import (
     ValidationFailedError,
 )
 from erpnext_medusa.store.site import FrappeClient, SiteLogin
-from tests.erpnext_site import Site, serve, transport
+from tests.erpnext_site import Site, address, serve, transport
 
 SECRET = "s3cret-not-for-logs"
 RESOURCE = "/api/resource/Customer"
@@ -42,10 +42,6 @@ def client(site, waits):
     client = FrappeClient("http://site.test", "k1", SECRET, transport=transport(site), sleep=waits.append)
     yield client
     client.close()
-
-
-def address(title="ACME", **fields):
-    return {"address_title": title, "address_line1": "1 Main St", "city": "Berlin", "country": "Germany", **fields}
 
 
 def test_every_verb(client, site):

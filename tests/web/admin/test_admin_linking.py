@@ -16,7 +16,7 @@ from erpnext_medusa.domain.backoffice import name_similarity, phone_key
 from erpnext_medusa.domain.leads import link_medusa_lead
 from erpnext_medusa.domain.models import Stamp
 from tests.helpers import address, customer, execute, lead, rows, seed
-from tests.web.admin.test_admin_pages import USER, flash, plain, sign_in, token_of
+from tests.web.admin.pages import USER, flash, plain, sign_in, token_of
 
 SIGNUP = datetime(2026, 3, 14, 9, 30)
 

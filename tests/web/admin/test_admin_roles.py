@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import customer, lead, rows, seed
 from tests.web import test_erpnext_auth as erpnext
-from tests.web.admin.test_admin_pages import flash, token_of
+from tests.web.admin.pages import flash, token_of
 
 erp_url = erpnext.erp_url
 erp = erpnext.erp

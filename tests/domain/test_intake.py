@@ -1,5 +1,5 @@
-"""The mapping from a Medusa customer to an ERPNext Lead's fields, alone (a pure function), and ERPNext's Lead
-naming rules it shares with the import."""
+"""domain/intake.py: the mapping from a Medusa customer to an ERPNext Lead's fields, alone (a pure function), the
+checks of an event, and ERPNext's Lead naming rules the intake shares with the import."""
 
 from __future__ import annotations
 

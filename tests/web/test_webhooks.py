@@ -3,8 +3,6 @@ re-deliveries, bad bodies, the audit trail, concurrent deliveries through the re
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -19,34 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from erpnext_medusa.domain.intake import CustomerEvent, MedusaCustomer, receive_customer_event
 from erpnext_medusa.domain.models import Origin, Stamp
 from tests.helpers import assert_frappe_error, lead, rows, seed
+from tests.medusa_webhook import HEADER, SECRET, event_body, medusa_customer, signature
 
 PATH = "/webhooks/medusa/customer"
-SECRET = "webhook-secret-0123456789abcdef-0123456789"
-HEADER = "X-ERPNext-Medusa-Signature"
 YEAR = datetime.now().year
-
-
-def signature(body: bytes, *, secret: str = SECRET, at: float | None = None) -> str:
-    t = int(time.time() if at is None else at)
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
-
-
-def customer(**fields: Any) -> dict[str, Any]:
-    return {
-        "id": "cus_01ALI",
-        "email": "ali@example.com",
-        "first_name": "Ali",
-        "last_name": "Hassan",
-        "phone": "+971501234567",
-        "company_name": None,
-        "metadata": None,
-        **fields,
-    }
-
-
-def event_body(event_id: str = "evt_1", kind: str = "customer.created", **fields: Any) -> bytes:
-    return json.dumps({"id": event_id, "type": kind, "data": customer(**fields)}).encode()
 
 
 @pytest.fixture
@@ -316,7 +290,7 @@ def body_of(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-GOOD = {"id": "evt_1", "type": "customer.created", "data": customer()}
+GOOD = {"id": "evt_1", "type": "customer.created", "data": medusa_customer()}
 BAD_BODIES = {
     "not json": (b"{not json", "The body must be a JSON object."),
     "empty": (b"", "The body must be a JSON object."),
@@ -325,33 +299,33 @@ BAD_BODIES = {
     "id a number": (body_of({**GOOD, "id": 7}), "id must be text."),
     "blank id": (body_of({**GOOD, "id": " "}), "id is required."),
     "unknown type": (body_of({**GOOD, "type": "customer.deleted"}), None),
-    "type missing": (body_of({"id": "e", "data": customer()}), "type is required."),
+    "type missing": (body_of({"id": "e", "data": medusa_customer()}), "type is required."),
     "no data": (body_of({**GOOD, "data": None}), "data must be an object: the Medusa customer."),
     "data a string": (body_of({**GOOD, "data": "cus_1"}), "data must be an object: the Medusa customer."),
-    "no customer id": (body_of({**GOOD, "data": customer(id=None)}), "data.id is required."),
-    "customer id a number": (body_of({**GOOD, "data": customer(id=12)}), "data.id must be text."),
-    "email a list": (body_of({**GOOD, "data": customer(email=["a@x.io"])}), "data.email must be text or null."),
-    "phone a number": (body_of({**GOOD, "data": customer(phone=5551234)}), "data.phone must be text or null."),
+    "no customer id": (body_of({**GOOD, "data": medusa_customer(id=None)}), "data.id is required."),
+    "customer id a number": (body_of({**GOOD, "data": medusa_customer(id=12)}), "data.id must be text."),
+    "email a list": (body_of({**GOOD, "data": medusa_customer(email=["a@x.io"])}), "data.email must be text or null."),
+    "phone a number": (body_of({**GOOD, "data": medusa_customer(phone=5551234)}), "data.phone must be text or null."),
     "metadata a string": (
-        body_of({**GOOD, "data": customer(metadata="x")}),
+        body_of({**GOOD, "data": medusa_customer(metadata="x")}),
         "data.metadata must be an object or null.",
     ),
-    "email not an email": (body_of({**GOOD, "data": customer(email="ali at example")}), None),
+    "email not an email": (body_of({**GOOD, "data": medusa_customer(email="ali at example")}), None),
     "first name too long": (
-        body_of({**GOOD, "data": customer(first_name="x" * 141)}),
+        body_of({**GOOD, "data": medusa_customer(first_name="x" * 141)}),
         "first_name is too long: at most 140 characters are allowed.",
     ),
     "customer id too long": (
-        body_of({**GOOD, "data": customer(id="c" * 141)}),
+        body_of({**GOOD, "data": medusa_customer(id="c" * 141)}),
         "data.id is too long: at most 140 characters are allowed.",
     ),
     "event id too long": (body_of({**GOOD, "id": "e" * 141}), "id is too long: at most 140 characters are allowed."),
     "nothing to name by": (
-        body_of({**GOOD, "data": customer(first_name=None, email=None, company_name=None)}),
+        body_of({**GOOD, "data": medusa_customer(first_name=None, email=None, company_name=None)}),
         "The customer has no first name, company name or e-mail to name a Lead by.",
     ),
     "NUL in a name": (
-        body_of({**GOOD, "data": customer(last_name="Has\x00san")}),
+        body_of({**GOOD, "data": medusa_customer(last_name="Has\x00san")}),
         "last_name contains a character that is not allowed.",
     ),
 }

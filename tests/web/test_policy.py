@@ -1,4 +1,5 @@
-"""The guest access policies (ERPNEXT_MEDUSA_GUEST_ACCESS): open, key and medusa-token."""
+"""web/policy.py: the guest access policies (ERPNEXT_MEDUSA_GUEST_ACCESS), open, key and medusa-token, through
+the real app."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import jwt
 import pytest
 
 from erpnext_medusa.config import Settings
-from tests.helpers import BARE_AUTHENTICATIONERROR, address, assert_frappe_error, customer, rows, seed
+from tests.helpers import BARE_AUTHENTICATIONERROR, address, assert_frappe_error, customer, medusa_token, rows, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
 UPDATE = "/api/method/medusa_integration.api.update_address"
@@ -105,8 +106,8 @@ def test_key_mode_leaves_ping_open(keyed):
 
 
 def token(actor: str = "cus_ali", *, secret: str = JWT_SECRET, expires_in: int = 600, **claims) -> str:
-    payload = {"actor_id": actor, "actor_type": "customer", "exp": int(time.time()) + expires_in, **claims}
-    return jwt.encode(payload, secret, algorithm="HS256")
+    """A token of Ali's (unless ``actor`` says otherwise) signed with this file's Medusa secret."""
+    return medusa_token(actor, secret, expires_in=expires_in, **claims)
 
 
 def bearer(value: str) -> dict[str, str]:

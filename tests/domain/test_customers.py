@@ -1,10 +1,11 @@
-"""Paging a search: the page must lie within the first ``cap`` matches, so that every search has a bounded cost."""
+"""domain/customers.py: a search's limits (words, length, the cap), its words, and its paging: the page must lie
+within the first ``cap`` matches, so that every search has a bounded cost."""
 
 from __future__ import annotations
 
 import pytest
 
-from erpnext_medusa.domain.customers import page_bounds
+from erpnext_medusa.domain.customers import SearchLimits, page_bounds, search_words
 from erpnext_medusa.domain.errors import ValidationFailedError
 
 CAP = 500
@@ -59,3 +60,41 @@ def test_a_page_that_ends_past_the_cap_is_refused_and_says_how_much_fits(limit, 
 def test_negative_numbers_are_refused(limit, offset, message):
     with pytest.raises(ValidationFailedError, match=message):
         page_bounds(limit, offset, CAP)
+
+
+# --- the search's limits and words ---------------------------------------------------------------------------
+
+
+def test_the_text_is_never_longer_than_a_customer_name():
+    assert SearchLimits.of(5, 1000, 50) == SearchLimits(words=5, length=140, cap=50)
+    assert SearchLimits.of(5, 20, 50).length == 20
+
+
+def test_a_search_within_its_limits_is_returned_unchanged():
+    limits = SearchLimits(words=2, length=11, cap=50)
+    assert limits.check(None) is None
+    assert limits.check("ali  hassan") == "ali  hassan"
+    assert limits.check("") == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("a b c", "name has too many words: at most 2 are allowed."),
+     ("x" * 11, "name is too long: at most 10 characters are allowed.")],
+)  # fmt: skip
+def test_a_search_past_its_limits_is_refused_with_the_limit(name, message):
+    with pytest.raises(ValidationFailedError) as err:
+        SearchLimits(words=2, length=10, cap=50).check(name)
+    assert err.value.message == message
+
+
+@pytest.mark.parametrize(("name", "words"), [(None, []), ("", []), ("  ", []), (" ali\thassan\n", ["ali", "hassan"]),
+                                             ("شركة  النور", ["شركة", "النور"])])  # fmt: skip
+def test_the_words_are_split_on_any_whitespace(name, words):
+    assert search_words(name) == words
+
+
+def test_a_word_no_backend_can_store_is_refused():
+    with pytest.raises(ValidationFailedError) as err:
+        search_words("ac\x00me")
+    assert err.value.message == "name contains a character that is not allowed."
