@@ -52,14 +52,34 @@ def baseline_names_in_order(engine: Engine, words: Sequence[str]) -> list[str]:
     are the rows whose folded name contains every folded word, in the database's own order."""
     c = t.customer.c
     if engine.dialect.name in ("sqlite", "postgresql"):
-        folded = [f for f in (fold(w) for w in words) if f]
-        query = select(c.name, c.customer_name).where(c.medusa_id.is_(None)).order_by(c.customer_name, c.name)
-        with engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [r.name for r in rows if all(f in fold(r.customer_name or "") for f in folded)]
+        phrase = " ".join(words)
+        return folded_names_in_order(engine, [phrase], cap=None)[phrase][0]
     query = select(c.name).where(*_matching(words)).order_by(c.customer_name, c.name)
     with engine.connect() as conn:
         return list(conn.execute(query).scalars())
+
+
+def folded_names_in_order(
+    engine: Engine, phrases: Sequence[str], *, cap: int | None
+) -> dict[str, tuple[list[str], int]]:
+    """For each phrase (words separated by spaces), the unlinked customers whose folded name contains every
+    folded word, in the service's order (customer_name, then name, by the database), the first ``cap`` of
+    them (all if None), and how many match: the matches as the service finds them wherever it folds. One scan
+    of the table for all the phrases, each name folded once."""
+    c = t.customer.c
+    wanted = {p: [f for f in (fold(w) for w in p.split()) if f] for p in phrases}
+    found: dict[str, tuple[list[str], int]] = {p: ([], 0) for p in phrases}
+    query = select(c.name, c.customer_name).where(c.medusa_id.is_(None)).order_by(c.customer_name, c.name)
+    with engine.connect() as conn:
+        for row in conn.execution_options(yield_per=10_000).execute(query):
+            name = fold(row.customer_name or "")
+            for phrase, folded in wanted.items():
+                if all(f in name for f in folded):
+                    names, count = found[phrase]
+                    if cap is None or count < cap:
+                        names.append(row.name)
+                    found[phrase] = (names, count + 1)
+    return found
 
 
 class BaselineStore(SqlStore):

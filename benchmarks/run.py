@@ -166,6 +166,21 @@ def database_url(backend: str, work: Path, name: str) -> str:
     return make_url(SERVER_URLS[backend]).set(database=name).render_as_string(hide_password=False)
 
 
+def service_env(url: str) -> dict[str, str]:
+    """The environment of the servers and the CLI on the database at ``url``.
+
+    Rate limits off, and the bound on one address's concurrent searches as high as it goes (the bound on all
+    searches stays): every request comes from one address here, where a storefront's come from many, and the
+    search path is what is measured. The cap is the one the battery's pages are made for. The servers and the
+    CLI import the service from where this process did: the same code as the in-process DB figures, even beside
+    another checkout's editable install."""
+    code = Path(erpnext_medusa.__file__).resolve().parents[1]
+    paths = [str(ROOT.parent)] if "site-packages" in code.parts else [str(code), str(ROOT.parent)]
+    return {**os.environ, "ERPNEXT_MEDUSA_DATABASE_URL": url, "ERPNEXT_MEDUSA_LOG_LEVEL": "warning",
+            "ERPNEXT_MEDUSA_RATE_LIMIT": "0", "ERPNEXT_MEDUSA_SEARCH_CONCURRENCY_PER_CLIENT": "100",
+            "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS": str(FETCH_CAP), "PYTHONPATH": os.pathsep.join(paths)}  # fmt: skip
+
+
 def cli(env: dict[str, str], *args: str, capture: bool = False) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "erpnext_medusa", *args], env=env, check=True, text=True,
@@ -203,8 +218,13 @@ def write_fixtures(
 
 
 @contextmanager
-def server(env: dict[str, str], port: int, workers: int, baseline: bool) -> Iterator[subprocess.Popen[bytes]]:
-    if baseline:
+def server(
+    env: dict[str, str], port: int, workers: int, baseline: bool, command: list[str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The service (``erpnext-medusa serve``), the baseline, or ``command``, until it answers ping on ``port``."""
+    if command is not None:
+        cmd = command
+    elif baseline:
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.baseline:create_app",
                "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     else:
@@ -328,6 +348,33 @@ def timed(fn: Any, repeat: int) -> list[float]:
     return samples
 
 
+def http_latencies(
+    conn: http.client.HTTPConnection, repeat: int
+) -> tuple[dict[str, tuple[float, float]], tuple[float, float]]:
+    """Single-client p50/p99 (ms) of every query, ``repeat`` requests each: per class, and over every query."""
+    per_class = {}
+    every: list[float] = []
+    for cls, qs in ALL_CLASSES.items():
+        samples: list[float] = []
+        for q in qs:
+            samples += timed(lambda p=q.path: http_get(conn, p), repeat)
+        per_class[cls] = percentiles(samples)
+        every += samples
+    return per_class, percentiles(every)
+
+
+def read_mix(base_url: str, duration: float, work: Path, *, python_load: bool = False) -> dict[str, Any]:
+    """The read mix (every query with its page) at 32 connections: wrk if installed (and not ``python_load``),
+    else benchmarks/load.py in its own process."""
+    paths = [q.path for qs in ALL_CLASSES.values() for q in qs]
+    by_wrk = None if python_load else wrk_load(base_url, paths, 32, duration, work)
+    if by_wrk is not None:
+        return by_wrk
+    spec = {"url": base_url, "connections": 32, "duration": duration,
+            "requests": [{"method": "GET", "path": p} for p in paths]}  # fmt: skip
+    return load(spec, work) | {"generator": "benchmarks/load.py"}
+
+
 def check_answers(port: int, queries: list[Query], in_order: dict[str, list[str]]) -> None:
     """Every page the service gives is its slice of the baseline's matches put in the service's order
     (customer_name, then name; ``in_order`` holds the first FETCH_CAP of them for each query's words): the
@@ -363,16 +410,7 @@ def _measure(args: argparse.Namespace, work: Path, db_name: str) -> dict[str, An
     args.data_dir.mkdir(parents=True, exist_ok=True)
     source = dataset.write_jsonl(args.data_dir / f"customers-{args.customers}.jsonl", args.customers)
     url = database_url(backend, work, db_name)
-    # Rate limits off, and the bound on one address's concurrent searches as high as it goes (the bound on
-    # all searches stays): every request comes from one address here, where a storefront's come from many,
-    # and the search path is what is measured. The cap is the one the battery's pages are made for. The
-    # servers and the CLI import the service from where this process did: the same code as the in-process
-    # DB figures, even beside another checkout's editable install.
-    code = Path(erpnext_medusa.__file__).resolve().parents[1]
-    paths = [str(ROOT.parent)] if "site-packages" in code.parts else [str(code), str(ROOT.parent)]
-    env = {**os.environ, "ERPNEXT_MEDUSA_DATABASE_URL": url, "ERPNEXT_MEDUSA_LOG_LEVEL": "warning",
-           "ERPNEXT_MEDUSA_RATE_LIMIT": "0", "ERPNEXT_MEDUSA_SEARCH_CONCURRENCY_PER_CLIENT": "100",
-           "ERPNEXT_MEDUSA_FETCH_MAX_RESULTS": str(FETCH_CAP), "PYTHONPATH": os.pathsep.join(paths)}  # fmt: skip
+    env = service_env(url)
     results: dict[str, Any] = {"backend": backend, "customers": args.customers}
 
     cli(env, "db", "upgrade")
@@ -414,7 +452,6 @@ def _measure(args: argparse.Namespace, work: Path, db_name: str) -> dict[str, An
     results["db_all"] = {name: percentiles(samples) for name, samples in every.items()}
     engine.dispose()
 
-    mixed = [{"method": "GET", "path": q.path} for q in queries]
     for name, port, is_baseline in (("service", args.port, False), ("baseline", args.port + 1, True)):
         with server(env, port, args.workers, is_baseline) as proc:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
@@ -423,19 +460,9 @@ def _measure(args: argparse.Namespace, work: Path, db_name: str) -> dict[str, An
                 for _ in range(4 * args.workers):
                     http_get(conn, fetch_path("warm up"))
                 time.sleep(3)  # let the workers take their gram statistics
-            per_class = {}
-            every_sample: list[float] = []
-            for cls, qs in ALL_CLASSES.items():
-                samples: list[float] = []
-                for q in qs:
-                    samples += timed(
-                        lambda p=q.path, c=conn: http_get(c, p), args.baseline_repeat if is_baseline else args.repeat
-                    )
-                per_class[cls] = percentiles(samples)
-                every_sample += samples
+            per_class, over_all = http_latencies(conn, args.baseline_repeat if is_baseline else args.repeat)
             conn.close()
-            results[f"{name}_http"] = per_class
-            results[f"{name}_http_all"] = percentiles(every_sample)
+            results[f"{name}_http"], results[f"{name}_http_all"] = per_class, over_all
             base_url = f"http://127.0.0.1:{port}"
             # Writes before the read load: the baseline's reads at 32 connections keep its workers busy long
             # after the load generator stops.
@@ -450,10 +477,7 @@ def _measure(args: argparse.Namespace, work: Path, db_name: str) -> dict[str, An
                           "body": {"customer": c, "lead": lead}} for lead, c in mine]  # fmt: skip
                 spec = {"url": base_url, "connections": 16, "duration": args.duration, "requests": links, "once": True}
                 results[f"{name}_link"] = load(spec, work)
-            spec = {"url": base_url, "connections": 32, "duration": args.duration, "requests": mixed}
-            paths = [m["path"] for m in mixed]
-            by_wrk = None if args.python_load else wrk_load(base_url, paths, 32, args.duration, work)
-            results[f"{name}_load"] = by_wrk or load(spec, work) | {"generator": "benchmarks/load.py"}
+            results[f"{name}_load"] = read_mix(base_url, args.duration, work, python_load=args.python_load)
             results[f"{name}_rss_mb"] = peak_rss_mb(proc)
     return results
 
@@ -461,32 +485,58 @@ def _measure(args: argparse.Namespace, work: Path, db_name: str) -> dict[str, An
 # -- report ----------------------------------------------------------------------------------------------
 
 
+HEADER = f"{'figure':<44}{'service':>12}{'baseline':>12}{'ratio s/b':>12}"
+
+
+def side_by_side(label: str, svc: float, base: float, fmt: str = "{:.2f}") -> str:
+    """One line of the report: a figure of the service, the baseline's, and their ratio."""
+    ratio = svc / base if base else float("nan")
+    return f"{label:<44}{fmt.format(svc):>12}{fmt.format(base):>12}{ratio:>12.4f}"
+
+
+def http_lines(r: dict[str, Any]) -> list[str]:
+    """The single-client figures over HTTP, per class and over every query."""
+    lines = []
+    for cls in ALL_CLASSES:
+        (s50, s99), (b50, b99) = r["service_http"][cls], r["baseline_http"][cls]
+        lines += [side_by_side(f"HTTP {cls} p50 ms", s50, b50), side_by_side(f"HTTP {cls} p99 ms", s99, b99)]
+    # The target is a p99 over every query: every single-client sample of every query, in one pool.
+    lines.append(side_by_side("HTTP all queries p99 ms", r["service_http_all"][1], r["baseline_http_all"][1]))
+    return lines
+
+
+def successful(load: dict[str, Any]) -> float:
+    """Answers per second without the errors."""
+    return float(load["rate"] * (load["requests"] - load["errors"]) / load["requests"]) if load["requests"] else 0.0
+
+
+def mix_lines(r: dict[str, Any]) -> list[str]:
+    """The read mix at 32 connections: successful requests/s, p99 and errors."""
+    svc, base = r["service_load"], r["baseline_load"]
+    return [
+        side_by_side("32 conns mixed fetch, requests/s", svc["rate"], base["rate"], "{:.1f}"),
+        side_by_side("32 conns mixed fetch, successful/s", successful(svc), successful(base), "{:.1f}"),
+        side_by_side("32 conns mixed fetch, p99 ms", svc["p99_ms"], base["p99_ms"], "{:.1f}"),
+        side_by_side("32 conns mixed fetch, errors", svc["errors"], base["errors"], "{:.0f}"),
+        f"(load generator: {svc['generator']})",
+    ]
+
+
 def report(r: dict[str, Any]) -> str:
     lines = [f"backend {r['backend']}, {r['customers']:,} customers, import {r['import_s']:.1f} s", ""]
-    lines.append(f"{'figure':<44}{'service':>12}{'baseline':>12}{'ratio s/b':>12}")
+    lines.append(HEADER)
 
     def row(label: str, svc: float, base: float, fmt: str = "{:.2f}") -> None:
-        ratio = svc / base if base else float("nan")
-        lines.append(f"{label:<44}{fmt.format(svc):>12}{fmt.format(base):>12}{ratio:>12.4f}")
+        lines.append(side_by_side(label, svc, base, fmt))
 
-    for level, svc_key, base_key in (("HTTP", "service_http", "baseline_http"),):
-        for cls in ALL_CLASSES:
-            s50, s99 = r[svc_key][cls]
-            b50, b99 = r[base_key][cls]
-            row(f"{level} {cls} p50 ms", s50, b50)
-            row(f"{level} {cls} p99 ms", s99, b99)
-    # The target is a p99 over every query: every single-client sample of every query, in one pool.
-    row("HTTP all queries p99 ms", r["service_http_all"][1], r["baseline_http_all"][1])
+    lines += http_lines(r)
     for cls in ALL_CLASSES:
         s50, s99 = r["db"]["service"][cls]
         b50, b99 = r["db"]["baseline"][cls]
         row(f"DB {cls} p50 ms", s50, b50)
         row(f"DB {cls} p99 ms", s99, b99)
     row("DB all queries p99 ms", r["db_all"]["service"][1], r["db_all"]["baseline"][1])
-    row("32 conns mixed fetch, requests/s", r["service_load"]["rate"], r["baseline_load"]["rate"], "{:.1f}")
-    row("32 conns mixed fetch, p99 ms", r["service_load"]["p99_ms"], r["baseline_load"]["p99_ms"], "{:.1f}")
-    row("32 conns mixed fetch, errors", r["service_load"]["errors"], r["baseline_load"]["errors"], "{:.0f}")
-    lines.append(f"(load generator: {r['service_load']['generator']})")
+    lines += mix_lines(r)
     for op in ("update", "link"):
         if f"service_{op}" in r:
             row(f"16 conns {op}, writes/s", r[f"service_{op}"]["rate"], r[f"baseline_{op}"]["rate"], "{:.1f}")
