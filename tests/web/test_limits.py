@@ -7,8 +7,7 @@ import pytest
 
 from erpnext_medusa.config import Settings
 from erpnext_medusa.domain.customers import SearchLimits
-from erpnext_medusa.domain.errors import ValidationFailedError
-from erpnext_medusa.web.limits import check_name, search_limits
+from erpnext_medusa.web.limits import search_limits
 from tests.helpers import address, assert_frappe_error, customer, lead, rows, seed
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
@@ -93,11 +92,3 @@ def test_limits_that_make_no_sense_refuse_to_start(settings):
 def test_the_search_limits_come_from_the_settings_of_those_names():
     settings = Settings(max_search_words=4, max_text_length=1000, fetch_max_results=70)
     assert search_limits(settings) == SearchLimits(words=4, length=140, cap=70)  # no name is longer than 140
-
-
-def test_a_document_name_is_at_most_140_characters():
-    assert check_name("Customer", None) is None
-    assert check_name("Customer", "C" * 140) == "C" * 140
-    with pytest.raises(ValidationFailedError) as err:
-        check_name("Customer", "C" * 141)
-    assert err.value.message == "Customer is too long: at most 140 characters are allowed."
