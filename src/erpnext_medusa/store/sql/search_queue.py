@@ -141,9 +141,11 @@ def _index(conn: Connection, names: Sequence[str]) -> None:
     if not current:
         return
     keys = _keys(dict(r._mapping) for r in current.values())
-    conn.execute(_statements(conn.dialect.name)[1], keys)
-    if conn.dialect.name == "sqlite":
-        tokens = {key["name"]: " ".join(pair_tokens(key["folded"])) for key in keys}
+    if conn.dialect.name != "sqlite":
+        conn.execute(_statements(conn.dialect.name)[1], keys)
+    else:  # the tokens go to the FTS5 table, under the key row's id
+        tokens = {key["name"]: key.pop("tokens") for key in keys}
+        conn.execute(_statements(conn.dialect.name)[1], keys)
         ids = conn.execute(_KEYS, {"names": list(current)})
         conn.execute(_FTS_INSERT, [{"id": r.id, "grams": tokens[r.name]} for r in ids])
     _widen(conn, conn.execute(_IN_ORDER.where(_key.c.name.in_(_names)), {"names": list(current)}))
