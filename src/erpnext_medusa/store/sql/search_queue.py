@@ -9,8 +9,8 @@ writer is (a shell, a script, Frappe). The service then indexes the queued names
 transactions: the key table (sort key, folded name, searchable or not), the pair tokens of the folded name
 (SQLite: an FTS5 table; MariaDB: a FULLTEXT column of the key table) and the gram ranges.
 
-MariaDB's import writes its Customers' key rows itself (:func:`insert_unqueued`), its insert trigger idle, and
-widens the ranges for all of them once before it commits (:func:`widen_since`).
+MariaDB's import writes its Customers' key rows itself (:func:`insert_keys`), its insert trigger idle
+(:func:`unqueued`), and widens the ranges for all of them once before it commits (:func:`widen_since`).
 """
 
 from __future__ import annotations
@@ -190,7 +190,9 @@ def last_key_id(conn: Connection) -> int:
 
 
 @contextmanager
-def _unqueued(conn: Connection) -> Iterator[None]:
+def unqueued(conn: Connection) -> Iterator[None]:
+    """MariaDB: Customers inserted within are not queued by the insert trigger; write their key rows with
+    :func:`insert_keys`, and widen their gram ranges with :func:`widen_since` before the transaction commits."""
     conn.exec_driver_sql(f"SET {_BULK} = 1")
     try:
         yield
@@ -198,13 +200,10 @@ def _unqueued(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(f"SET {_BULK} = NULL")
 
 
-def insert_unqueued(conn: Connection, statement: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
-    """MariaDB: insert Customer rows without the insert trigger queueing them, and write their key rows (a
-    key row left by a Customer deleted since the last search makes the insert fail as a taken name would).
-    Their gram ranges are widened by :func:`widen_since` before the transaction commits."""
-    with _unqueued(conn):
-        conn.execute(statement, rows)
-    conn.execute(insert(_key), _keys(rows))
+def insert_keys(conn: Connection, customers: Sequence[Mapping[str, Any]]) -> None:
+    """MariaDB: the key rows of Customers inserted :func:`unqueued` (a key row left by a Customer deleted since
+    the last search makes the insert fail as a taken name would)."""
+    conn.execute(insert(_key), _keys(customers))
 
 
 def widen_since(conn: Connection, last_id: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -269,19 +270,21 @@ class SqlTransaction:
         for row in rows:
             values = _with_standard_fields(row, stamp)
             by_columns.setdefault(tuple(sorted(values)), []).append(values)
+        table = self._catalog.table(doctype)
+        # MariaDB: the Customers' key rows written here, their ranges widened once before the commit.
+        unqueued = doctype == "Customer" and self._conn.dialect.name in t.MARIADB
         savepoint = self._conn.begin_nested()
         try:
-            for values_list in by_columns.values():
-                table = self._catalog.table(doctype)
-                if self._conn.dialect.name == "postgresql":
-                    self._copy(table, values_list)
-                elif doctype == "Customer" and self._conn.dialect.name in t.MARIADB:
-                    # Their key rows written here, the ranges widened once before the commit (index_search).
-                    if self._unqueued_after is None:
-                        self._unqueued_after = search_queue.last_key_id(self._conn)
-                    search_queue.insert_unqueued(self._conn, insert(table), values_list)
-                else:
-                    self._conn.execute(insert(table), values_list)
+            if unqueued and self._unqueued_after is None:
+                self._unqueued_after = search_queue.last_key_id(self._conn)
+            with search_queue.unqueued(self._conn) if unqueued else nullcontext():
+                for values_list in by_columns.values():
+                    if self._conn.dialect.name == "postgresql":
+                        self._copy(table, values_list)
+                    else:
+                        self._conn.execute(insert(table), values_list)
+            if unqueued:
+                search_queue.insert_keys(self._conn, rows)
         except IntegrityError:
             savepoint.rollback()
             return False
