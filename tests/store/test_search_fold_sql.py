@@ -95,7 +95,7 @@ def test_revision_0012_folds_the_existing_names_and_its_downgrade_restores_lower
         upgrade(engine, revision="0011")
         with engine.begin() as conn:
             conn.execute(text(INSERT), {"name": "C1", "customer_name": "Élodie", "medusa_id": None, "disabled": 0})
-        assert upgrade(engine).applied == ("0012",)
+        assert upgrade(engine).applied == ("0012", "0013")  # 0013 changes MariaDB only
         with engine.begin() as conn:
             assert conn.execute(text(ranges)).scalars().all() == sorted(name_grams("elodie"))
             assert "erpnext_medusa_fold((customer_name)" in conn.execute(text(index)).scalar_one()
