@@ -31,7 +31,7 @@ def test_db_upgrade_lists_what_it_removed_and_what_to_set_next(site):
     result = invoke("db", "upgrade")
     assert_clean_exit(result)
     lines = result.output.splitlines()
-    assert lines[0] == "Upgraded from 0007 to 0012; new tables erpnext_medusa_outbound, erpnext_medusa_outbox."
+    assert lines[0] == "Upgraded from 0007 to 0013; new tables erpnext_medusa_outbound, erpnext_medusa_outbox."
     listed = [line.removeprefix("  - ") for line in lines if line.startswith("  - ")]
     kept = [entry for entry in listed if entry.startswith("column ")]
     assert set(listed) - set(kept) == site
@@ -42,7 +42,7 @@ def test_db_upgrade_lists_what_it_removed_and_what_to_set_next(site):
 
     again = invoke("db", "upgrade")
     assert_clean_exit(again)
-    assert flat(again.output) == f"Schema is up to date (revision 0012). Next: {ERPNEXT_SITE_REFUSAL}"
+    assert flat(again.output) == f"Schema is up to date (revision 0013). Next: {ERPNEXT_SITE_REFUSAL}"
 
 
 @pytest.mark.parametrize("command", [["serve"], ["demo"], ["import", "docs.json"]])

@@ -198,7 +198,7 @@ def test_upgrade_leaves_the_site_tables_as_erpnext_made_them(new_site_engine):
 
     report = upgrade(engine)
 
-    assert report.erpnext_site and report.applied == ("0008", "0009", "0010", "0011", "0012")
+    assert report.erpnext_site and report.applied == ("0008", "0009", "0010", "0011", "0012", "0013")
     assert len(report.removed) == len(set(report.removed)) and set(report.removed) == expected_removed(engine)
     assert [k.split(",")[0] for k in report.kept] == ["column tabCustomer.medusa_id", "column tabLead.medusa_id"]
     assert all("declared by the Custom Field" in k and "unique" in k for k in report.kept)
@@ -316,6 +316,6 @@ def test_a_run_that_stopped_half_way_runs_again(new_site_engine):
         execute(engine, f"DROP TRIGGER erpnext_medusa_gram_ranges_{event}{on}")
     execute(engine, f"DROP INDEX {q}customer_medusa_id_unique{q}" + (" ON `tabCustomer`" if not on else ""))
     report = upgrade(engine)
-    assert report.applied == ("0008", "0009", "0010", "0011", "0012")  # 0008 leaves a site's tables alone
+    assert report.applied == ("0008", "0009", "0010", "0011", "0012", "0013")  # 0008 leaves a site's tables alone
     assert not [r for r in report.removed if r.startswith("trigger") or "customer_medusa_id_unique" in r]
     assert definitions(engine) == definitions(ref)

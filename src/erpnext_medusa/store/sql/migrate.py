@@ -106,7 +106,7 @@ def upgrade(
             config.attributes["connection"] = conn
             config.attributes["stamp_time"] = stamp_time
             command.upgrade(config, revision)
-            if track == "standalone" and revision == "head" and conn.dialect.name == "sqlite":
+            if track == "standalone" and revision == "head" and conn.dialect.name != "postgresql" and not erpnext_site:
                 search_queue.catch_up(conn)  # Customers a migration queued for the search index
             after, tables_after = _revision(conn, track), _tables(conn)
     script = ScriptDirectory.from_config(config)

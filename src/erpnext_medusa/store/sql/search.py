@@ -1,24 +1,25 @@
 """The typeahead search over unlinked customers, and the gram index behind it.
 
 A word matches when it is a substring of ``customer_name``, both folded by the service's search fold
-(:func:`~erpnext_medusa.domain.text.fold`: case, accents, Arabic spellings, digits). On SQLite the service keeps
-each name folded and SQLite checks the folded word with ``instr()``; PostgreSQL folds the name with
-``erpnext_medusa_fold`` (the same fold in SQL, migration 0012) and checks it with ``strpos()``; MariaDB still
-folds both sides with its ``lower()`` and checks that with ``LIKE``. That check is always in the query and alone decides
-what matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every
-gram of a word is a gram of any name that contains it, so no match is ever lost.
+(:func:`~erpnext_medusa.domain.text.fold`: case, accents, Arabic spellings, digits). On SQLite and MariaDB the
+service keeps each name folded (a key table) and the database checks the folded word with ``instr()`` or, code
+point by code point, ``LOCATE()``; PostgreSQL folds the name with ``erpnext_medusa_fold`` (the same fold in
+SQL, migration 0012) and checks it with ``strpos()``. That check is always in the query and alone decides what
+matches. An index of the folded name's character pairs (*grams*) only narrows the rows to check: every gram of
+a word is a gram of any name that contains it, so no match is ever lost.
 
 Each database keeps its gram index up to date itself, whoever writes ``tabCustomer`` (ERPNext included):
 
 * PostgreSQL: a GIN index on ``erpnext_medusa_grams(erpnext_medusa_fold(customer_name))`` (characters and pairs).
-* MariaDB: a generated column of pair tokens (hex UTF-16 code units, so the full-text parser takes them as
-  words) with a FULLTEXT index; a single character is a prefix query on the pairs it starts.
-* SQLite: the same pair tokens, of the name folded by the service's search fold, in an FTS5 table; SQLite's triggers
-  queue the written names and the service indexes them before it searches (store/sql/search_queue.py).
+* SQLite and MariaDB: pair tokens (hex UTF-16 code units, so the full-text parser takes them as words) of the
+  name folded by the service's search fold, in an FTS5 table (SQLite) or a FULLTEXT column of the service's key
+  table (MariaDB; a single character is a prefix query on the pairs it starts); their triggers queue the written
+  names and the service indexes them before it searches (store/sql/search_queue.py).
 
 Every database also keeps, per gram, the smallest and largest ``customer_name`` holding it (the gram
-ranges; widened on every write by triggers, on SQLite by the service from its queue). No match lies outside
-the ranges of its words' grams, and a query with a gram no name holds matches nothing.
+ranges; widened on every write: by triggers on PostgreSQL, by the service from its queue on SQLite and
+MariaDB). No match lies outside the ranges of its words' grams, and a query with a gram no name holds matches
+nothing.
 
 A query is answered by one of two plans, both exact:
 
@@ -55,7 +56,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    literal,
     literal_column,
     select,
     table,
@@ -176,8 +176,6 @@ class _Stats:
 _ESTIMATE_CHECKS = 2000
 #: Plans remembered per sample (a typeahead sends the same words again and again).
 _PLANS_KEPT = 10_000
-#: Folded words remembered per process (a typeahead sends the same words again and again).
-_FOLDS_KEPT = 10_000
 
 
 def like_literal(word: str) -> str:
@@ -191,13 +189,13 @@ _RANGE = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column(
 
 @dataclass(frozen=True)
 class _Rows:
-    """The rows a search reads: tabCustomer, or on SQLite the service's key table, which keeps each name
-    folded (so that SQLite checks words without calling back into Python for every row)."""
+    """The rows a search reads: tabCustomer, or on SQLite and MariaDB the service's key table, which keeps each
+    name folded by the service (so that the database checks words without calling back into Python)."""
 
     table: Any
     name: Any
     customer_name: Any  # the sort key
-    folded: Any | None  # SQLite: the folded customer_name
+    folded: Any | None  # SQLite and MariaDB: the folded customer_name
     searchable: list[Any]  # enabled and not linked
     id: Any  # SQLite: the FTS5 row id
 
@@ -236,7 +234,6 @@ class CustomerSearch:
             self.costs = _Costs(gram=10.0, posting=1.0, grams=3, prefixes=False)
         self._stats = _Stats()
         self._refreshing = threading.Lock()
-        self._folds: dict[str, str] = {}
         #: Told which plan answered each search: all (no words), none (a gram no name holds), probe (before
         #: statistics), ordered or gram.
         self.on_plan: Callable[[str], None] = lambda _plan: None
@@ -277,34 +274,28 @@ class CustomerSearch:
         return self._with_details(page.limit(limit).offset(offset))
 
     def _searched_rows(self) -> _Rows:
-        if self.dialect == "sqlite":
+        if self.dialect != "postgresql":
             key = table(
                 t.SEARCH_KEY_TABLE, *(column(n) for n in ("id", "name", "customer_name", "folded", "searchable"))
             )
             # A literal, not a parameter, so that SQLite sees at once that its partial index applies.
-            searchable = text(f'"{t.SEARCH_KEY_TABLE}".searchable = 1')
+            searchable = literal_column(f"{t.SEARCH_KEY_TABLE}.searchable") == literal_column("1")
             return _Rows(key, key.c.name, key.c.customer_name, key.c.folded, [searchable], key.c.id)
         c = t.customer.c
         return _Rows(t.customer, c.name, c.customer_name, None, self._unlinked(), None)
 
     def _unlinked(self) -> list[Any]:
-        if self.mariadb:  # the generated NULLIF(medusa_id, '') lets one index serve both conditions
-            return [text(f"disabled = 0 AND `{t.MEDUSA_ID_KEY_COLUMN}` IS NULL")]
         return [t.UNLINKED_ENABLED]
 
     def _matching(self, customer_name: Any, folded_name: Any, words: int) -> list[Any]:
-        """Each word (parameters w0, w1, ...) a substring of the folded name: on SQLite, the folded word in
-        the key table's folded name; on PostgreSQL the folded word in the name folded by ``erpnext_medusa_fold``
-        (the same fold in SQL); on MariaDB a LIKE pattern, both sides folded by the database's lower()."""
+        """Each folded word (parameters w0, w1, ...) a substring of the folded name: on SQLite and MariaDB the
+        key table's folded name; on PostgreSQL the name folded by ``erpnext_medusa_fold`` (the same fold in SQL)."""
+        word = [bindparam(f"w{i}", type_=String) for i in range(words)]
         if self.dialect == "sqlite":
-            return [func.instr(folded_name, bindparam(f"w{i}", type_=String)) > 0 for i in range(words)]
-        if self.dialect == "postgresql":  # the service's fold, in SQL (migration 0012)
-            folded_name = self._folded_name(customer_name)
-            return [func.strpos(folded_name, bindparam(f"w{i}", type_=String)) > 0 for i in range(words)]
-        folded: Any = func.lower(customer_name)
-        # MariaDB: compare the folded values code point by code point (its collation would ignore accents).
-        folded = folded.collate("utf8mb4_bin") if self.mariadb else folded
-        return [folded.like(func.lower(bindparam(f"w{i}", type_=String)), escape="/") for i in range(words)]
+            return [func.instr(folded_name, w) > 0 for w in word]
+        if self.mariadb:  # code point by code point (its other collations would ignore accents or case)
+            return [func.locate(w.collate("utf8mb4_bin"), folded_name) > 0 for w in word]
+        return [func.strpos(self._folded_name(customer_name), w) > 0 for w in word]  # migration 0012
 
     def _by_grams(self, candidates: Select[Any]) -> Select[Any]:
         """The candidates holding the query's chosen grams (parameter ``grams``), by the gram index."""
@@ -315,8 +306,8 @@ class CustomerSearch:
             # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
             found = keyed.cte("found").prefix_with("MATERIALIZED")
             return select(found.c.name, found.c.customer_name).order_by(found.c.customer_name, found.c.name)
-        if self.mariadb:
-            match = text(f"MATCH (`{t.SEARCH_GRAMS_COLUMN}`) AGAINST (:grams IN BOOLEAN MODE)")
+        if self.mariadb:  # the key table's FULLTEXT column (migration 0013)
+            match = text("MATCH (tokens) AGAINST (:grams IN BOOLEAN MODE)")
             return candidates.where(match).order_by(rows.customer_name, rows.name)
         fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
         matched = select(fts.c.rowid).where(
@@ -349,7 +340,7 @@ class CustomerSearch:
             if self.dialect == "postgresql":  # the bounds and the page from one snapshot, as on the others
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with self._time_limit(conn) as deadline:
-                if self.dialect == "sqlite":
+                if self._rows.folded is not None:  # SQLite and MariaDB: the service keeps the folded names
                     self._caught_up(conn, deadline)
                 found = self._run(conn, words, limit=limit, offset=offset)
                 return [_summary(row) for row in found]
@@ -368,10 +359,7 @@ class CustomerSearch:
             self.on_plan("none")
             return []
         values = {**page, "first": bounds.first, "last": bounds.last}
-        if not self.mariadb:  # the folded words, found in the folded names with instr() / strpos()
-            values.update({f"w{i}": w for i, w in enumerate(folded_words)})
-        else:
-            values.update({f"w{i}": like_literal(w) for i, w in enumerate(words)})
+        values.update({f"w{i}": w for i, w in enumerate(folded_words)})
         stats = self._statistics()
         keys = sorted({k for w in folded_words for k in self.flavour.word_keys(w)}, key=stats.share)
         need = limit + offset
@@ -391,9 +379,10 @@ class CustomerSearch:
         return conn.execute(self._statement(plan.name, len(words)), values).all()
 
     def _caught_up(self, conn: Connection, deadline: float) -> None:
-        """SQLite: index the Customers written since the last search (by anyone) before this one reads, so
-        that none is missed. Checked in the search's own snapshot; the indexing, on the same connection, takes
-        the write lock and counts against the search's time."""
+        """SQLite and MariaDB: index the Customers written since the last search (by anyone) before this one
+        reads, so that none is missed. Checked in the search's own snapshot; the indexing, on the same
+        connection, counts against the search's time. SQLite's takes the write lock; MariaDB's takes the queued
+        names no other search is indexing, and reads the Customers as last committed."""
         while search_queue.pending(conn):
             conn.rollback()
             if time.monotonic() > deadline:
@@ -401,30 +390,25 @@ class CustomerSearch:
             conn.execution_options(**{SQLITE_IMMEDIATE: True})
             try:
                 with conn.begin():
-                    search_queue.catch_up(conn)
+                    if self.mariadb:
+                        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    done = search_queue.catch_up(conn)
             finally:
                 conn.execution_options(**{SQLITE_IMMEDIATE: False})
+            if not done:  # MariaDB: other searches are indexing the rest; their commit ends the wait
+                time.sleep(0.005)
 
     def _time_limit(self, conn: Connection) -> AbstractContextManager[float]:
         """Stop the search's statements once they have run for ``timeout`` seconds; yields the deadline."""
         return statement_time_limit(conn, self.timeout)
 
     def _fold(self, conn: Connection, words: Sequence[str]) -> list[str]:
-        """The words folded as the names are: by the service's search fold, on MariaDB by the
-        database's own lower() (remembered per process)."""
-        if not self.mariadb:
-            return [fold(w) for w in words]
-        missing = [w for w in dict.fromkeys(words) if w not in self._folds]
-        if missing:
-            if len(self._folds) + len(missing) > _FOLDS_KEPT:
-                self._folds.clear()
-            folded = conn.execute(select(*(func.lower(literal(w, String)) for w in missing))).one()
-            self._folds.update(zip(missing, folded, strict=True))
-        return [self._folds[w] for w in words]
+        """The words folded as the names are: by the service's search fold."""
+        return [fold(w) for w in words]
 
     def _folded_name(self, customer_name: Any) -> Any:
-        """tabCustomer's name folded as the gram index folds it (PostgreSQL and MariaDB)."""
-        return func.lower(customer_name) if self.mariadb else func.erpnext_medusa_fold(customer_name)
+        """PostgreSQL: tabCustomer's name folded as the gram index folds it (migration 0012)."""
+        return func.erpnext_medusa_fold(customer_name)
 
     def _bounds(self, conn: Connection, folded_words: Sequence[str]) -> _Bounds | None:
         """The bounds of the matches in result order, or None when some gram of the words is in no name."""

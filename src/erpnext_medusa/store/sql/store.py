@@ -16,7 +16,6 @@ from erpnext_medusa.domain.errors import (
     ValidationFailedError,
 )
 from erpnext_medusa.domain.models import CustomerSummary, DuplicateGroup, MedusaLead
-from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
 from erpnext_medusa.store.sql.duplicates import duplicate_groups
@@ -183,8 +182,7 @@ class SqlStore:
                     tx = SqlTransaction(self.catalog, conn)
                     with conn.begin():
                         result = work(tx)
-                        if self.dialect == "sqlite":  # index the Customers it wrote, before anyone searches
-                            search_queue.catch_up(conn)
+                        tx.index_search()
                     if tx.audit_rows and self._observer is not None:
                         self._observer.audit_rows(tx.audit_rows)
                     return result

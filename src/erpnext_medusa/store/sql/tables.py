@@ -450,14 +450,14 @@ NON_EMPTY_MEDUSA_ID = text("medusa_id IS NOT NULL AND medusa_id <> ''")
 UNLINKED_ENABLED = text("(medusa_id IS NULL OR medusa_id = '') AND disabled = 0")
 
 # The typeahead's gram index (see store/sql/search.py).
-SEARCH_ORDER_INDEX = "customer_medusa_unlinked_order"  # unlinked, enabled customers in result order
-SEARCH_GRAMS_INDEX = "customer_medusa_search_grams"  # PostgreSQL GIN / MariaDB FULLTEXT
-SEARCH_GRAMS_COLUMN = "medusa_search_grams"  # MariaDB only: the generated column of pair tokens
+SEARCH_ORDER_INDEX = "customer_medusa_unlinked_order"  # PostgreSQL: unlinked, enabled customers in result order
+SEARCH_GRAMS_INDEX = "customer_medusa_search_grams"  # PostgreSQL GIN
 SEARCH_FTS_TABLE = f"{OWN_PREFIX}customer_search"  # SQLite only: FTS5 over pair tokens
-#: SQLite only: FTS5 row id <-> Customer name, with the tokens, sort key, folded name and searchable flag
+#: SQLite and MariaDB: per Customer name, the sort key, folded name and searchable flag (SQLite: and the FTS5 row
+#: id; MariaDB: and the pair tokens, under a FULLTEXT index)
 SEARCH_KEY_TABLE = f"{OWN_PREFIX}customer_search_key"
-SEARCH_KEY_ORDER_INDEX = f"{OWN_PREFIX}customer_search_order"  # SQLite only: its searchable rows in result order
-SEARCH_QUEUE_TABLE = f"{OWN_PREFIX}search_queue"  # SQLite only: Customer names written since they were indexed
+SEARCH_KEY_ORDER_INDEX = f"{OWN_PREFIX}customer_search_order"  # SQLite and MariaDB: searchable rows in result order
+SEARCH_QUEUE_TABLE = f"{OWN_PREFIX}search_queue"  # SQLite and MariaDB: Customer names written since indexed
 #: Per gram (character or pair of a folded customer_name): the smallest and largest customer_name holding it.
 GRAM_RANGE_TABLE = f"{OWN_PREFIX}gram_range"
 TEXT_ARRAY = postgresql.ARRAY(Text())

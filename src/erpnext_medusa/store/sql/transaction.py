@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -39,6 +40,7 @@ from erpnext_medusa.domain.audit import AuditEntry
 from erpnext_medusa.domain.countries import Country, match_country
 from erpnext_medusa.domain.intake import CONTACT_FIELDS
 from erpnext_medusa.domain.models import Address, Customer, Lead, Link, Stamp
+from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.audit import insert_audit
 from erpnext_medusa.store.sql.catalog import Catalog
@@ -74,6 +76,8 @@ class SqlTransaction:
         self._conn = conn
         #: Audit rows recorded so far (committed with the rest, or not at all).
         self.audit_rows = 0
+        #: MariaDB: the newest search key row's id before the first Customers inserted unqueued.
+        self._unqueued_after: int | None = None
 
     # --- reads -------------------------------------------------------------------------------------------
     def get_customer(self, name: str, *, lock: bool = False) -> Customer | None:
@@ -266,18 +270,35 @@ class SqlTransaction:
         for row in rows:
             values = _with_standard_fields(row, stamp)
             by_columns.setdefault(tuple(sorted(values)), []).append(values)
+        table = self._catalog.table(doctype)
+        # MariaDB: the Customers' key rows written here, their ranges widened once before the commit.
+        unqueued = doctype == "Customer" and self._conn.dialect.name in t.MARIADB
         savepoint = self._conn.begin_nested()
         try:
-            for values_list in by_columns.values():
-                if self._conn.dialect.name == "postgresql":
-                    self._copy(self._catalog.table(doctype), values_list)
-                else:
-                    self._conn.execute(insert(self._catalog.table(doctype)), values_list)
+            if unqueued and self._unqueued_after is None:
+                self._unqueued_after = search_queue.last_key_id(self._conn)
+            with search_queue.unqueued(self._conn) if unqueued else nullcontext():
+                for values_list in by_columns.values():
+                    if self._conn.dialect.name == "postgresql":
+                        self._copy(table, values_list)
+                    else:
+                        self._conn.execute(insert(table), values_list)
+            if unqueued:
+                search_queue.insert_keys(self._conn, rows)
         except IntegrityError:
             savepoint.rollback()
             return False
         savepoint.commit()
         return True
+
+    def index_search(self) -> None:
+        """Before the commit: SQLite indexes the Customers queued (this transaction's and any other's); MariaDB
+        widens the gram ranges of the Customers this transaction inserted unqueued (what its triggers queued
+        waits for the next search, which reads the Customers as last committed)."""
+        if self._conn.dialect.name == "sqlite":
+            search_queue.catch_up(self._conn)
+        elif self._unqueued_after is not None:
+            search_queue.widen_since(self._conn, self._unqueued_after)
 
     def _copy(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """PostgreSQL: many rows with one COPY, much faster than INSERTs, and per-statement triggers (the gram
