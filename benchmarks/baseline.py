@@ -47,16 +47,11 @@ def baseline_names_in_order(engine: Engine, words: Sequence[str]) -> list[str]:
     collation (as the service's ORDER BY uses it), let a page at any (limit, limit_start) be checked against
     its exact slice rather than only as a subset.
 
-    On SQLite and PostgreSQL the service folds names and words with :func:`fold` (accents, Arabic letter
-    variants, digits: docs/search.md, "Folding"), which finds more than the old query's LIKE: there the matches
-    are the rows whose folded name contains every folded word, in the database's own order."""
-    c = t.customer.c
-    if engine.dialect.name in ("sqlite", "postgresql"):
-        phrase = " ".join(words)
-        return folded_names_in_order(engine, [phrase], cap=None)[phrase][0]
-    query = select(c.name).where(*_matching(words)).order_by(c.customer_name, c.name)
-    with engine.connect() as conn:
-        return list(conn.execute(query).scalars())
+    On every database the service folds names and words with :func:`fold` (accents, Arabic letter variants,
+    digits: docs/search.md, "Folding"), which finds more than the old query's LIKE: the matches are the rows
+    whose folded name contains every folded word, in the database's own order."""
+    phrase = " ".join(words)
+    return folded_names_in_order(engine, [phrase], cap=None)[phrase][0]
 
 
 def folded_names_in_order(
