@@ -110,6 +110,9 @@ def site_engine(site_url: URL) -> Iterator[Engine]:
     with engine.begin() as conn:
         for table in site_tables.SITE_TABLES:
             conn.execute(delete(table))
+        if engine.dialect.name == "sqlite":  # the mirror's FTS5 table of pair tokens (contentless)
+            fts = site_tables.CUSTOMER_GRAMS_FTS
+            conn.exec_driver_sql(f'INSERT INTO "{fts}" ("{fts}") VALUES (\'delete-all\')')
     engine.dispose()
 
 

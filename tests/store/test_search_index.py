@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -28,29 +25,15 @@ from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.engine import make_engine
 from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
 from erpnext_medusa.store.sql.migrate import upgrade
-from erpnext_medusa.store.sql.search import CustomerSearch
+from erpnext_medusa.store.sql.search import standalone_search
 from tests.helpers import execute, rows
+from tests.store.plans import plan
 
 INSERT = (
     'INSERT INTO "tabCustomer" (name, customer_name, medusa_id, disabled, creation, modified, owner, '
     "modified_by, docstatus, idx) VALUES (:name, :customer_name, :medusa_id, :disabled, "
     "'2026-01-02 03:04:05', '2026-01-02 03:04:05', 'Administrator', 'Administrator', 0, 0)"
 )
-
-
-@contextmanager
-def plan(search: CustomerSearch, which: str) -> Iterator[None]:
-    """Force one plan: ``grams`` (the gram index alone) or ``ordered`` (a walk through every row)."""
-    saved = search.probe_rows, search.costs
-    search.refresh_statistics()
-    if which == "grams":
-        search.probe_rows, search.costs = 0, replace(saved[1], gram=0.0, posting=0.0)
-    else:
-        search.probe_rows, search.costs = 10**9, replace(saved[1], walk=0.0)
-    try:
-        yield
-    finally:
-        search.probe_rows, search.costs = saved
 
 
 def names(services: Services, query: str, *, limit: int = 50, offset: int = 0) -> list[str]:
@@ -290,7 +273,7 @@ def test_analyze_refreshes_the_planner_statistics(services: Services, backend: s
 def test_a_statement_that_runs_too_long_is_stopped(services: Services, backend: str) -> None:
     """Each database stops a search's statement at the time limit, its own way, and the search says so; the
     connection is usable afterwards."""
-    search = CustomerSearch(services.store.catalog, statement_timeout_ms=200)
+    search = standalone_search(services.store.catalog, statement_timeout_ms=200)
     slow = {
         "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) "
         "SELECT count(*) FROM n",

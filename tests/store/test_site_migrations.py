@@ -35,6 +35,7 @@ SITE_TABLES = [
     "erpnext_medusa_outbox",
     "erpnext_medusa_session",
     "erpnext_medusa_site_customer",
+    "erpnext_medusa_site_gram_range",
     "erpnext_medusa_site_lead",
     "erpnext_medusa_sync_state",
     "erpnext_medusa_user",
@@ -46,8 +47,18 @@ SHARED = ["erpnext_medusa_api_key", "erpnext_medusa_audit", "erpnext_medusa_inta
 VERSIONS = Path(site_tables.__file__).with_name("site_migrations") / "versions"
 
 
+#: SQLite: the mirror's FTS5 table of pair tokens (s0004), and the tables FTS5 keeps it in.
+FTS_TABLES = ["erpnext_medusa_site_customer_grams"]
+FTS_SHADOWS = [f"erpnext_medusa_site_customer_grams_{part}" for part in ("config", "data", "docsize", "idx")]
+
+
 def _tables(engine: sa.Engine) -> list[str]:
     return sorted(sa.inspect(engine).get_table_names())
+
+
+def _site_tables(engine: sa.Engine) -> list[str]:
+    """The tables the site track creates on this engine's database, in the order it reports them."""
+    return [*SITE_TABLES, *FTS_TABLES] if engine.dialect.name == "sqlite" else SITE_TABLES
 
 
 def test_the_site_track_creates_only_the_services_own_tables_and_says_so(new_engine):
@@ -55,12 +66,13 @@ def test_the_site_track_creates_only_the_services_own_tables_and_says_so(new_eng
     assert pending(engine, "site") is True
     assert current_revision(engine, "site") is None
     report = upgrade(engine, track="site")
-    assert (report.before, report.after, report.applied) == (None, "s0003", ("s0001", "s0002", "s0003"))
-    assert list(report.created_tables) == SITE_TABLES
-    assert _tables(engine) == sorted([*SITE_TABLES, SITE_VERSION_TABLE])
+    assert (report.before, report.after, report.applied) == (None, "s0004", ("s0001", "s0002", "s0003", "s0004"))
+    assert sorted(report.created_tables) == sorted(_site_tables(engine))
+    shadows = FTS_SHADOWS if engine.dialect.name == "sqlite" else []
+    assert _tables(engine) == sorted([*_site_tables(engine), *shadows, SITE_VERSION_TABLE])
     assert all(name.startswith("erpnext_medusa_") for name in _tables(engine))
     assert pending(engine, "site") is False
-    assert current_revision(engine, "site") == "s0003"
+    assert current_revision(engine, "site") == "s0004"
     # The standalone track's view of the same database: none of its revisions.
     assert current_revision(engine) is None
 
@@ -70,7 +82,7 @@ def test_running_it_again_changes_nothing(new_engine):
     upgrade(engine, track="site")
     before = snapshot(engine)
     report = upgrade(engine, track="site")
-    assert (report.before, report.after, report.applied, report.created_tables) == ("s0003", "s0003", (), ())
+    assert (report.before, report.after, report.applied, report.created_tables) == ("s0004", "s0004", (), ())
     assert snapshot(engine) == before
 
 
@@ -179,9 +191,23 @@ def test_the_folded_keys_and_ids_compare_exactly_on_mariadb(new_engine):
 
 
 def test_the_site_migrations_describe_their_own_schema():
-    allowed = {"__future__", "typing", "unicodedata", "collections.abc", "sqlalchemy", "sqlalchemy.dialects", "alembic"}
+    allowed = {
+        "__future__",
+        "typing",
+        "itertools",
+        "unicodedata",
+        "collections.abc",
+        "sqlalchemy",
+        "sqlalchemy.dialects",
+        "alembic",
+    }
     scripts = sorted(p for p in VERSIONS.glob("*.py") if p.name != "__init__.py")
-    assert [p.name for p in scripts] == ["s0001_site_baseline.py", "s0002_outbox.py", "s0003_search_fold.py"]
+    assert [p.name for p in scripts] == [
+        "s0001_site_baseline.py",
+        "s0002_outbox.py",
+        "s0003_search_fold.py",
+        "s0004_search_grams.py",
+    ]
     for script in scripts:
         found: set[str] = set()
         for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
@@ -207,7 +233,7 @@ def test_s0002_folds_the_mirrors_keys_again_with_the_search_fold(new_engine):
         ])  # fmt: skip
         old_keys = {"folded_lead_name": "أحمد", "folded_email_id": "élo@x.example", "folded_medusa_id": "cus_ä"}
         conn.execute(sa.insert(site_tables.lead), [{**lead, "name": "L1", "lead_name": "أحمد", **old_keys}])
-    assert upgrade(engine, track="site").applied == ("s0003",)
+    assert upgrade(engine, track="site", revision="s0003").applied == ("s0003",)
     c, ld = site_tables.customer.c, site_tables.lead.c
     with engine.connect() as conn:
         assert dict(conn.execute(sa.select(c.name, c.folded)).all()) == {

@@ -6,6 +6,10 @@ with the domain's one :func:`fold`, and the searches fold the typed words with i
 the same way on every database. The database then checks each word as an exact substring of the folded key
 (``instr`` / ``strpos`` / ``LOCATE`` over a binary collation): no LIKE pattern, so no character is a wildcard.
 
+Each write also keeps the typeahead's gram index and gram ranges of the Customers it changes (revision s0004),
+in its own transaction: the searches then run through the shared planner (store/sql/search.py), which picks an
+ordered walk or the gram index per query.
+
 The last write wins by the site's ``modified``: a row is replaced only by one whose ``modified`` is the same or
 newer, in the same statement that writes it (so two writers racing on one Customer keep the newer version). A
 batch first reads what is stored and writes only the rows that change something, so reconciling an unchanged
@@ -48,6 +52,8 @@ from erpnext_medusa.store.sql.engine import write_retrying
 from erpnext_medusa.store.sql.errors import translated
 from erpnext_medusa.store.sql.intake_failures import IntakeFailure
 from erpnext_medusa.store.sql.leads import medusa_lead, medusa_leads_page
+from erpnext_medusa.store.sql.mirror_grams import MirrorGrams, Widening, searched_rows
+from erpnext_medusa.store.sql.search import CustomerSearch
 from erpnext_medusa.store.sql.tables import MARIADB
 from erpnext_medusa.store.sql.time_limit import statement_time_limit
 
@@ -106,15 +112,17 @@ class SyncState:
 _DOCTYPES = {"Customer": s.customer, "Lead": s.lead}
 
 
-def _customer_row(row: MirrorCustomer, synced_at: datetime) -> dict[str, Any]:
+def _customer_row(row: MirrorCustomer, synced_at: datetime, grams: Callable[[str], Any]) -> dict[str, Any]:
     customer_name = row.customer_name or ""
+    folded = fold(customer_name)
     return {
         **asdict(row),
         "disabled": int(row.disabled),
-        "folded": fold(customer_name),
+        "folded": folded,
         "searchable": int(not row.disabled and not row.medusa_id),
         "sort_name": customer_name[: s.SORT_NAME_LENGTH],
         "synced_at": synced_at,
+        "grams": grams(folded),
     }
 
 
@@ -170,6 +178,9 @@ class Mirror:
         self.dialect = engine.dialect.name
         self._clock = clock
         self._upserts: dict[str, Executable] = {}
+        self.grams = MirrorGrams(self.dialect)
+        #: The typeahead over the mirror's Customers (its plans and sampled statistics).
+        self.search = CustomerSearch(self.read_engine, searched_rows(self.dialect), statement_timeout_ms)
 
     # -- transactions --------------------------------------------------------------------------------------
 
@@ -226,12 +237,21 @@ class Mirror:
         return changing
 
     def _put(self, table: Table, rows: list[dict[str, Any]], also: Callable[[Connection], None] | None = None) -> int:
-        fields = [c.name for c in table.columns if c.name != "synced_at"]  # synced_at alone changes nothing
+        # synced_at alone changes nothing; the grams follow from the folded name
+        fields = [c.name for c in table.columns if c.name not in ("synced_at", "grams")]
+        indexed = table is s.customer
 
         def work(conn: Connection) -> int:
             changing = self._changing(conn, table, rows, fields)
+            widening = Widening()
             for chunk in _chunks(changing):
+                names = [r["name"] for r in chunk]
+                if indexed:
+                    self.grams.forget(conn, names)
                 conn.execute(self._upsert(table), list(chunk))
+                if indexed:
+                    self.grams.written(conn, names, widening)
+            self.grams.widen(conn, widening)
             if also is not None:
                 also(conn)
             return len(changing)
@@ -245,7 +265,7 @@ class Mirror:
         """Store the Customers (last write wins by modified); the number of rows inserted or changed. ``also``
         runs in the same transaction (the outbox records the change with it)."""
         now = self._clock()
-        return self._put(s.customer, [_customer_row(r, now) for r in _newest(rows)], also)
+        return self._put(s.customer, [_customer_row(r, now, self.grams.column) for r in _newest(rows)], also)
 
     @translated
     def upsert_leads(self, rows: Sequence[MirrorLead]) -> int:
@@ -255,8 +275,12 @@ class Mirror:
 
     def _remove(self, table: Table, names: Sequence[str]) -> int:
         def work(conn: Connection) -> int:
-            ordered = sorted(set(names))
-            return sum(conn.execute(delete(table).where(table.c.name.in_(c))).rowcount for c in _chunks(ordered))
+            removed = 0
+            for chunk in _chunks(sorted(set(names))):
+                if table is s.customer:
+                    self.grams.forget(conn, chunk)
+                removed += conn.execute(delete(table).where(table.c.name.in_(chunk))).rowcount
+            return removed
 
         return self._write(work) if names else 0
 
@@ -271,14 +295,19 @@ class Mirror:
 
     @translated
     def analyze(self) -> None:
-        """Have the database refresh the planner's statistics of the mirror's tables (after a sync filled them,
-        so that the searches are planned for the rows that are there)."""
+        """Have the database refresh the planner's statistics of the mirror's tables, and the typeahead its
+        sampled statistics (after a sync filled them, so that the searches are planned for the rows that are
+        there); PostgreSQL's visibility map too, so that walking an index need not visit the table."""
         quote = self.engine.dialect.identifier_preparer.format_table
-        verb = "ANALYZE TABLE" if self.dialect in MARIADB else "ANALYZE"
+        verb = {"postgresql": "VACUUM (ANALYZE)", "sqlite": "ANALYZE"}.get(self.dialect, "ANALYZE TABLE")
         with self.engine.connect() as conn:
-            for table in _DOCTYPES.values():
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM cannot run in a transaction
+            for table in (*_DOCTYPES.values(), s.gram_range):
                 conn.execute(text(f"{verb} {quote(table)}")).close()  # MariaDB answers with a result set
-            conn.commit()
+            if self.dialect != "postgresql":
+                conn.commit()
+        self.search.refresh_statistics()
 
     # -- the names, for comparing with the site's ----------------------------------------------------------
 
@@ -304,22 +333,7 @@ class Mirror:
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         """Enabled Customers without a medusa_id whose folded customer_name contains every folded word,
         ordered by customer_name (its first SORT_NAME_LENGTH characters) then name."""
-        c = s.customer.c
-        folded = [f for f in map(fold, words) if f]  # a word that folds to nothing is in every name
-        query = (
-            select(c.name, c.customer_name, c.email_id, c.mobile_no)
-            .where(
-                c.searchable == 1,
-                *(_contains(self.dialect, c.folded, bindparam(f"w{i}", type_=String)) for i in range(len(folded))),
-            )
-            .order_by(c.sort_name, c.name)
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset"))
-        )
-        values: dict[str, Any] = {f"w{i}": w for i, w in enumerate(folded)} | {"limit": limit, "offset": offset}
-        with self._searching() as conn:
-            rows = conn.execute(query, values).all()
-        return [CustomerSummary(r.name, r.customer_name or "", r.email_id, r.mobile_no) for r in rows]
+        return self.search.search(words, limit=limit, offset=offset)
 
     @translated
     def search_medusa_leads(

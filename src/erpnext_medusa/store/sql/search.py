@@ -184,24 +184,28 @@ def like_literal(word: str) -> str:
     return f"%{escaped}%"
 
 
-_RANGE = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column("last_name"))
-
-
 @dataclass(frozen=True)
-class _Rows:
-    """The rows a search reads: tabCustomer, or on SQLite and MariaDB the service's key table, which keeps each
-    name folded by the service (so that the database checks words without calling back into Python)."""
+class SearchedRows:
+    """The rows a search reads and the indexes beside them: on the standalone shape tabCustomer (PostgreSQL) or
+    the service's key table, which keeps each name folded (SQLite and MariaDB); on the erpnext shape the site
+    mirror's Customers."""
 
     table: Any
     name: Any
-    customer_name: Any  # the sort key
-    folded: Any | None  # SQLite and MariaDB: the folded customer_name
+    sort: Any  # the sort key: results are ordered by it, then by name
+    folded: Any | None  # the stored folded name; None where the database folds ``sort`` itself (PostgreSQL)
     searchable: list[Any]  # enabled and not linked
-    id: Any  # SQLite: the FTS5 row id
+    details: Any  # the table the answer's fields come from, joined by name
+    shown: list[Any]  # the answer's name, customer_name, email_id and mobile_no, from ``details``
+    ranges: Any  # the gram ranges: gram, first_name, last_name (bounds of ``sort``)
+    grams: Any = None  # PostgreSQL: a row's array of grams, under a GIN index
+    fts: str | None = None  # SQLite: the FTS5 table of the pair tokens, by ``id``
+    id: Any = None  # SQLite: the row id the FTS5 table holds
+    queued: bool = False  # SQLite and MariaDB, standalone: index the queued writes before searching
 
     @property
     def columns(self) -> list[Any]:
-        return [self.name, self.customer_name] + ([self.folded] if self.folded is not None else [])
+        return [self.name, self.sort] + ([self.folded] if self.folded is not None else [])
 
 
 @dataclass(frozen=True)
@@ -223,12 +227,12 @@ class CustomerSearch:
     sample_size = 20_000
     stats_max_age = 600.0
 
-    def __init__(self, catalog: Catalog, statement_timeout_ms: int = 5_000, *, engine: Engine | None = None) -> None:
-        """``engine``: where searches read (a read replica), when not the catalog's own database."""
+    def __init__(self, engine: Engine, rows: SearchedRows, statement_timeout_ms: int = 5_000) -> None:
+        """``engine``: where searches read (the database, or a read replica of it); ``rows``: what they read."""
         self.timeout = statement_timeout_ms / 1000
-        self.engine = engine or catalog.engine
-        self.dialect = catalog.dialect
-        self.mariadb = catalog.mariadb
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.mariadb = self.dialect in t.MARIADB
         self.flavour = Flavour(utf16_pairs=self.dialect != "postgresql")
         if self.mariadb:  # its full-text index is slow to read, and reads each gram's postings whole
             self.costs = _Costs(gram=10.0, posting=1.0, grams=3, prefixes=False)
@@ -238,9 +242,10 @@ class CustomerSearch:
         #: statistics), ordered or gram.
         self.on_plan: Callable[[str], None] = lambda _plan: None
         self._statements: dict[tuple[str, int], Select[Any]] = {}
-        self._rows = self._searched_rows()
-        self._bounds_query = select(func.max(_RANGE.c.first_name), func.min(_RANGE.c.last_name), func.count()).where(
-            _RANGE.c.gram.in_(bindparam("grams", expanding=True))
+        self._rows = rows
+        ranges = rows.ranges.c
+        self._bounds_query = select(func.max(ranges.first_name), func.min(ranges.last_name), func.count()).where(
+            ranges.gram.in_(bindparam("grams", expanding=True))
         )
 
     # -- the statements: one per plan and number of words, built once; every value is a bound parameter --
@@ -254,66 +259,56 @@ class CustomerSearch:
     def _build(self, plan: str, words: int) -> Select[Any]:
         rows = self._rows
         walk = select(*rows.columns).where(*rows.searchable)  # the ordered index covers these
-        in_order = (rows.customer_name, rows.name)
+        in_order = (rows.sort, rows.name)
         limit: BindParameter[int] = bindparam("limit")
         offset: BindParameter[int] = bindparam("offset")
         if plan == "all":
             return self._with_details(walk.order_by(*in_order).limit(limit).offset(offset))
-        within = rows.customer_name.between(bindparam("first", type_=String), bindparam("last", type_=String))
+        within = rows.sort.between(bindparam("first", type_=String), bindparam("last", type_=String))
         if plan == "probe":  # the matches among the first rows between the bounds (names only)
             first = walk.where(within).order_by(*in_order).limit(bindparam("rows")).subquery()
-            matching = self._matching(first.c.customer_name, first.c.get("folded"), words)
-            return select(first.c.name).where(*matching).order_by(first.c.customer_name, first.c.name).limit(limit)
+            sort = first.c[rows.sort.name]
+            matching = self._matching(sort, first.c.get(rows.folded.name) if rows.folded is not None else None, words)
+            return select(first.c.name).where(*matching).order_by(sort, first.c.name).limit(limit)
         if plan == "names":  # a page the probe has already found
             return self._with_details(walk.where(rows.name.in_(bindparam("names", expanding=True))))
-        matching = self._matching(rows.customer_name, rows.folded, words)
+        matching = self._matching(rows.sort, rows.folded, words)
         if plan == "ordered":
             page = walk.where(within, *matching).order_by(*in_order)
         else:
             page = self._by_grams(walk.where(within, *matching))
         return self._with_details(page.limit(limit).offset(offset))
 
-    def _searched_rows(self) -> _Rows:
-        if self.dialect != "postgresql":
-            key = table(
-                t.SEARCH_KEY_TABLE, *(column(n) for n in ("id", "name", "customer_name", "folded", "searchable"))
-            )
-            # A literal, not a parameter, so that SQLite sees at once that its partial index applies.
-            searchable = literal_column(f"{t.SEARCH_KEY_TABLE}.searchable") == literal_column("1")
-            return _Rows(key, key.c.name, key.c.customer_name, key.c.folded, [searchable], key.c.id)
-        c = t.customer.c
-        return _Rows(t.customer, c.name, c.customer_name, None, self._unlinked(), None)
-
-    def _unlinked(self) -> list[Any]:
-        return [t.UNLINKED_ENABLED]
-
-    def _matching(self, customer_name: Any, folded_name: Any, words: int) -> list[Any]:
-        """Each folded word (parameters w0, w1, ...) a substring of the folded name: on SQLite and MariaDB the
-        key table's folded name; on PostgreSQL the name folded by ``erpnext_medusa_fold`` (the same fold in SQL)."""
+    def _matching(self, sort: Any, folded_name: Any | None, words: int) -> list[Any]:
+        """Each folded word (parameters w0, w1, ...) a substring of the folded name: the stored one, or on
+        standalone PostgreSQL the name folded by ``erpnext_medusa_fold`` (the same fold in SQL)."""
         word = [bindparam(f"w{i}", type_=String) for i in range(words)]
+        if folded_name is None:
+            return [func.strpos(_folded_in_sql(sort), w) > 0 for w in word]  # migration 0012
         if self.dialect == "sqlite":
             return [func.instr(folded_name, w) > 0 for w in word]
         if self.mariadb:  # code point by code point (its other collations would ignore accents or case)
             return [func.locate(w.collate("utf8mb4_bin"), folded_name) > 0 for w in word]
-        return [func.strpos(self._folded_name(customer_name), w) > 0 for w in word]  # migration 0012
+        return [func.strpos(folded_name, w) > 0 for w in word]
 
     def _by_grams(self, candidates: Select[Any]) -> Select[Any]:
         """The candidates holding the query's chosen grams (parameter ``grams``), by the gram index."""
         rows = self._rows
         if self.dialect == "postgresql":
-            grams = func.erpnext_medusa_grams(self._folded_name(rows.customer_name))
-            keyed = candidates.where(grams.op("@>")(bindparam("grams", type_=t.TEXT_ARRAY)))
+            keyed = candidates.where(rows.grams.op("@>")(bindparam("grams", type_=t.TEXT_ARRAY)))
             # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
             found = keyed.cte("found").prefix_with("MATERIALIZED")
-            return select(found.c.name, found.c.customer_name).order_by(found.c.customer_name, found.c.name)
-        if self.mariadb:  # the key table's FULLTEXT column (migration 0013)
-            match = text("MATCH (tokens) AGAINST (:grams IN BOOLEAN MODE)")
-            return candidates.where(match).order_by(rows.customer_name, rows.name)
-        fts = table(t.SEARCH_FTS_TABLE, column("rowid"))
+            sort = found.c[rows.sort.name]
+            return select(found.c.name, sort).order_by(sort, found.c.name)
+        if self.mariadb:  # a FULLTEXT column of pair tokens (migration 0013, site revision s0004)
+            match = text(f"MATCH ({rows.grams.name}) AGAINST (:grams IN BOOLEAN MODE)")
+            return candidates.where(match).order_by(rows.sort, rows.name)
+        assert rows.fts is not None
+        fts = table(rows.fts, column("rowid"))
         matched = select(fts.c.rowid).where(
-            literal_column(f'"{t.SEARCH_FTS_TABLE}"').op("MATCH")(bindparam("grams", type_=String))
+            literal_column(f'"{rows.fts}"').op("MATCH")(bindparam("grams", type_=String))
         )
-        return candidates.where(rows.id.in_(matched)).order_by(rows.customer_name, rows.name)
+        return candidates.where(rows.id.in_(matched)).order_by(rows.sort, rows.name)
 
     def _grams_parameter(self, keys: list[str]) -> Any:
         """The chosen grams as the gram index takes them."""
@@ -325,12 +320,12 @@ class CustomerSearch:
 
     def _with_details(self, page: Select[Any]) -> Select[Any]:
         """The page's customers with what the answer shows, in the page's order."""
-        c = t.customer.c
+        rows = self._rows
         found = page.subquery("page")
         return (
-            select(c.name, c.customer_name, c.email_id, c.mobile_no)
-            .join_from(found, t.customer, c.name == found.c.name)
-            .order_by(found.c.customer_name, found.c.name)
+            select(*rows.shown)
+            .join_from(found, rows.details, rows.details.c.name == found.c.name)
+            .order_by(found.c[rows.sort.name], found.c.name)
         )
 
     # -- one search ------------------------------------------------------------------------------------
@@ -340,7 +335,7 @@ class CustomerSearch:
             if self.dialect == "postgresql":  # the bounds and the page from one snapshot, as on the others
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with self._time_limit(conn) as deadline:
-                if self._rows.folded is not None:  # SQLite and MariaDB: the service keeps the folded names
+                if self._rows.queued:  # standalone SQLite and MariaDB: the service keeps the folded names
                     self._caught_up(conn, deadline)
                 found = self._run(conn, words, limit=limit, offset=offset)
                 return [_summary(row) for row in found]
@@ -406,10 +401,6 @@ class CustomerSearch:
         """The words folded as the names are: by the service's search fold."""
         return [fold(w) for w in words]
 
-    def _folded_name(self, customer_name: Any) -> Any:
-        """PostgreSQL: tabCustomer's name folded as the gram index folds it (migration 0012)."""
-        return func.erpnext_medusa_fold(customer_name)
-
     def _bounds(self, conn: Connection, folded_words: Sequence[str]) -> _Bounds | None:
         """The bounds of the matches in result order, or None when some gram of the words is in no name."""
         grams = sorted({g for w in folded_words for g in word_grams(w)})
@@ -452,12 +443,8 @@ class CustomerSearch:
                 "sqlite": (func.abs(func.random()) % 1_000_000) / 1e6,
             }
             pick: Any = random.get(self.dialect, func.rand())
-            folded = rows.folded if rows.folded is not None else self._folded_name(rows.customer_name)
-            query = (
-                select(folded)
-                .where(*rows.searchable, rows.customer_name.is_not(None))
-                .order_by(rows.customer_name, rows.name)
-            )
+            folded = rows.folded if rows.folded is not None else _folded_in_sql(rows.sort)
+            query = select(folded).where(*rows.searchable, rows.sort.is_not(None)).order_by(rows.sort, rows.name)
             if share < 1.0:
                 query = query.where(pick < share)
             names = list(conn.execute(query).scalars())
@@ -470,3 +457,34 @@ class CustomerSearch:
 
 def _summary(row: Any) -> CustomerSummary:
     return CustomerSummary(row.name, row.customer_name, row.email_id, row.mobile_no)
+
+
+def _folded_in_sql(customer_name: Any) -> Any:
+    """Standalone PostgreSQL: tabCustomer's name folded as its gram index folds it (migration 0012)."""
+    return func.erpnext_medusa_fold(customer_name)
+
+
+def standalone_rows(dialect: str) -> SearchedRows:
+    """What the standalone shape's searches read: on SQLite and MariaDB the service's key table (kept from the
+    queue that tabCustomer's triggers fill), on PostgreSQL tabCustomer itself."""
+    ranges = table(t.GRAM_RANGE_TABLE, column("gram"), column("first_name"), column("last_name"))
+    c = t.customer.c
+    shown = [c.name, c.customer_name, c.email_id, c.mobile_no]
+    if dialect == "postgresql":
+        grams = func.erpnext_medusa_grams(_folded_in_sql(c.customer_name))
+        return SearchedRows(t.customer, c.name, c.customer_name, None, [t.UNLINKED_ENABLED], t.customer, shown,
+                            ranges, grams=grams)  # fmt: skip
+    key = table(
+        t.SEARCH_KEY_TABLE, *(column(n) for n in ("id", "name", "customer_name", "folded", "tokens", "searchable"))
+    )
+    # A literal, not a parameter, so that SQLite sees at once that its partial index applies.
+    searchable = literal_column(f"{t.SEARCH_KEY_TABLE}.searchable") == literal_column("1")
+    return SearchedRows(key, key.c.name, key.c.customer_name, key.c.folded, [searchable], t.customer, shown, ranges,
+                        grams=key.c.tokens, fts=t.SEARCH_FTS_TABLE, id=key.c.id, queued=True)  # fmt: skip
+
+
+def standalone_search(
+    catalog: Catalog, statement_timeout_ms: int = 5_000, *, engine: Engine | None = None
+) -> CustomerSearch:
+    """The standalone shape's search; ``engine``: where it reads (a read replica), when not the catalog's own."""
+    return CustomerSearch(engine or catalog.engine, standalone_rows(catalog.dialect), statement_timeout_ms)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeEngine
 
 from erpnext_medusa.store.sql import tables as t
@@ -30,6 +30,17 @@ def _exact(length: int) -> TypeEngine[Any]:
         String(length)
         .with_variant(mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), *t.MARIADB)
         .with_variant(String(length, collation="C"), "postgresql")
+    )
+
+
+def _grams() -> TypeEngine[Any]:
+    """A customer's search grams (see grams.py), as its database's gram index takes them: PostgreSQL an array
+    of the folded name's characters and pairs (GIN), MariaDB its pair tokens under FULLTEXT. SQLite keeps the
+    pair tokens in an FTS5 table instead (:data:`CUSTOMER_GRAMS_FTS`); the column stays NULL there."""
+    return (
+        Text()
+        .with_variant(postgresql.ARRAY(Text()), "postgresql")
+        .with_variant(mysql.MEDIUMTEXT(charset="ascii", collation="ascii_general_ci"), *t.MARIADB)
     )
 
 
@@ -53,6 +64,7 @@ customer = Table(
     t.check("searchable"),  # enabled and without a medusa_id: the rows the typeahead lists
     Column("sort_name", String(SORT_NAME_LENGTH), nullable=False),  # customer_name[:SORT_NAME_LENGTH]
     Column("synced_at", t.datetime6(), nullable=False),
+    Column("grams", _grams()),  # the gram index's keys of `folded` (revision s0004)
     Index(f"{t.OWN_PREFIX}site_customer_search", "searchable", "sort_name", "name"),
     Index(f"{t.OWN_PREFIX}site_customer_medusa_id", "medusa_id"),
     **t.MARIADB_TABLE,
@@ -75,6 +87,26 @@ lead = Table(
     Column("folded_medusa_id", _folded(), nullable=False),
     Column("synced_at", t.datetime6(), nullable=False),
     Index(f"{t.OWN_PREFIX}site_lead_medusa_id", "medusa_id"),
+    **t.MARIADB_TABLE,
+)
+
+#: SQLite: the FTS5 table of the mirror Customers' pair tokens, by the Customer's rowid (contentless).
+CUSTOMER_GRAMS_FTS = f"{t.OWN_PREFIX}site_customer_grams"
+
+#: Per gram (a character or pair of characters of a folded customer_name): the smallest and largest sort_name
+#: holding it, as the database orders them. Only ever widened: the bounds of every match of the gram.
+gram_range = Table(
+    f"{t.OWN_PREFIX}site_gram_range",
+    metadata,
+    Column(
+        "gram",
+        String(2)
+        .with_variant(mysql.VARCHAR(2, charset="utf8mb4", collation="utf8mb4_nopad_bin"), *t.MARIADB)
+        .with_variant(String(2, collation="C"), "postgresql"),
+        primary_key=True,
+    ),
+    Column("first_name", String(SORT_NAME_LENGTH), nullable=False),
+    Column("last_name", String(SORT_NAME_LENGTH), nullable=False),
     **t.MARIADB_TABLE,
 )
 
@@ -119,6 +151,7 @@ SITE_TABLES: tuple[Table, ...] = (
     t.login_failure,
     customer,
     lead,
+    gram_range,
     sync_state,
     intake_failure,
     t.outbox,

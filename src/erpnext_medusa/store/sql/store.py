@@ -23,7 +23,7 @@ from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.errors import is_retryable, translated
 from erpnext_medusa.store.sql.leads import search_medusa_leads
 from erpnext_medusa.store.sql.migrate import Track, pending
-from erpnext_medusa.store.sql.search import CustomerSearch
+from erpnext_medusa.store.sql.search import standalone_search
 from erpnext_medusa.store.sql.site import ERPNEXT_SITE_REFUSAL, is_erpnext_site
 from erpnext_medusa.store.sql.transaction import MedusaIdTaken, SqlTransaction, TakenConcurrently
 
@@ -90,7 +90,7 @@ class SqlStore:
         self.read_engine = read_engine
         self.catalog = Catalog(engine)
         self.dialect = self.catalog.dialect
-        self.search = CustomerSearch(self.catalog, statement_timeout_ms, engine=read_engine)
+        self.search = standalone_search(self.catalog, statement_timeout_ms, engine=read_engine)
         self._observer: Observer | None = None
         self._erpnext_site: bool | None = None  # looked up on first use (the database may not be reachable yet)
 
