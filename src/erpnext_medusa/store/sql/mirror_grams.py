@@ -52,7 +52,7 @@ def searched_rows(dialect: str) -> SearchedRows:
     shown = [_c.name, func.coalesce(_c.customer_name, "").label("customer_name"), _c.email_id, _c.mobile_no]
     return SearchedRows(
         s.customer, _c.name, _c.sort_name, _c.folded, [searchable], s.customer, shown, _ranges,
-        grams=_c.grams, fts=s.CUSTOMER_GRAMS_FTS, id=_rowid,
+        grams=_c.grams, fts=s.CUSTOMER_GRAMS_FTS, id=_rowid, order_index=s.CUSTOMER_SEARCH_INDEX,
     )  # fmt: skip
 
 

@@ -202,6 +202,7 @@ class SearchedRows:
     fts: str | None = None  # SQLite: the FTS5 table of the pair tokens, by ``id``
     id: Any = None  # SQLite: the row id the FTS5 table holds
     queued: bool = False  # SQLite and MariaDB, standalone: index the queued writes before searching
+    order_index: str | None = None  # MariaDB: the index of the rows in result order, which the walk reads
 
     @property
     def columns(self) -> list[Any]:
@@ -262,6 +263,11 @@ class CustomerSearch:
         in_order = (rows.sort, rows.name)
         limit: BindParameter[int] = bindparam("limit")
         offset: BindParameter[int] = bindparam("offset")
+        if self.mariadb and plan != "gram" and rows.order_index:
+            # MariaDB reads the ordered index from the start of the searchable rows (filtering the bounds as it
+            # goes) unless told to seek to the lower bound: ~10x slower on words whose names sort late.
+            hint = f"FORCE INDEX ({rows.order_index})"
+            walk = walk.with_hint(rows.table, hint, "mariadb").with_hint(rows.table, hint, "mysql")
         if plan == "all":
             return self._with_details(walk.order_by(*in_order).limit(limit).offset(offset))
         within = rows.sort.between(bindparam("first", type_=String), bindparam("last", type_=String))
@@ -371,6 +377,10 @@ class CustomerSearch:
             self.on_plan(plan.name)
         if plan.name == "gram":
             values["grams"] = self._grams_parameter(plan.keys)
+        elif self.dialect == "postgresql":
+            # PostgreSQL multiplies the substring checks' default selectivities (a third each) and, expecting
+            # a row or two, would read every row between the bounds and sort them: the walk is the point.
+            conn.execute(_WALK_IN_ORDER)
         return conn.execute(self._statement(plan.name, len(words)), values).all()
 
     def _caught_up(self, conn: Connection, deadline: float) -> None:
@@ -455,6 +465,10 @@ class CustomerSearch:
         return _Stats(total, names, postings, time.monotonic())
 
 
+#: PostgreSQL, for the rest of a search's transaction: read the ordered index, not the table or a bitmap.
+_WALK_IN_ORDER = text("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
+
+
 def _summary(row: Any) -> CustomerSummary:
     return CustomerSummary(row.name, row.customer_name, row.email_id, row.mobile_no)
 
@@ -480,7 +494,8 @@ def standalone_rows(dialect: str) -> SearchedRows:
     # A literal, not a parameter, so that SQLite sees at once that its partial index applies.
     searchable = literal_column(f"{t.SEARCH_KEY_TABLE}.searchable") == literal_column("1")
     return SearchedRows(key, key.c.name, key.c.customer_name, key.c.folded, [searchable], t.customer, shown, ranges,
-                        grams=key.c.tokens, fts=t.SEARCH_FTS_TABLE, id=key.c.id, queued=True)  # fmt: skip
+                        grams=key.c.tokens, fts=t.SEARCH_FTS_TABLE, id=key.c.id, queued=True,
+                        order_index=t.SEARCH_KEY_ORDER_INDEX)  # fmt: skip
 
 
 def standalone_search(

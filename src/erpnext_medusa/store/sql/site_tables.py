@@ -49,6 +49,9 @@ def _folded() -> TypeEngine[Any]:
     return Text().with_variant(mysql.TEXT(charset="utf8mb4", collation="utf8mb4_bin"), *t.MARIADB)
 
 
+#: The searchable Customers in result order: the typeahead's ordered walk.
+CUSTOMER_SEARCH_INDEX = f"{t.OWN_PREFIX}site_customer_search"
+
 customer = Table(
     f"{t.OWN_PREFIX}site_customer",
     metadata,
@@ -65,7 +68,7 @@ customer = Table(
     Column("sort_name", String(SORT_NAME_LENGTH), nullable=False),  # customer_name[:SORT_NAME_LENGTH]
     Column("synced_at", t.datetime6(), nullable=False),
     Column("grams", _grams()),  # the gram index's keys of `folded` (revision s0004)
-    Index(f"{t.OWN_PREFIX}site_customer_search", "searchable", "sort_name", "name"),
+    Index(CUSTOMER_SEARCH_INDEX, "searchable", "sort_name", "name"),
     Index(f"{t.OWN_PREFIX}site_customer_medusa_id", "medusa_id"),
     **t.MARIADB_TABLE,
 )
