@@ -208,6 +208,8 @@ def _measure(args: argparse.Namespace, work: Path, db_names: tuple[str, str]) ->
                     # Each worker samples the names for its planner in the background at its first search: let
                     # the samples come in, so that what is timed is the service as it runs, not its first seconds.
                     time.sleep(STATISTICS_WAIT_S)
+                    conn.close()  # the server's keep-alive has closed it meanwhile
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
                 repeat = args.repeat if name == "service" else args.baseline_repeat
                 results[f"{name}_http"], results[f"{name}_http_all"] = http_latencies(conn, repeat)
                 conn.close()

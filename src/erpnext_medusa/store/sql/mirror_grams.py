@@ -29,7 +29,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from erpnext_medusa.store.sql import site_tables as s
 from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
-from erpnext_medusa.store.sql.search import SearchedRows
+from erpnext_medusa.store.sql.searched_rows import SearchedRows
 from erpnext_medusa.store.sql.tables import MARIADB
 
 _c = s.customer.c

@@ -41,10 +41,9 @@ import logging
 import threading
 import time
 from array import array
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -59,7 +58,6 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    text,
 )
 
 from erpnext_medusa.domain.errors import QueryTimeoutError
@@ -68,145 +66,19 @@ from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import search_queue
 from erpnext_medusa.store.sql import tables as t
 from erpnext_medusa.store.sql.catalog import Catalog
-from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
-from erpnext_medusa.store.sql.grams import Flavour, word_grams
+from erpnext_medusa.store.sql.dialects import Dialect, for_dialect
+from erpnext_medusa.store.sql.grams import word_grams
+from erpnext_medusa.store.sql.planner import Costs, Plan, Stats
+from erpnext_medusa.store.sql.searched_rows import SearchedRows
 from erpnext_medusa.store.sql.time_limit import statement_time_limit
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Costs:
-    """Relative costs: a row the ordered walk reads; a row the gram index hands over (fetched, checked and
-    sorted); a posting the gram index reads to find those rows. And the most grams it may look up."""
-
-    walk: float = 1.0
-    gram: float = 4.0
-    posting: float = 0.2
-    grams: int = 6
-    #: Whether the gram index may look up a one-character word (a prefix query on every pair it starts).
-    #: MariaDB's full-text index merges every token of the prefix, far slower than their postings suggest.
-    prefixes: bool = True
-
-    def indexable(self, keys: Sequence[str]) -> list[str]:
-        """The keys the gram index may look up, in their order."""
-        return [k for k in keys if self.prefixes or not k.endswith("*")]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    name: str  # "ordered" or "gram"
-    keys: list[str]  # the grams the gram index looks up
-
-
-@dataclass
-class _Stats:
-    """A random sample of the searchable names (folded, in result order) and where each gram occurs in it."""
-
-    total: int = 0  # unlinked, enabled customers when the sample was taken
-    names: list[str] = field(default_factory=list)
-    postings: dict[str, array[int]] = field(default_factory=dict)
-    taken_at: float = 0.0
-    plans: dict[tuple[tuple[str, ...], int, _Costs], _Plan] = field(default_factory=dict)  # chosen on this sample
-
-    def share(self, key: str) -> float:
-        return len(self.postings.get(key, ())) / len(self.names) if self.names else 0.0
-
-    def plan(self, words: Sequence[str], keys: Sequence[str], need: int, costs: _Costs) -> _Plan:
-        """The cheaper plan for these folded words (``keys``: their grams, rarest first), remembered."""
-        remembered = self.plans.get((tuple(words), need, costs))
-        if remembered is None:
-            walk = self.walk(words, keys, need)
-            indexed = costs.indexable(keys)
-            if not indexed:  # nothing the gram index may look up
-                remembered = _Plan("ordered", [])
-            else:
-                chosen, handed, read = self.lookup(indexed, costs)
-                gram = handed * costs.gram + read * costs.posting
-                remembered = _Plan("ordered" if walk * costs.walk <= gram else "gram", chosen)
-            if len(self.plans) >= _PLANS_KEPT:
-                self.plans.clear()
-            self.plans[(tuple(words), need, costs)] = remembered
-        return remembered
-
-    def walk(self, words: Sequence[str], keys: Sequence[str], need: int) -> float:
-        """Rows an ordered walk reads before it has ``need`` matches. It starts where the last of the keys
-        first occurs and ends where the first of them last occurs (as the gram ranges bound it)."""
-        found = [self.postings.get(key) for key in keys]
-        if not all(found):  # a gram no sampled name holds: few names hold it, the gram index is cheap
-            return float(self.total)
-        scale = self.total / len(self.names)
-        start = max(p[0] for p in found if p)
-        end = min(p[-1] for p in found if p)
-        if start > end:  # no sampled name lies within every gram's range: the real bounds are unknown here
-            return float(self.total)
-        rarest = found[0] or array("I")
-        candidates = rarest[bisect_left(rarest, start) : bisect_right(rarest, end)]
-        checked = candidates[:_ESTIMATE_CHECKS]
-        hits = [index for index in checked if all(w in self.names[index] for w in words)]
-        span = max(end - start + 1, 1) * scale  # rows between the bounds
-        if not hits:  # no sampled match: matches are rare, or there are none
-            return span
-        density = len(hits) / len(checked) * len(candidates) / max(end - start + 1, 1)  # share of the span
-        return min((hits[0] - start) * scale + need / density, span)
-
-    def lookup(self, keys: Sequence[str], costs: _Costs) -> tuple[list[str], float, float]:
-        """The rarest grams worth looking up in the gram index, the rows they hand over and the postings
-        read to find them. Each further gram is read only while it narrows the rows enough to pay for
-        reading its postings."""
-        if not keys or not self.names:
-            return list(keys[:1]), 0.0, 0.0
-        scale = self.total / len(self.names)
-        rows = set(self.postings.get(keys[0], ()))
-        read = float(len(rows))
-        chosen = [keys[0]]
-        for key in keys[1 : costs.grams]:
-            if len(rows) <= 1:
-                break
-            postings = self.postings.get(key, array("I"))
-            narrower = rows.intersection(postings)
-            if (len(rows) - len(narrower)) * costs.gram < len(postings) * costs.posting:
-                break
-            rows, read = narrower, read + len(postings)
-            chosen.append(key)
-        return chosen, len(rows) * scale, read * scale
-
-
-#: Sampled names containing a query's rarest gram that the estimate checks, at most.
-_ESTIMATE_CHECKS = 2000
-#: Plans remembered per sample (a typeahead sends the same words again and again).
-_PLANS_KEPT = 10_000
 
 
 def like_literal(word: str) -> str:
     """``word`` as a LIKE pattern that matches it literally anywhere (escape character ``/``)."""
     escaped = word.replace("/", "//").replace("%", "/%").replace("_", "/_")
     return f"%{escaped}%"
-
-
-@dataclass(frozen=True)
-class SearchedRows:
-    """The rows a search reads and the indexes beside them: on the standalone shape tabCustomer (PostgreSQL) or
-    the service's key table, which keeps each name folded (SQLite and MariaDB); on the erpnext shape the site
-    mirror's Customers."""
-
-    table: Any
-    name: Any
-    sort: Any  # the sort key: results are ordered by it, then by name
-    folded: Any | None  # the stored folded name; None where the database folds ``sort`` itself (PostgreSQL)
-    searchable: list[Any]  # enabled and not linked
-    details: Any  # the table the answer's fields come from, joined by name
-    shown: list[Any]  # the answer's name, customer_name, email_id and mobile_no, from ``details``
-    ranges: Any  # the gram ranges: gram, first_name, last_name (bounds of ``sort``)
-    grams: Any = None  # PostgreSQL: a row's array of grams, under a GIN index
-    fts: str | None = None  # SQLite: the FTS5 table of the pair tokens, by ``id``
-    id: Any = None  # SQLite: the row id the FTS5 table holds
-    queued: bool = False  # SQLite and MariaDB, standalone: index the queued writes before searching
-    order_index: str | None = None  # MariaDB: the index of the rows in result order, which the walk reads
-
-    @property
-    def columns(self) -> list[Any]:
-        return [self.name, self.sort] + ([self.folded] if self.folded is not None else [])
 
 
 @dataclass(frozen=True)
@@ -222,8 +94,6 @@ class CustomerSearch:
 
     #: Without statistics (just after start-up): rows an ordered walk reads before the gram index takes over.
     probe_rows = 1000
-    #: The plan with the smaller estimated cost wins.
-    costs = _Costs()
     #: How many names the statistics sample, and how often they are taken again.
     sample_size = 20_000
     stats_max_age = 600.0
@@ -232,12 +102,12 @@ class CustomerSearch:
         """``engine``: where searches read (the database, or a read replica of it); ``rows``: what they read."""
         self.timeout = statement_timeout_ms / 1000
         self.engine = engine
-        self.dialect = engine.dialect.name
-        self.mariadb = self.dialect in t.MARIADB
-        self.flavour = Flavour(utf16_pairs=self.dialect != "postgresql")
-        if self.mariadb:  # its full-text index is slow to read, and reads each gram's postings whole
-            self.costs = _Costs(gram=10.0, posting=1.0, grams=3, prefixes=False)
-        self._stats = _Stats()
+        #: What this database spells its own way.
+        self.dialect: Dialect = for_dialect(engine.dialect.name)
+        self.flavour = self.dialect.flavour
+        #: The plan with the smaller estimated cost wins.
+        self.costs: Costs = self.dialect.costs
+        self._stats = Stats()
         self._refreshing = threading.Lock()
         #: Told which plan answered each search: all (no words), none (a gram no name holds), probe (before
         #: statistics), ordered or gram.
@@ -263,11 +133,8 @@ class CustomerSearch:
         in_order = (rows.sort, rows.name)
         limit: BindParameter[int] = bindparam("limit")
         offset: BindParameter[int] = bindparam("offset")
-        if self.mariadb and plan != "gram" and rows.order_index:
-            # MariaDB reads the ordered index from the start of the searchable rows (filtering the bounds as it
-            # goes) unless told to seek to the lower bound: ~10x slower on words whose names sort late.
-            hint = f"FORCE INDEX ({rows.order_index})"
-            walk = walk.with_hint(rows.table, hint, "mariadb").with_hint(rows.table, hint, "mysql")
+        if plan != "gram":
+            walk = self.dialect.walk(walk, rows)
         if plan == "all":
             return self._with_details(walk.order_by(*in_order).limit(limit).offset(offset))
         within = rows.sort.between(bindparam("first", type_=String), bindparam("last", type_=String))
@@ -282,47 +149,15 @@ class CustomerSearch:
         if plan == "ordered":
             page = walk.where(within, *matching).order_by(*in_order)
         else:
-            page = self._by_grams(walk.where(within, *matching))
+            page = self.dialect.by_grams(walk.where(within, *matching), rows)
         return self._with_details(page.limit(limit).offset(offset))
 
     def _matching(self, sort: Any, folded_name: Any | None, words: int) -> list[Any]:
         """Each folded word (parameters w0, w1, ...) a substring of the folded name: the stored one, or on
         standalone PostgreSQL the name folded by ``erpnext_medusa_fold`` (the same fold in SQL)."""
         word = [bindparam(f"w{i}", type_=String) for i in range(words)]
-        if folded_name is None:
-            return [func.strpos(_folded_in_sql(sort), w) > 0 for w in word]  # migration 0012
-        if self.dialect == "sqlite":
-            return [func.instr(folded_name, w) > 0 for w in word]
-        if self.mariadb:  # code point by code point (its other collations would ignore accents or case)
-            return [func.locate(w.collate("utf8mb4_bin"), folded_name) > 0 for w in word]
-        return [func.strpos(folded_name, w) > 0 for w in word]
-
-    def _by_grams(self, candidates: Select[Any]) -> Select[Any]:
-        """The candidates holding the query's chosen grams (parameter ``grams``), by the gram index."""
-        rows = self._rows
-        if self.dialect == "postgresql":
-            keyed = candidates.where(rows.grams.op("@>")(bindparam("grams", type_=t.TEXT_ARRAY)))
-            # Materialised first, so the planner cannot walk the ordered index instead of using the grams.
-            found = keyed.cte("found").prefix_with("MATERIALIZED")
-            sort = found.c[rows.sort.name]
-            return select(found.c.name, sort).order_by(sort, found.c.name)
-        if self.mariadb:  # a FULLTEXT column of pair tokens (migration 0013, site revision s0004)
-            match = text(f"MATCH ({rows.grams.name}) AGAINST (:grams IN BOOLEAN MODE)")
-            return candidates.where(match).order_by(rows.sort, rows.name)
-        assert rows.fts is not None
-        fts = table(rows.fts, column("rowid"))
-        matched = select(fts.c.rowid).where(
-            literal_column(f'"{rows.fts}"').op("MATCH")(bindparam("grams", type_=String))
-        )
-        return candidates.where(rows.id.in_(matched)).order_by(rows.sort, rows.name)
-
-    def _grams_parameter(self, keys: list[str]) -> Any:
-        """The chosen grams as the gram index takes them."""
-        if self.dialect == "postgresql":
-            return keys
-        if self.mariadb:
-            return " ".join(f"+{k}" for k in keys)
-        return " AND ".join(keys)
+        name = folded_name if folded_name is not None else _folded_in_sql(sort)  # migration 0012
+        return [self.dialect.contains(name, w) for w in word]
 
     def _with_details(self, page: Select[Any]) -> Select[Any]:
         """The page's customers with what the answer shows, in the page's order."""
@@ -338,8 +173,7 @@ class CustomerSearch:
 
     def search(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         with self.engine.connect() as conn:
-            if self.dialect == "postgresql":  # the bounds and the page from one snapshot, as on the others
-                conn.execution_options(isolation_level="REPEATABLE READ")
+            self.dialect.prepare_search(conn)
             with self._time_limit(conn) as deadline:
                 if self._rows.queued:  # standalone SQLite and MariaDB: the service keeps the folded names
                     self._caught_up(conn, deadline)
@@ -371,16 +205,14 @@ class CustomerSearch:
             if len(found) >= need:
                 return conn.execute(self._statement("names", 0), {"names": found[offset:need]}).all()
             indexed = self.costs.indexable(keys)
-            plan = _Plan("gram", indexed[: self.costs.grams]) if indexed else _Plan("ordered", [])
+            plan = Plan("gram", indexed[: self.costs.grams]) if indexed else Plan("ordered", [])
         else:
             plan = stats.plan(folded_words, keys, need, self.costs)
             self.on_plan(plan.name)
         if plan.name == "gram":
-            values["grams"] = self._grams_parameter(plan.keys)
-        elif self.dialect == "postgresql":
-            # PostgreSQL multiplies the substring checks' default selectivities (a third each) and, expecting
-            # a row or two, would read every row between the bounds and sort them: the walk is the point.
-            conn.execute(_WALK_IN_ORDER)
+            values["grams"] = self.dialect.grams_parameter(plan.keys)
+        else:
+            self.dialect.hold_to_walk(conn)
         return conn.execute(self._statement(plan.name, len(words)), values).all()
 
     def _caught_up(self, conn: Connection, deadline: float) -> None:
@@ -392,14 +224,8 @@ class CustomerSearch:
             conn.rollback()
             if time.monotonic() > deadline:
                 raise QueryTimeoutError()
-            conn.execution_options(**{SQLITE_IMMEDIATE: True})
-            try:
-                with conn.begin():
-                    if self.mariadb:
-                        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    done = search_queue.catch_up(conn)
-            finally:
-                conn.execution_options(**{SQLITE_IMMEDIATE: False})
+            with self.dialect.catching_up(conn):
+                done = search_queue.catch_up(conn)
             if not done:  # MariaDB: other searches are indexing the rest; their commit ends the wait
                 time.sleep(0.005)
 
@@ -421,7 +247,7 @@ class CustomerSearch:
 
     # -- statistics ------------------------------------------------------------------------------------
 
-    def _statistics(self) -> _Stats:
+    def _statistics(self) -> Stats:
         stats = self._stats
         if time.monotonic() - stats.taken_at > self.stats_max_age and self._refreshing.acquire(blocking=False):
             threading.Thread(target=self._refresh, name="gram-statistics", daemon=True).start()
@@ -433,7 +259,7 @@ class CustomerSearch:
         except Exception:  # statistics only guide the plan: keep serving with the old ones
             log.exception("could not sample customer names for search statistics")
             old = self._stats
-            self._stats = _Stats(old.total, old.names, old.postings, time.monotonic(), old.plans)
+            self._stats = Stats(old.total, old.names, old.postings, time.monotonic(), old.plans)
         finally:
             self._refreshing.release()
 
@@ -441,32 +267,23 @@ class CustomerSearch:
         """Take the statistics now (the server takes them in the background)."""
         self._stats = self.sample()
 
-    def sample(self) -> _Stats:
+    def sample(self) -> Stats:
         """A random sample of the unlinked, enabled customers' folded names, in result order (from the rows
         the search reads: on SQLite the key table, whose names are folded already)."""
         rows = self._rows
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(rows.table).where(*rows.searchable)).scalar_one()
             share = min(1.0, self.sample_size / total) if total else 1.0
-            random: dict[str, Any] = {
-                "postgresql": func.random(),
-                "sqlite": (func.abs(func.random()) % 1_000_000) / 1e6,
-            }
-            pick: Any = random.get(self.dialect, func.rand())
             folded = rows.folded if rows.folded is not None else _folded_in_sql(rows.sort)
             query = select(folded).where(*rows.searchable, rows.sort.is_not(None)).order_by(rows.sort, rows.name)
             if share < 1.0:
-                query = query.where(pick < share)
+                query = query.where(self.dialect.random() < share)
             names = list(conn.execute(query).scalars())
         postings: dict[str, array[int]] = {}
         for index, name in enumerate(names):
             for key in self.flavour.name_keys(name):
                 postings.setdefault(key, array("I")).append(index)
-        return _Stats(total, names, postings, time.monotonic())
-
-
-#: PostgreSQL, for the rest of a search's transaction: read the ordered index, not the table or a bitmap.
-_WALK_IN_ORDER = text("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
+        return Stats(total, names, postings, time.monotonic())
 
 
 def _summary(row: Any) -> CustomerSummary:
