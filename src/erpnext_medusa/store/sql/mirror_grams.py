@@ -24,10 +24,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, column, func, insert, literal_column, select, table
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy import Connection, bindparam, column, func, insert, literal_column, select, table
 
 from erpnext_medusa.store.sql import site_tables as s
+from erpnext_medusa.store.sql.dialects import for_dialect
+from erpnext_medusa.store.sql.gram_ranges import gram_bounds
 from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
 from erpnext_medusa.store.sql.searched_rows import SearchedRows
 from erpnext_medusa.store.sql.tables import MARIADB
@@ -56,30 +57,6 @@ def searched_rows(dialect: str) -> SearchedRows:
     )  # fmt: skip
 
 
-def _widening(dialect: str) -> Insert:
-    values: dict[str, Any] = {
-        "gram": bindparam("gram"),
-        "first_name": bindparam("first"),
-        "last_name": bindparam("last"),
-    }
-    r = _ranges.c
-    if dialect in MARIADB:
-        new = mysql.insert(_ranges).values(values)
-        return new.on_duplicate_key_update(
-            first_name=func.least(r.first_name, new.inserted.first_name),
-            last_name=func.greatest(r.last_name, new.inserted.last_name),
-        )
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
-    ins = upsert(_ranges).values(values)
-    return ins.on_conflict_do_update(
-        index_elements=[r.gram],
-        set_={"first_name": least(r.first_name, ins.excluded.first_name),
-              "last_name": greatest(r.last_name, ins.excluded.last_name)},
-        where=(r.first_name > ins.excluded.first_name) | (r.last_name < ins.excluded.last_name),
-    )  # fmt: skip
-
-
 @dataclass
 class Widening:
     """The gram bounds a transaction's writes found, to widen the ranges by at its end."""
@@ -87,13 +64,7 @@ class Widening:
     bounds: list[tuple[str, str, str]] = field(default_factory=list)  # (gram, first, last)
 
     def add(self, in_order: Iterable[Any]) -> None:
-        found: dict[str, list[str]] = {}
-        for row in in_order:
-            for gram in name_grams(row.folded):
-                if gram in found:
-                    found[gram][1] = row.sort_name
-                else:
-                    found[gram] = [row.sort_name, row.sort_name]
+        found = gram_bounds((row.sort_name, row.folded) for row in in_order)
         self.bounds.extend((g, first, last) for g, (first, last) in found.items())
 
 
@@ -103,7 +74,7 @@ class MirrorGrams:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.sqlite = dialect == "sqlite"
-        self._widen = _widening(dialect)
+        self._widen = for_dialect(dialect).widen_ranges(_ranges)
 
     def column(self, folded: str) -> Any:
         """The ``grams`` column's value for a folded name."""

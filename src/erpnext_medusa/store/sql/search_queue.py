@@ -39,7 +39,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_upsert
 
 from erpnext_medusa.domain.text import fold
 from erpnext_medusa.store.sql import tables as t
-from erpnext_medusa.store.sql.grams import name_grams, pair_tokens
+from erpnext_medusa.store.sql.dialects import for_dialect
+from erpnext_medusa.store.sql.gram_ranges import gram_bounds
+from erpnext_medusa.store.sql.grams import pair_tokens
 
 #: Queued names indexed per round.
 BATCH = 2_000
@@ -76,36 +78,18 @@ _LAST_ID = select(func.coalesce(func.max(_key.c.id), 0))
 def _statements(dialect: str) -> tuple[Select[Any], Insert, Insert]:
     """The dialect's queue read, key upsert and range widening."""
     queued = select(_queue.c.name).limit(bindparam("n"))
+    widen = for_dialect(dialect).widen_ranges(_range)
     values = ("customer_name", "folded", "searchable") + (() if dialect == "sqlite" else ("tokens",))
     row: dict[str, Any] = {"name": bindparam("name"), **{name: bindparam(name) for name in values}}
-    widening: dict[str, Any] = {
-        "gram": bindparam("gram"),
-        "first_name": bindparam("first"),
-        "last_name": bindparam("last"),
-    }
     if dialect == "sqlite":
         key = sqlite_upsert(_key).values(row)
         key = key.on_conflict_do_update(index_elements=["name"], set_={n: key.excluded[n] for n in values})
-        new = sqlite_upsert(_range).values(widening)
-        least, greatest = func.min, func.max  # SQLite's scalar min() and max()
-        widen = new.on_conflict_do_update(
-            index_elements=["gram"],
-            set_={
-                "first_name": least(_range.c.first_name, new.excluded.first_name),
-                "last_name": greatest(_range.c.last_name, new.excluded.last_name),
-            },
-        )
         return queued, key, widen
     # MariaDB: concurrent searches each take the queued names no other is indexing.
     queued = queued.order_by(_queue.c.name).with_for_update(skip_locked=True)
     mkey = mysql_upsert(_key).values(row)
     mkey = mkey.on_duplicate_key_update({n: mkey.inserted[n] for n in values})
-    mnew = mysql_upsert(_range).values(widening)
-    mwiden = mnew.on_duplicate_key_update(
-        first_name=func.least(_range.c.first_name, mnew.inserted.first_name),
-        last_name=func.greatest(_range.c.last_name, mnew.inserted.last_name),
-    )
-    return queued, mkey, mwiden
+    return queued, mkey, widen
 
 
 def pending(conn: Connection) -> bool:
@@ -170,15 +154,7 @@ def _keys(customers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def _widen(conn: Connection, in_order: Iterable[Any]) -> None:
     """Widen the ranges of the grams of these names (customer_name and folded, in result order)."""
-    ranges: dict[str, list[str]] = {}
-    for row in in_order:
-        if customer_name := row.customer_name:
-            for gram in name_grams(row.folded):
-                bounds = ranges.get(gram)
-                if bounds is None:
-                    ranges[gram] = [customer_name, customer_name]
-                else:
-                    bounds[1] = customer_name
+    ranges = gram_bounds((r.customer_name, r.folded) for r in in_order if r.customer_name)
     if ranges:
         widening = [{"gram": g, "first": low, "last": high} for g, (low, high) in sorted(ranges.items())]
         conn.execute(_statements(conn.dialect.name)[2], widening)

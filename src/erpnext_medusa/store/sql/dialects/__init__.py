@@ -3,8 +3,8 @@
 The search (store/sql/search.py) and the time limit (store/sql/time_limit.py) are written once; they ask the
 connection's :class:`Dialect` for each piece that a database spells its own way: the substring check, the gram
 index's candidate query and its parameter, the costs the planner weighs, how a search's connection and its
-catching up are isolated, the random expression that samples names, and the statement time limit with the
-error that tells a statement stopped by it.
+catching up are isolated, the random expression that samples names, the upsert that widens the gram ranges
+(store/sql/gram_ranges.py), and the statement time limit with the error that tells a statement stopped by it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Insert, Select, TableClause
 from sqlalchemy.exc import DBAPIError
 
 from erpnext_medusa.store.sql.dialects.mariadb import MariaDB
@@ -62,6 +62,11 @@ class Dialect(Protocol):
 
     def random(self) -> Any:
         """A random number in [0, 1) per row, to sample names."""
+        ...
+
+    def widen_ranges(self, ranges: TableClause) -> Insert:
+        """The upsert that widens the gram range rows of ``ranges`` (parameters ``gram``, ``first``, ``last``)
+        to hold those bounds, inserting the grams it has no row for."""
         ...
 
     def limit_statements(self, conn: Connection, seconds: float, deadline: float) -> None:

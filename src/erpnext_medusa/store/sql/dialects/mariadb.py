@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, text
+from sqlalchemy import Connection, Insert, Select, TableClause, func, text
+from sqlalchemy.dialects.mysql import insert as upsert
 from sqlalchemy.exc import DBAPIError
 
+from erpnext_medusa.store.sql.gram_ranges import RANGE_BOUNDS
 from erpnext_medusa.store.sql.grams import Flavour
 from erpnext_medusa.store.sql.planner import Costs
 from erpnext_medusa.store.sql.searched_rows import SearchedRows
@@ -65,6 +67,13 @@ class MariaDB:
 
     def random(self) -> Any:
         return func.rand()
+
+    def widen_ranges(self, ranges: TableClause) -> Insert:
+        new = upsert(ranges).values(RANGE_BOUNDS)
+        return new.on_duplicate_key_update(
+            first_name=func.least(ranges.c.first_name, new.inserted.first_name),
+            last_name=func.greatest(ranges.c.last_name, new.inserted.last_name),
+        )
 
     def limit_statements(self, conn: Connection, seconds: float, deadline: float) -> None:
         """For this session: :meth:`unlimit_statements` puts it back."""

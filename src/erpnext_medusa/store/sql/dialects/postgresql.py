@@ -6,9 +6,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select, text
+from sqlalchemy import Connection, Insert, Select, TableClause, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DBAPIError
 
+from erpnext_medusa.store.sql.gram_ranges import widen_on_conflict
 from erpnext_medusa.store.sql.grams import Flavour
 from erpnext_medusa.store.sql.planner import Costs
 from erpnext_medusa.store.sql.searched_rows import SearchedRows
@@ -55,6 +57,9 @@ class PostgreSQL:
 
     def catching_up(self, conn: Connection) -> AbstractContextManager[Any]:
         return conn.begin()  # never needed: PostgreSQL's triggers keep its gram index themselves
+
+    def widen_ranges(self, ranges: TableClause) -> Insert:
+        return widen_on_conflict(upsert(ranges), ranges, func.least, func.greatest)
 
     def random(self) -> Any:
         return func.random()

@@ -8,10 +8,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, bindparam, column, func, literal_column, select, table
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    String,
+    TableClause,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.dialects.sqlite import insert as upsert
 from sqlalchemy.exc import DBAPIError
 
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
+from erpnext_medusa.store.sql.gram_ranges import widen_on_conflict
 from erpnext_medusa.store.sql.grams import Flavour
 from erpnext_medusa.store.sql.planner import Costs
 from erpnext_medusa.store.sql.searched_rows import SearchedRows
@@ -62,6 +76,9 @@ class SQLite:
 
     def random(self) -> Any:
         return (func.abs(func.random()) % 1_000_000) / 1e6
+
+    def widen_ranges(self, ranges: TableClause) -> Insert:
+        return widen_on_conflict(upsert(ranges), ranges, func.min, func.max)  # SQLite's scalar min() and max()
 
     def limit_statements(self, conn: Connection, seconds: float, deadline: float) -> None:
         raw: Any = conn.connection.driver_connection
