@@ -187,6 +187,10 @@ class Services:
             return 0
         return self.audit.prune_audit(self.now() - timedelta(days=days))
 
+    def take_search_statistics(self) -> None:
+        """Sample the names the typeahead plans by before the first search (a server does it as it starts)."""
+        self.store.take_search_statistics()
+
     def readiness(self) -> str | None:
         """Why this process cannot serve requests now, or None when it can."""
         return self.store.readiness()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from erpnext_medusa.web.app import create_app
 from tests.helpers import assert_exception_line, customer, execute, message_text, seed, server_messages
 
 FETCH = "/api/method/medusa_integration.api.fetch_all_customers"
@@ -407,3 +409,29 @@ def test_paging_numbers_as_json_numbers_or_strings_mean_the_same(client, five):
     assert fetch_names(client, limit=2) == five[:2]
     assert [r["name"] for r in client.post(FETCH, json={"limit": 2}).json()["message"]] == five[:2]
     assert [r["name"] for r in client.post(FETCH, json={"limit": "2"}).json()["message"]] == five[:2]
+
+
+# --- the planner's statistics ---------------------------------------------------------------------------------
+
+
+def test_the_server_samples_the_names_as_it_starts(services):
+    """Before its first search: else that search (and every one until a background sample is in) would walk a
+    few rows in order, then turn to the gram index whatever its words."""
+    seed(services, *(customer(f"Sampled {i:02d}") for i in range(30)))
+    plans: list[str] = []
+    services.store.search.on_plan = plans.append
+    with TestClient(create_app(services=services)) as c:
+        assert services.store.search._stats.names  # (SQLite and MariaDB: the key rows as last indexed)
+        assert len(fetch_names(c, name="sampled 1")) == 12  # 01, 10 to 19, 21
+    assert plans in (["ordered"], ["gram"])
+
+
+def test_a_server_starts_when_the_names_cannot_be_sampled(services, caplog):
+    services.store.search.sample = _unreachable
+    with TestClient(create_app(services=services)) as c:
+        assert c.get("/api/method/ping").json() == {"message": "pong"}
+    assert "could not sample customer names for search statistics" in caplog.text
+
+
+def _unreachable() -> Any:
+    raise OSError("the database does not answer")

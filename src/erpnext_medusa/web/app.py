@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(services.take_search_statistics)
         tasks = [asyncio.create_task(_prune_periodically(services))]
         if services.site is not None:
             tasks.append(asyncio.create_task(site_feed.reconcile_periodically(services)))

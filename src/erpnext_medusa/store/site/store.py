@@ -279,6 +279,10 @@ class SiteStore:
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return self.mirror.search_unlinked_customers(words, limit=limit, offset=offset)
 
+    def take_search_statistics(self) -> None:
+        """Sample the mirror's names the typeahead's planner estimates by (a server does it as it starts)."""
+        self.mirror.search.take_statistics()
+
     def search_medusa_leads(
         self, text: str, *, unlinked_only: bool, limit: int, offset: int, name: str | None = None
     ) -> list[MedusaLead]:

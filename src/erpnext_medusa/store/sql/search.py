@@ -267,6 +267,15 @@ class CustomerSearch:
         """Take the statistics now (the server takes them in the background)."""
         self._stats = self.sample()
 
+    def take_statistics(self) -> None:
+        """Take the statistics before the first search, as a server starts: without them a search walks a few
+        rows in order, then turns to the gram index whatever its words. If they cannot be taken (the database
+        does not answer yet), the searches take them in the background as they would have."""
+        try:
+            self.refresh_statistics()
+        except Exception:  # statistics only guide the plan: start without them
+            log.exception("could not sample customer names for search statistics")
+
     def sample(self) -> Stats:
         """A random sample of the unlinked, enabled customers' folded names, in result order (from the rows
         the search reads: on SQLite the key table, whose names are folded already)."""

@@ -113,6 +113,10 @@ class SqlStore:
         self.search.on_plan = observer.search_plan
         observe_pools(self.engines, observer)
 
+    def take_search_statistics(self) -> None:
+        """Sample the names the typeahead's planner estimates by (a server does it as it starts)."""
+        self.search.take_statistics()
+
     def readiness(self) -> str | None:
         """Why this store cannot serve now (the database or its read replica does not answer, a schema is
         behind the migrations, or the database is an ERPNext site's own), or None when it can."""
