@@ -23,6 +23,17 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def indexes_for(table: sa.Table, dialect: str) -> list[sa.Index]:
+    """The table's indexes that its metadata builds on ``dialect`` (some are one database's: ``Index.ddl_if``)."""
+    kept = []
+    for index in table.indexes:
+        condition = getattr(index, "_ddl_if", None)
+        wanted = condition.dialect if condition is not None else None
+        if wanted is None or dialect in ((wanted,) if isinstance(wanted, str) else wanted):
+            kept.append(index)
+    return kept
+
+
 def type_sql(type_: Any, dialect: sa.Dialect) -> str:
     # Untyped columns (SQLite's FTS5 shadow tables) have no DDL of their own.
     return "" if isinstance(type_, sa.types.NullType) else str(type_.compile(dialect=dialect))

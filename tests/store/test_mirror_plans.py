@@ -164,7 +164,7 @@ def test_revision_s0004_indexes_the_rows_already_there(new_engine: Any) -> None:
             {"name": n, "customer_name": cn, "folded": fold(cn), "sort_name": cn, "disabled": 0, "searchable": 1,
              "modified": T0, "synced_at": NOW} for n, cn in names.items()
         ])  # fmt: skip
-    assert upgrade(engine, track="site").applied == ("s0004",)
+    assert upgrade(engine, track="site").applied == ("s0004", "s0005")
     _the_index_agrees(engine)
     mirror = Mirror(engine, clock=lambda: NOW)
     for which in ("grams", "ordered"):
@@ -172,11 +172,60 @@ def test_revision_s0004_indexes_the_rows_already_there(new_engine: Any) -> None:
             assert _names(mirror, "el") == ["C4", "C1"], which  # Élan before Élodie
             assert _names(mirror, "123") == ["C2"], which
             assert _names(mirror, "zz") == [], which
-    config = Config()
-    config.set_main_option("script_location", str(Path(site_tables.__file__).with_name("site_migrations")))
-    with engine.begin() as conn:  # and back: the index and ranges are gone
-        config.attributes["connection"] = conn
-        command.downgrade(config, "s0003")
+    _downgrade(engine, "s0003")  # and back: the index and ranges are gone
     tables = set(sa.inspect(engine).get_table_names())
     assert site_tables.gram_range.name not in tables and site_tables.CUSTOMER_GRAMS_FTS not in tables
     assert "grams" not in {col["name"] for col in sa.inspect(engine).get_columns(site_tables.customer.name)}
+
+
+def test_the_ordered_walk_reads_only_its_index_on_sqlite(new_engine: Any) -> None:
+    """Revision s0005: on SQLite the walk's index holds the folded name, so the walk never reads the table; the
+    other databases keep the index of s0001."""
+    engine = new_engine()
+    upgrade(engine, track="site")
+    index = site_tables.CUSTOMER_SEARCH_INDEX
+    columns = {ix["name"]: ix["column_names"] for ix in sa.inspect(engine).get_indexes(site_tables.customer.name)}
+    if engine.dialect.name != "sqlite":
+        assert columns[index] == ["searchable", "sort_name", "name"]
+        return
+    assert columns[index] == ["searchable", "sort_name", "name", "folded"]
+    search = Mirror(engine, clock=lambda: NOW).search
+    values = {"limit": 20, "offset": 0, "first": "a", "last": "z", "w0": "an", "grams": "b00610062"}
+
+    def steps(plan: str) -> list[str]:
+        statement = search._statement(plan, 1).compile(engine)
+        bound = statement.construct_params(values)
+        with engine.connect() as conn:
+            sql, args = f"EXPLAIN QUERY PLAN {statement.string}", [bound[k] for k in statement.positiontup or ()]
+            return [row[-1] for row in conn.exec_driver_sql(sql, tuple(args))]
+
+    assert any(f"USING COVERING INDEX {index} " in step for step in steps("ordered")), steps("ordered")
+    # The gram plan fetches its candidates by rowid: the covering index must not tempt SQLite to walk it.
+    mirror_table = site_tables.customer.name
+    assert f"SEARCH {mirror_table} USING INTEGER PRIMARY KEY (rowid=?)" in steps("gram"), steps("gram")
+    assert not any(index in step for step in steps("gram")), steps("gram")
+
+
+def test_revision_s0005_rebuilds_the_walks_index_and_back(new_engine: Any) -> None:
+    engine = new_engine()
+    upgrade(engine, track="site", revision="s0004")
+    index = site_tables.CUSTOMER_SEARCH_INDEX
+    walked = ["searchable", "sort_name", "name"]
+
+    def columns() -> list[str]:
+        found = sa.inspect(engine).get_indexes(site_tables.customer.name)
+        return next(ix["column_names"] for ix in found if ix["name"] == index)
+
+    assert columns() == walked
+    assert upgrade(engine, track="site").applied == ("s0005",)
+    assert columns() == ([*walked, "folded"] if engine.dialect.name == "sqlite" else walked)
+    _downgrade(engine, "s0004")
+    assert columns() == walked
+
+
+def _downgrade(engine: sa.Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(site_tables.__file__).with_name("site_migrations")))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

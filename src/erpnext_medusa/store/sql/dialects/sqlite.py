@@ -23,6 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as upsert
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import Table
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from erpnext_medusa.store.sql.engine import SQLITE_IMMEDIATE
 from erpnext_medusa.store.sql.gram_ranges import widen_on_conflict
@@ -35,6 +38,16 @@ COSTS = Costs(walk=1.0, gram=4.0, posting=0.2, grams=6, prefixes=True)
 #: Virtual-machine steps between two checks of the clock (a few milliseconds): each check is a call into
 #: Python, which must take the interpreter lock back from the worker's other threads.
 STEPS_PER_CHECK = 1_000_000
+
+
+@compiles(Table, "sqlite")
+@compiles(TableClause, "sqlite")
+def _table_with_hint(table: TableClause, compiler: SQLCompiler, **kw: Any) -> str:
+    """A table of a ``FROM`` followed by the statement's SQLite hint for it (``with_hint(table, "NOT INDEXED",
+    "sqlite")``), which SQLAlchemy's SQLite dialect does not write itself. Tables without a hint are as before."""
+    text = compiler.visit_table(table, **kw)
+    hint = (kw.get("fromhints") or {}).get(table)
+    return f"{text} {hint}" if hint and kw.get("asfrom") else text
 
 
 class SQLite:
@@ -50,7 +63,10 @@ class SQLite:
         matched = select(fts.c.rowid).where(
             literal_column(f'"{rows.fts}"').op("MATCH")(bindparam("grams", type_=String))
         )
-        return candidates.where(rows.id.in_(matched)).order_by(rows.sort, rows.name)
+        # NOT INDEXED: fetch the candidates by rowid, never walk the ordered index for them (which, since it
+        # holds every column the page needs, SQLite would otherwise take to save the sort).
+        found = candidates.where(rows.id.in_(matched)).with_hint(rows.table, "NOT INDEXED", "sqlite")
+        return found.order_by(rows.sort, rows.name)
 
     def grams_parameter(self, keys: list[str]) -> Any:
         return " AND ".join(keys)
