@@ -81,6 +81,9 @@ class BaselineStore(SqlStore):
     def search_unlinked_customers(self, words: Sequence[str], *, limit: int, offset: int) -> list[CustomerSummary]:
         return baseline_search(self.engine, words)  # no limit: the old app returned every match
 
+    def take_search_statistics(self) -> None:
+        pass  # its query plans nothing (and the bare tabCustomer has no search tables to sample)
+
 
 def create_app() -> FastAPI:
     services = Services.from_settings(get_settings())
